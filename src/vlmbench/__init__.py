@@ -1,0 +1,3 @@
+"""vlmbench: response-time benchmark for vision-language models."""
+
+__version__ = "0.1.0"

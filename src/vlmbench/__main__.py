@@ -1,0 +1,3 @@
+from vlmbench.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""In-process transformers backend: random-weight catalog models and pretrained checkpoints."""

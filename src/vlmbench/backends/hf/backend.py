@@ -1,0 +1,201 @@
+"""In-process transformers backend: one ``generate`` call per batch, timed by a streamer.
+
+Per request: the processor call is timed as ``preprocess``; ``generate`` runs greedy with
+``min_new_tokens = max_new_tokens`` so every request produces exactly N tokens; the
+streamer stamps the prompt hand-over and each token as it reaches the host; hooks on the
+vision encoder and projector mark the vision stage with the device's clock.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from datetime import datetime, timezone
+from typing import Any, Sequence
+
+import torch
+
+from vlmbench.backends.base import Backend
+from vlmbench.backends.hf.devices import dtype_name, resolve_device, resolve_dtype
+from vlmbench.backends.hf.loader import Loaded, load_pretrained, load_random, vision_stage_modules
+from vlmbench.catalog import get
+from vlmbench.catalog.processors import processor_kind
+from vlmbench.measure.clock import StageMarks, TokenClock, now_ns
+from vlmbench.measure.device import device_ops
+from vlmbench.measure.fingerprint import hardware_label
+from vlmbench.measure.memory import MemoryTracker
+from vlmbench.measure.nvml import Nvml
+from vlmbench.metrics import Timeline, compute_request_metrics
+from vlmbench.promptset import PromptItem
+
+MIB = 1024.0 * 1024.0
+
+
+def utc_now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def format_prompt(processor: Any, text: str, fallback_template: str) -> str:
+    """The processor's chat template when it has one, else the entry's published template."""
+    if getattr(processor, "chat_template", None):
+        messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": text}]}]
+        return processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+    image_token = getattr(processor, "image_token", "<image>") or "<image>"
+    return fallback_template.replace("<image>", image_token).format(prompt=text)
+
+
+def count_generated(row: torch.Tensor, eos_ids: set[int]) -> int:
+    """Tokens generated in one row: up to and including the first EOS, else all."""
+    for i, tok in enumerate(row.tolist()):
+        if tok in eos_ids:
+            return i + 1
+    return int(row.numel())
+
+
+class HFBackend(Backend):
+    name = "hf"
+
+    def load(self) -> dict[str, Any]:
+        cfg = self.config
+        self.device = resolve_device(cfg.device)
+        self.dtype = resolve_dtype(cfg.dtype, self.device)
+        self.ops = device_ops(self.device)
+        self.nvml = Nvml.open(self.device)
+        t0 = time.perf_counter()
+        if self.spec.weights == "random":
+            self.loaded: Loaded = load_random(get(self.spec.model), self.device, self.dtype, cfg.seed, cfg.attn)
+        else:
+            self.loaded = load_pretrained(self.spec.model, self.device, self.dtype,
+                                          self.spec.trust_remote_code, cfg.attn)
+        self.ops.synchronize()
+        load_ms = (time.perf_counter() - t0) * 1000.0
+        model = self.loaded.model
+        self.tokenizer = getattr(self.loaded.processor, "tokenizer", self.loaded.processor)
+        self.image_token_id = self._image_token_id()
+        self.stage = StageMarks(self.ops, vision_stage_modules(model, self.loaded.entry))
+        self.eos_ids = self._eos_ids()
+        entry = self.loaded.entry
+        weights_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
+        weights_bytes += sum(b.numel() * b.element_size() for b in model.buffers())
+        self.n_params = sum(p.numel() for p in model.parameters())
+        return {
+            "system": entry.system if entry else getattr(model.config, "model_type", ""),
+            "weights": self.spec.weights,
+            "assumed_shapes": bool(entry and entry.assumed_shapes),
+            "backend": self.name,
+            "device": str(self.device),
+            "dtype": dtype_name(self.dtype),
+            "hardware": hardware_label(str(self.device)),
+            "processor_kind": processor_kind(self.loaded.processor),
+            "attn": getattr(model.config, "_attn_implementation", None),
+            "cache": cfg.cache,
+            "compile": cfg.compile,
+            "weights_mb": weights_bytes / MIB,
+            "model_load_ms": load_ms,
+        }
+
+    def manifest_info(self) -> dict[str, Any]:
+        return {
+            "source": self.loaded.source,
+            "tokenizer": self.loaded.tokenizer_kind,
+            "parameters": self.n_params,
+            "image_processor": type(getattr(self.loaded.processor, "image_processor", None)).__name__,
+            "vision_stage_modules": [type(m).__name__ for m in self.stage.modules],
+            "nvml": "available" if self.nvml else Nvml.unavailable_reason,
+        }
+
+    def _image_token_id(self) -> int | None:
+        cfg = self.loaded.model.config
+        for attr in ("image_token_id", "image_token_index"):
+            value = getattr(cfg, attr, None)
+            if value is not None:
+                return int(value)
+        token = getattr(self.loaded.processor, "image_token", None)
+        if token:
+            return int(self.tokenizer.convert_tokens_to_ids(token))
+        return None
+
+    def _eos_ids(self) -> set[int]:
+        eos = self.loaded.model.generation_config.eos_token_id
+        if eos is None:
+            eos = self.tokenizer.eos_token_id
+        if eos is None:
+            return set()
+        return set(eos) if isinstance(eos, (list, tuple)) else {int(eos)}
+
+    def generation_config(self, max_new_tokens: int):
+        gc = copy.deepcopy(self.loaded.model.generation_config)
+        pad = gc.pad_token_id if gc.pad_token_id is not None else self.tokenizer.pad_token_id
+        if pad is None:
+            pad = next(iter(self.eos_ids), 0)
+        gc.update(
+            max_new_tokens=max_new_tokens, min_new_tokens=max_new_tokens, do_sample=False,
+            num_beams=1, temperature=None, top_p=None, top_k=None, use_cache=True, pad_token_id=pad,
+        )
+        if self.config.cache == "static":
+            gc.cache_implementation = "static"
+        return gc
+
+    def prepare(self, items: Sequence[PromptItem]) -> tuple[Any, float]:
+        """The processor call, timed: image decode, resize, normalise, tokenise, expand."""
+        t0 = time.perf_counter_ns()
+        images = [item.open_image() for item in items]
+        texts = [format_prompt(self.loaded.processor, item.prompt, self.loaded.prompt_template) for item in items]
+        kwargs: dict[str, Any] = {"images": images, "text": texts, "return_tensors": "pt"}
+        if len(items) > 1:
+            kwargs["padding"] = True
+        inputs = self.loaded.processor(**kwargs)
+        inputs = inputs.to(self.device)
+        for key, value in inputs.items():
+            if torch.is_floating_point(value):
+                inputs[key] = value.to(self.dtype)
+        self.ops.synchronize()
+        return inputs, (time.perf_counter_ns() - t0) / 1e6
+
+    def measure(self, items: Sequence[PromptItem], max_new_tokens: int) -> list[dict[str, Any]]:
+        if self.tokenizer.padding_side != "left":
+            self.tokenizer.padding_side = "left"
+        started_at = utc_now_iso()
+        inputs, preprocess_ms = self.prepare(items)
+        input_ids = inputs["input_ids"]
+        gen_config = self.generation_config(max_new_tokens)
+        clock = TokenClock()
+        with MemoryTracker(self.ops, self.nvml) as mem, self.stage.attached(), torch.inference_mode():
+            start_mark = self.ops.mark()
+            start = now_ns()
+            output = self.loaded.model.generate(**inputs, generation_config=gen_config, streamer=clock)
+        vision_start = vision_end = None
+        if self.stage.seen:
+            vision_start = self.ops.elapsed_ms(start_mark, self.stage.start)
+            vision_end = self.ops.elapsed_ms(start_mark, self.stage.end)
+        sequences = output if isinstance(output, torch.Tensor) else output.sequences
+        prompt_len = input_ids.shape[1]
+        generated = sequences[:, prompt_len:] if sequences.shape[1] > prompt_len else sequences
+        mask = inputs.get("attention_mask")
+        rows = []
+        for i in range(len(items)):
+            n_out = count_generated(generated[i].cpu(), self.eos_ids) if len(items) > 1 else int(generated.shape[1])
+            timeline = Timeline(
+                start_ns=start, token_ns=clock.token_ns[:n_out], n_out=n_out, prompt_ns=clock.prompt_ns,
+                vision_start_ms=vision_start, vision_end_ms=vision_end, preprocess_ms=preprocess_ms,
+            )
+            n_prompt = int(mask[i].sum()) if mask is not None else int(input_ids.shape[1])
+            n_image = int((input_ids[i] == self.image_token_id).sum()) if self.image_token_id is not None else None
+            row = compute_request_metrics(timeline)
+            row.update(mem.columns)
+            row.update(
+                started_at=started_at,
+                max_new_tokens=max_new_tokens,
+                length_enforced=True,
+                n_output_tokens=n_out,
+                n_prompt_tokens=n_prompt,
+                n_image_tokens=n_image,
+                n_text_tokens=(n_prompt - n_image) if n_image is not None else None,
+            )
+            rows.append(row)
+        return rows
+
+    def close(self) -> None:
+        del self.loaded
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()

@@ -1,0 +1,69 @@
+"""What a catalog entry is: published shapes, provenance, and how to build the model and its
+stand-in processor offline.
+
+An entry is data plus two callables. ``build_config`` returns the transformers (or vlmbench
+``archs``) configuration with the published shapes; ``model_class`` builds a model from it.
+``processor`` describes the stand-in processor used with random weights: an offline tokenizer
+plus the model's real image-processor configuration, so image-token expansion is the real one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+
+@dataclass(frozen=True)
+class ProcessorSpec:
+    """How to build the stand-in processor for random weights.
+
+    ``build(tokenizer)`` returns a processor-like callable accepting
+    ``(images=[PIL images], text=[str], return_tensors="pt")`` and returning a BatchFeature
+    with at least ``input_ids``. ``image_token`` is the placeholder the prompt template uses;
+    ``chat_template`` is a Jinja template with the model's published conversation format.
+    """
+
+    build: Callable[[Any], Any]
+    image_token: str = "<image>"
+    chat_template: Optional[str] = None
+    extra_special_tokens: tuple[str, ...] = ()
+    # Tokens the processor itself adds to the vocabulary (PaliGemma adds 1,152 loc/seg tokens);
+    # the text vocab is sized after the processor is built, so ids stay in range.
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where the shapes come from, and what is approximated."""
+
+    shapes: str  # e.g. "config.json of llava-hf/llava-1.5-7b-hf"
+    published_total: str  # the authors' figure, e.g. "7B"
+    approximations: str = "none"
+    code: str = ""  # where the architecture itself was read (for vlmbench archs)
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    id: str
+    system: str  # seed system, e.g. "LLaVA-1.5"
+    build_config: Callable[[], Any]
+    model_class: Callable[..., Any]  # class with ``_from_config``/``__init__(config)``, or a factory
+    processor: ProcessorSpec
+    provenance: Provenance
+    checkpoints: tuple[str, ...] = ()  # hub ids that --weights pretrained would load
+    reference_params: Optional[int] = None  # the fact sheet's exact count
+    visual_tokens: Optional[int] = None  # at the reference resolution
+    reference_resolution: Optional[tuple[int, int]] = None
+    vision_encoder: str = ""  # e.g. "CLIP ViT-L/14 @336"
+    language_model: str = ""  # e.g. "Vicuna-7B-v1.5"
+    construction: str = "native"  # "native" (a transformers class) | "composition" | "vlmbench arch"
+    tiny_of: Optional[str] = None  # id of the real-size entry this tiny variant scales down
+    assumed_shapes: bool = False  # some shapes are not public: every row is marked
+    assumption: str = ""  # what is assumed, in words
+    vision_modules: tuple[str, ...] = ()  # module paths whose span is the vision stage
+    trust_remote_code_checkpoint: bool = False  # the hub checkpoint needs remote code
+    prompt_template: str = "USER: <image>\n{prompt} ASSISTANT:"
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def is_tiny(self) -> bool:
+        return self.tiny_of is not None

@@ -1,0 +1,84 @@
+"""Stand-in processors: an offline tokenizer plus the model's real image-processor config.
+
+The image processor is transformers' own class for the model, built from the checkpoint's
+``preprocessor_config.json`` values, so resizing, tiling (AnyRes) and image-token expansion
+are the real ones. Where torchvision is installed the torchvision ("fast") class is used, as
+GPU users run it; otherwise the PIL class. ``processor_kind`` tells which one a run used.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import transformers
+from transformers.utils import is_torchvision_available
+
+OPENAI_CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
+OPENAI_CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
+SIGLIP_MEAN = [0.5, 0.5, 0.5]
+SIGLIP_STD = [0.5, 0.5, 0.5]
+
+
+def image_processor(base: str, **kwargs: Any) -> Any:
+    """Instantiate ``base`` (e.g. "CLIPImageProcessor"), preferring the torchvision class.
+
+    transformers 5.2x names the torchvision class ``X`` and the PIL one ``XPil``; earlier 5.x
+    releases name them ``XFast`` and ``X``. Both layouts are handled.
+    """
+    fast_first = is_torchvision_available()
+    candidates = [base, base + "Fast"] if fast_first else [base + "Pil", base]
+    fallback = None
+    last_error: Exception | None = None
+    for name in candidates:
+        cls = getattr(transformers, name, None)
+        if cls is None:
+            continue
+        try:
+            proc = cls(**kwargs)
+        except ImportError as exc:  # a torchvision class without torchvision
+            last_error = exc
+            continue
+        if not fast_first or processor_kind(proc) == "fast":
+            return proc
+        fallback = fallback or proc
+    if fallback is not None:
+        return fallback
+    raise RuntimeError(f"no usable image processor class for {base}: {last_error}")
+
+
+def processor_kind(processor: Any) -> str:
+    """'fast' for torchvision-backed image processors, 'pil' otherwise."""
+    ip = getattr(processor, "image_processor", processor)
+    for klass in type(ip).__mro__:
+        name = klass.__name__
+        if "Torchvision" in name or name.endswith("Fast"):
+            return "fast"
+    return "pil"
+
+
+def clip_image_processor(size: int = 336, pad_to_square: bool = True) -> Any:
+    """LLaVA-1.5's preprocessing: pad to a square (mean colour), resize, centre-crop, CLIP norm."""
+    return image_processor(
+        "LlavaImageProcessor",
+        size={"shortest_edge": size},
+        crop_size={"height": size, "width": size},
+        do_center_crop=True,
+        do_pad=pad_to_square,
+        image_mean=OPENAI_CLIP_MEAN,
+        image_std=OPENAI_CLIP_STD,
+        resample=3,
+    )
+
+
+def llava_processor(tokenizer: Any, *, image_size: int = 336, patch_size: int = 14,
+                    strategy: str = "default", cls_token: bool = True,
+                    image_proc: Any = None, chat_template: str | None = None) -> Any:
+    """A ``LlavaProcessor`` that expands ``<image>`` to (image_size/patch)^2 [+CLS, -1 for default]."""
+    return transformers.LlavaProcessor(
+        image_processor=image_proc if image_proc is not None else clip_image_processor(image_size),
+        tokenizer=tokenizer,
+        patch_size=patch_size,
+        vision_feature_select_strategy=strategy,
+        num_additional_image_tokens=1 if cls_token else 0,
+        chat_template=chat_template or tokenizer.chat_template,
+    )

@@ -1,0 +1,126 @@
+"""The versioned row schema of ``requests.csv``: the single source of column names.
+
+Every other module imports column names, statuses and units from here. A row is raw data
+for one measured request; statistics are derived from rows by the reporter, never stored
+instead of them.
+
+Versioning: ``SCHEMA_VERSION`` is written into every row. A reader accepts exactly the
+versions listed in ``READABLE_VERSIONS`` and refuses anything else with a clear message.
+Adding a column is a new version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+SCHEMA_VERSION = "1"
+READABLE_VERSIONS = ("1",)
+
+
+class Status(str, Enum):
+    """Outcome of one request. Only ``ok`` rows carry timings."""
+
+    OK = "ok"
+    OOM = "oom"
+    ERROR = "error"
+    TIMEOUT = "timeout"
+    SKIPPED = "skipped"
+
+    def __str__(self) -> str:  # so f-strings and csv write the bare value
+        return self.value
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str  # "str" | "int" | "float" | "bool"
+    unit: str = ""
+    doc: str = ""
+
+
+def _c(name: str, kind: str, unit: str = "", doc: str = "") -> Column:
+    return Column(name, kind, unit, doc)
+
+
+# Order matters: it is the CSV column order.
+COLUMNS: tuple[Column, ...] = (
+    # identity
+    _c("schema_version", "str", doc="row schema version"),
+    _c("run_id", "str", doc="run this row belongs to"),
+    _c("request_id", "str", doc="stable key of the cell: model|scenario|prompt|repeat|slot"),
+    _c("model_id", "str", doc="catalog id, hub id or local folder name"),
+    _c("system", "str", doc="seed system the model belongs to (LLaVA-1.5, PaliGemma, ...)"),
+    _c("weights", "str", doc="random | pretrained"),
+    _c("assumed_shapes", "bool", doc="true when some of the model's shapes are not published"),
+    _c("backend", "str", doc="hf | openai"),
+    _c("device", "str", doc="cpu, cuda, cuda:1, or the endpoint host for backend=openai"),
+    _c("dtype", "str"),
+    _c("hardware", "str", doc="short hardware label (GPU name, or CPU model)"),
+    _c("processor_kind", "str", doc="fast (torchvision) | pil | remote"),
+    _c("attn", "str", doc="attention implementation"),
+    _c("cache", "str", doc="KV cache implementation"),
+    _c("compile", "bool", doc="torch.compile of the decode step"),
+    _c("scenario", "str", doc="scenario name (batch size, output length, load mode)"),
+    _c("promptset_version", "str"),
+    _c("prompt_id", "str"),
+    _c("image_width", "int", "px"),
+    _c("image_height", "int", "px"),
+    _c("repeat", "int", doc="repeat index, 0-based"),
+    _c("batch_size", "int", doc="requests in the same generate call (in-process)"),
+    _c("batch_index", "int", doc="position of this request inside its batch"),
+    _c("concurrency", "int", doc="requests in flight at once (endpoint load modes)"),
+    _c("cold", "bool", doc="first measured request after the model load"),
+    _c("status", "str", doc="ok | oom | error | timeout | skipped"),
+    _c("error", "str", doc="error category and message for non-ok rows"),
+    # token counts
+    _c("max_new_tokens", "int", "tokens"),
+    _c("length_enforced", "bool", doc="the output length was forced (min = max new tokens)"),
+    _c("n_image_tokens", "int", "tokens", "image tokens after expansion"),
+    _c("n_text_tokens", "int", "tokens", "text prompt tokens"),
+    _c("n_prompt_tokens", "int", "tokens", "all prompt tokens (image + text)"),
+    _c("n_output_tokens", "int", "tokens", "generated tokens, counted per row"),
+    _c("n_output_tokens_client", "int", "tokens", "endpoint: client tokenizer count"),
+    # stage timings
+    _c("preprocess_ms", "float", "ms", "processor call: image decode/resize/normalise + tokenise"),
+    _c("vision_ms", "float", "ms", "vision encoder + projector"),
+    _c("prefill_ms", "float", "ms", "prompt handed over -> first token on the host"),
+    _c("ttft_ms", "float", "ms", "generate start (or request sent) -> first token on the host"),
+    _c("ttft_user_ms", "float", "ms", "preprocess + ttft"),
+    _c("tpot_ms", "float", "ms", "(e2e - ttft) / (n_out - 1)"),
+    _c("itl_p50_ms", "float", "ms", "median gap between consecutive tokens"),
+    _c("itl_p99_ms", "float", "ms", "p99 gap between consecutive tokens"),
+    _c("e2e_ms", "float", "ms", "generate start (or request sent) -> last token on the host"),
+    _c("decode_tps", "float", "tokens/s", "(n_out - 1) / (t_last - t_first)"),
+    _c("token_times_ms", "str", "ms", "space-separated arrival times of each token from start"),
+    # endpoint-only
+    _c("ttfb_ms", "float", "ms", "request sent -> response headers"),
+    _c("queue_delay_ms", "float", "ms", "scheduled send -> actual send"),
+    _c("ttft_sched_ms", "float", "ms", "scheduled send -> first content"),
+    _c("n_chunks", "int", "chunks", "content chunks received"),
+    _c("tokens_per_chunk", "float", "tokens/chunk"),
+    _c("chunk_gap_p50_ms", "float", "ms"),
+    _c("chunk_gap_p99_ms", "float", "ms"),
+    _c("payload_bytes", "int", "bytes", "request body size"),
+    _c("encode_ms", "float", "ms", "image base64 encoding, outside the timed region"),
+    _c("cache_bust", "bool", doc="every request made unique so caches cannot hide cold cost"),
+    # batch / window aggregates (same value on every row of one window)
+    _c("window_id", "str", doc="batch or load window this row was measured in"),
+    _c("window_output_tps", "float", "tokens/s", "sum of n_out over the window duration"),
+    _c("window_rps", "float", "requests/s", "completed requests over the window duration"),
+    # memory and energy
+    _c("peak_rss_mb", "float", "MiB", "peak resident memory of the worker process"),
+    _c("peak_cuda_allocated_mb", "float", "MiB"),
+    _c("peak_cuda_reserved_mb", "float", "MiB"),
+    _c("peak_nvml_mb", "float", "MiB", "NVML per-process device memory"),
+    _c("weights_mb", "float", "MiB", "bytes of parameters and buffers"),
+    _c("energy_j", "float", "J", "NVML total-energy delta over the request (or window share)"),
+    _c("tokens_per_j", "float", "tokens/J"),
+    _c("roofline_fraction", "float", "", "decode lower bound / measured TPOT at batch 1"),
+    _c("model_load_ms", "float", "ms", "time to build or load the model in the worker"),
+    _c("started_at", "str", doc="ISO 8601 UTC wall-clock anchor of the request"),
+)
+
+COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
+COLUMN_BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}
+STATUSES: tuple[str, ...] = tuple(s.value for s in Status)

@@ -1,0 +1,86 @@
+"""Append-only, crash-safe writer of ``requests.csv``.
+
+Each row is formatted completely in memory and handed to the kernel in a single ``write``
+on a file opened with ``O_APPEND``, then the file is flushed: a killed process leaves at
+most one torn final line, which :func:`vlmbench.results.reader.read_rows` drops.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+from vlmbench.results.csvsafe import neutralise
+from vlmbench.results.schema import COLUMN_BY_NAME, COLUMN_NAMES, SCHEMA_VERSION
+
+
+def format_cell(name: str, value: Any) -> str:
+    """Format one value for the CSV: empty for missing, never a sentinel number."""
+    if value is None:
+        return ""
+    kind = COLUMN_BY_NAME[name].kind
+    if kind == "bool":
+        return "true" if bool(value) else "false"
+    if kind == "float":
+        value = float(value)
+        if math.isnan(value) or math.isinf(value):
+            return ""
+        return repr(round(value, 4))
+    if kind == "int":
+        return str(int(value))
+    return neutralise(str(value))
+
+
+def format_row(row: Mapping[str, Any]) -> str:
+    unknown = set(row) - set(COLUMN_NAMES)
+    if unknown:
+        raise KeyError(f"row has columns the schema does not define: {sorted(unknown)}")
+    cells = [format_cell(n, row.get(n)) for n in COLUMN_NAMES]
+    cells[0] = SCHEMA_VERSION
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(cells)
+    return buf.getvalue()
+
+
+def header_line() -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(COLUMN_NAMES)
+    return buf.getvalue()
+
+
+class RowWriter:
+    """Appends rows to one CSV file; writes the header when the file is new or empty."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        if os.fstat(self._fd).st_size == 0:
+            self._write(header_line())
+        self.rows_written = 0
+
+    def _write(self, text: str) -> None:
+        data = text.encode("utf-8")
+        written = os.write(self._fd, data)
+        while written < len(data):  # regular files write fully; be correct regardless
+            written += os.write(self._fd, data[written:])
+
+    def write(self, row: Mapping[str, Any]) -> None:
+        self._write(format_row(row))
+        self.rows_written += 1
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.fsync(self._fd)
+            os.close(self._fd)
+            self._fd = -1
+
+    def __enter__(self) -> "RowWriter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,54 @@
+"""Assemble complete rows: identity columns of a cell + backend columns + outcome."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from vlmbench.config import RunConfig
+from vlmbench.promptset import PromptSet
+from vlmbench.results.schema import Status
+from vlmbench.runner.plan import Cell
+
+
+def identity(run_id: str, config: RunConfig, cell: Cell, slot: int, promptset: PromptSet) -> dict[str, Any]:
+    item = promptset.get(cell.prompt_ids[slot])
+    return {
+        "run_id": run_id,
+        "request_id": cell.request_id(slot),
+        "model_id": cell.model_id,
+        "weights": config.weights,
+        "backend": config.backend,
+        "scenario": cell.scenario.name,
+        "promptset_version": promptset.version,
+        "prompt_id": item.id,
+        "image_width": item.width,
+        "image_height": item.height,
+        "repeat": cell.repeat,
+        "batch_size": len(cell.prompt_ids),
+        "batch_index": slot,
+        "window_id": cell.window_id,
+        "max_new_tokens": cell.scenario.max_new_tokens,
+    }
+
+
+def failure_rows(
+    run_id: str, config: RunConfig, cell: Cell, promptset: PromptSet, status: Status, error: str,
+    constants: Optional[dict[str, Any]] = None, cold: bool = False,
+) -> list[dict[str, Any]]:
+    rows = []
+    for slot in range(len(cell.prompt_ids)):
+        row = dict(constants or {})
+        row.update(identity(run_id, config, cell, slot, promptset))
+        row.update(status=status.value, error=error, cold=cold)
+        rows.append(row)
+    return rows
+
+
+def window_columns(rows: list[dict[str, Any]]) -> dict[str, Optional[float]]:
+    """Throughput of one generate call: sum of tokens (and requests) over its duration."""
+    ends = [r.get("e2e_ms") for r in rows]
+    if not rows or any(e is None for e in ends):
+        return {"window_output_tps": None, "window_rps": None}
+    seconds = max(ends) / 1000.0
+    tokens = sum(r.get("n_output_tokens") or 0 for r in rows)
+    return {"window_output_tps": tokens / seconds, "window_rps": len(rows) / seconds}

@@ -1,0 +1,40 @@
+"""Check a RunConfig before anything is written: every problem is one line naming the input."""
+
+from __future__ import annotations
+
+from vlmbench.backends import backend_class
+from vlmbench.catalog import load_module
+from vlmbench.config import WEIGHT_MODES, RunConfig
+from vlmbench.errors import UsageError
+from vlmbench.promptset import PromptSet, load_promptset
+
+
+def validate(config: RunConfig) -> PromptSet:
+    """Raise UsageError on bad input; return the verified prompt set."""
+    if config.max_new_tokens < 1:
+        raise UsageError(f"--max-new-tokens {config.max_new_tokens}: must be at least 1")
+    if config.repeats < 1:
+        raise UsageError(f"--repeats {config.repeats}: must be at least 1")
+    if config.warmup < 0:
+        raise UsageError(f"--warmup {config.warmup}: must be 0 or more")
+    if not config.batch_sizes or any(b < 1 for b in config.batch_sizes):
+        raise UsageError(f"--batch-sizes {config.batch_sizes}: each must be at least 1")
+    if config.weights not in WEIGHT_MODES:
+        raise UsageError(f"--weights {config.weights!r}: must be one of {', '.join(WEIGHT_MODES)}")
+    if not config.models:
+        raise UsageError("--model: no model given")
+    for plugin in config.plugins:
+        load_module(plugin)
+    backend = backend_class(config.backend)
+    check = getattr(backend, "validate_config", None)
+    if check is not None:
+        check(config)
+    if config.backend == "hf":
+        from vlmbench.backends.hf.devices import resolve_device, resolve_dtype
+        from vlmbench.backends.hf.loader import check_model_reference
+
+        device = resolve_device(config.device)
+        resolve_dtype(config.dtype, device)
+        for model in config.models:
+            check_model_reference(model, config.weights)
+    return load_promptset(config.promptset_version, ids=config.prompts)
