@@ -1,0 +1,44 @@
+"""Shared fixtures: real tiny runs of the real runner, and a CLI runner in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = "llava-1.5-7b-tiny"
+FEW_PROMPTS = None  # filled lazily: the first three ids of the packaged set
+
+
+def few_prompt_ids(n: int = 3) -> list[str]:
+    from vlmbench.promptset import load_promptset
+
+    return load_promptset().ids()[:n]
+
+
+def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600, env: dict | None = None) -> subprocess.CompletedProcess:
+    """``python -m vlmbench ARGS`` in a fresh interpreter, as a user would run it."""
+    full_env = dict(os.environ)
+    full_env.setdefault("HF_HUB_OFFLINE", "1")
+    if env:
+        full_env.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "vlmbench", *args],
+        cwd=cwd or ROOT, capture_output=True, text=True, timeout=timeout, env=full_env,
+    )
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """One real run of the tiny LLaVA through the full runner: 3 prompts x 2 repeats, 4 tokens."""
+    from vlmbench.config import RunConfig
+    from vlmbench.runner import run_benchmark
+
+    out = tmp_path_factory.mktemp("results")
+    config = RunConfig(models=[TINY], max_new_tokens=4, repeats=2, warmup=1,
+                       prompts=few_prompt_ids(3), out=out, progress=False)
+    return run_benchmark(config)
