@@ -82,3 +82,52 @@ def llava_processor(tokenizer: Any, *, image_size: int = 336, patch_size: int = 
         num_additional_image_tokens=1 if cls_token else 0,
         chat_template=chat_template or tokenizer.chat_template,
     )
+
+
+class ExpandingProcessor:
+    """Stand-in processor for vlmbench archs: expands each image placeholder into the number
+    of visual tokens the real system feeds its LLM, and prepares the image tensors.
+
+    ``image_inputs(images) -> dict`` returns the tensors the model's vision pipeline takes
+    (``pixel_values`` and any extras, e.g. a high-resolution view); ``tokens_per_image(image)``
+    returns how many LLM positions one image occupies (fixed for most systems).
+    Calls look like transformers processors: ``proc(images=[...], text=[...], return_tensors="pt")``.
+    """
+
+    def __init__(self, tokenizer: Any, image_inputs: Any, tokens_per_image: Any,
+                 image_token: str = "<image>", chat_template: str | None = None,
+                 image_processor: Any = None) -> None:
+        self.tokenizer = tokenizer
+        self.image_inputs = image_inputs
+        self.tokens_per_image = tokens_per_image
+        self.image_token = image_token
+        self.chat_template = chat_template or getattr(tokenizer, "chat_template", None)
+        self.image_processor = image_processor
+
+    def apply_chat_template(self, messages: Any, **kwargs: Any) -> Any:
+        return self.tokenizer.apply_chat_template(messages, chat_template=self.chat_template, **kwargs)
+
+    def __call__(self, images: Any = None, text: Any = None, return_tensors: str = "pt",
+                 padding: bool = False, **kwargs: Any) -> Any:
+        from transformers import BatchFeature
+
+        texts = [text] if isinstance(text, str) else list(text)
+        images = list(images or [])
+        expanded = []
+        index = 0
+        for t in texts:
+            parts = t.split(self.image_token)
+            out = parts[0]
+            for part in parts[1:]:
+                if index >= len(images):
+                    raise ValueError("more image placeholders than images")
+                out += self.image_token * int(self.tokens_per_image(images[index])) + part
+                index += 1
+            expanded.append(out)
+        if index != len(images):
+            raise ValueError(f"{len(images)} images but {index} image placeholders in the text")
+        enc = self.tokenizer(expanded, return_tensors=return_tensors, padding=padding or len(expanded) > 1)
+        data = dict(enc)
+        if images:
+            data.update(self.image_inputs(images))
+        return BatchFeature(data=data, tensor_type=None)
