@@ -26,6 +26,7 @@ class RunConfig:
     warmup: int = 1
     prompts: Optional[list[str]] = None  # prompt ids; None = the whole set
     promptset_version: str = "v1"
+    promptset_dir: Optional[str] = None  # a folder with manifest.json + images instead of the packaged set
     batch_sizes: list[int] = field(default_factory=lambda: [1])
     out: Path = Path("results")
     run_id: Optional[str] = None

@@ -51,6 +51,9 @@ class CatalogEntry:
     provenance: Provenance
     checkpoints: tuple[str, ...] = ()  # hub ids that --weights pretrained would load
     reference_params: Optional[int] = None  # the fact sheet's exact count
+    # Parameters the fact-sheet count includes but the real model never builds or runs (e.g. a
+    # vision layer deleted at load time), so the entry leaves them out: built + this == reference.
+    reference_params_not_built: int = 0
     visual_tokens: Optional[int] = None  # at the reference resolution
     reference_resolution: Optional[tuple[int, int]] = None
     vision_encoder: str = ""  # e.g. "CLIP ViT-L/14 @336"

@@ -70,9 +70,16 @@ def fill_random_(model: torch.nn.Module, seed: int = 0) -> None:
 
 
 def construct(model_class: Any, config: Any, dtype: torch.dtype | None = None) -> torch.nn.Module:
+    """Build the model; tie its embeddings as the config asks (``no_init_weights`` skips the
+    ``init_weights`` step that normally ties them, which left e.g. PaliGemma's LM head as a
+    second 0.5B-parameter copy)."""
     if hasattr(model_class, "_from_config"):
-        return model_class._from_config(config, **({"dtype": dtype} if dtype is not None else {}))
-    return model_class(config)
+        model = model_class._from_config(config, **({"dtype": dtype} if dtype is not None else {}))
+    else:
+        model = model_class(config)
+    if hasattr(model, "tie_weights"):
+        model.tie_weights()
+    return model
 
 
 def build_random_model(

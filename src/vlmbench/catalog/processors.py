@@ -70,6 +70,32 @@ def clip_image_processor(size: int = 336, pad_to_square: bool = True) -> Any:
     )
 
 
+def siglip_image_processor(size: int, pad_to_square: bool) -> Any:
+    """SigLIP's preprocessing: resize to size x size (no crop), [-1, 1] normalisation.
+
+    ``pad_to_square`` first pads the image to a square with the mean colour, as LLaVA-style
+    code with ``image_aspect_ratio="pad"`` does (Bunny, TinyLLaVA legacy) before SigLIP's
+    processor; without it the image is stretched to the square (TinyLLaVA Factory, PaliGemma).
+    """
+    if pad_to_square:
+        return image_processor(
+            "LlavaImageProcessor",
+            size={"height": size, "width": size},
+            do_center_crop=False,
+            do_pad=True,
+            image_mean=SIGLIP_MEAN,
+            image_std=SIGLIP_STD,
+            resample=3,
+        )
+    return image_processor(
+        "SiglipImageProcessor",
+        size={"height": size, "width": size},
+        image_mean=SIGLIP_MEAN,
+        image_std=SIGLIP_STD,
+        resample=3,
+    )
+
+
 def llava_processor(tokenizer: Any, *, image_size: int = 336, patch_size: int = 14,
                     strategy: str = "default", cls_token: bool = True,
                     image_proc: Any = None, chat_template: str | None = None) -> Any:

@@ -17,3 +17,90 @@ VICUNA_V1 = (
     "{% endfor %}"
     "{% if add_generation_prompt %}ASSISTANT:{% endif %}"
 )
+
+
+def conversation_template(*, preamble: str, user_open: str, user_close: str, assistant_open: str,
+                          assistant_close: str, image: str = "<image>\n") -> str:
+    """A Jinja chat template for a LLaVA-style conversation, built from its separators.
+
+    Renders ``preamble`` once, each user turn as ``user_open`` + one ``image`` per image part +
+    the text + ``user_close``, each assistant turn as ``assistant_open`` + text +
+    ``assistant_close``, and ``assistant_open`` as the generation prompt. A system message,
+    when given, replaces the preamble.
+    """
+
+    def lit(s: str) -> str:
+        return "{{ " + repr(s) + " }}"
+
+    return (
+        "{% set ns = namespace(system=false) %}"
+        "{% for message in messages %}{% if message['role'] == 'system' %}{% set ns.system = true %}{% endif %}{% endfor %}"
+        "{% if not ns.system %}" + lit(preamble) + "{% endif %}"
+        "{% for message in messages %}"
+        "{% if message['role'] == 'system' %}"
+        "{% if message['content'] is string %}{{ message['content'] }}"
+        "{% else %}{% for part in message['content'] %}{{ part['text'] }}{% endfor %}{% endif %}"
+        "{% elif message['role'] == 'user' %}" + lit(user_open) +
+        "{% for part in message['content'] | selectattr('type', 'equalto', 'image') %}" + lit(image) + "{% endfor %}"
+        "{% for part in message['content'] | selectattr('type', 'equalto', 'text') %}{{ part['text'] }}{% endfor %}"
+        + lit(user_close) +
+        "{% elif message['role'] == 'assistant' %}" + lit(assistant_open) +
+        "{% for part in message['content'] | selectattr('type', 'equalto', 'text') %}{{ part['text'] }}{% endfor %}"
+        + lit(assistant_close) +
+        "{% endif %}{% endfor %}"
+        "{% if add_generation_prompt %}" + lit(assistant_open) + "{% endif %}"
+    )
+
+
+# LLaVA conv_vicuna_v1 system prompts ("human": LLaVA-1.5/1.6; "user": Bunny, TinyLLaVA phi/gemma).
+SYSTEM_CURIOUS_HUMAN = (
+    "A chat between a curious human and an artificial intelligence assistant. The assistant gives "
+    "helpful, detailed, and polite answers to the human's questions."
+)
+SYSTEM_CURIOUS_USER = (
+    "A chat between a curious user and an artificial intelligence assistant. The assistant gives "
+    "helpful, detailed, and polite answers to the user's questions."
+)
+
+# llava-hf/llava-v1.6-vicuna-{7b,13b}-hf model card:
+# "A chat between ... human's questions. USER: <image>\n{prompt} ASSISTANT:"
+LLAVA_NEXT_VICUNA = conversation_template(
+    preamble=SYSTEM_CURIOUS_HUMAN + " ", user_open="USER: ", user_close=" ",
+    assistant_open="ASSISTANT:", assistant_close="</s>",
+)
+# llava-hf/llava-v1.6-mistral-7b-hf chat_template.json: "[INST] <image>\n{prompt} [/INST]"
+LLAVA_NEXT_MISTRAL = conversation_template(
+    preamble="", user_open="[INST] ", user_close=" [/INST]", assistant_open="",
+    assistant_close="</s> ",
+)
+# llava-hf/llava-v1.6-34b-hf model card (ChatML, Yi):
+# "<|im_start|>system\nAnswer the questions.<|im_end|><|im_start|>user\n<image>\n{prompt}<|im_end|><|im_start|>assistant\n"
+LLAVA_NEXT_CHATML = conversation_template(
+    preamble="<|im_start|>system\nAnswer the questions.<|im_end|>", user_open="<|im_start|>user\n",
+    user_close="<|im_end|>", assistant_open="<|im_start|>assistant\n", assistant_close="<|im_end|>",
+)
+CHATML_SPECIAL_TOKENS = ("<|im_start|>", "<|im_end|>")
+
+# bczhou/tiny-llava-v1-hf model card: "USER: <image>\n{prompt}\nASSISTANT:"
+TINY_LLAVA_V1_HF = conversation_template(
+    preamble="", user_open="USER: ", user_close="\n", assistant_open="ASSISTANT:", assistant_close="</s>",
+)
+# Bunny model cards, TinyLLaVA legacy conv_phi/v1 and Factory "phi"/"gemma" templates:
+# "A chat between a curious user ... user's questions. USER: <image>\n{prompt} ASSISTANT:"
+CURIOUS_USER_V1 = conversation_template(
+    preamble=SYSTEM_CURIOUS_USER + " ", user_open="USER: ", user_close=" ",
+    assistant_open="ASSISTANT:", assistant_close="</s>",
+)
+# MiniGPT-4 CONV_VISION_Vicuna0 (minigpt4/conversation/conversation.py), SINGLE separator "###":
+# "Give the following image: <Img>ImageContent</Img>. ... questions.###Human: <Img><ImageHere></Img> {prompt}###Assistant: "
+# The 32 query embeddings sit at <ImageHere>; Blip2Processor puts them at the start of the
+# sequence instead, so the image part renders nothing here (same tokens, other position).
+MINIGPT4_VICUNA_V0 = conversation_template(
+    preamble="Give the following image: <Img>ImageContent</Img>. You will be able to see the image "
+             "once I provide it to you. Please answer my questions.###",
+    user_open="Human: <Img></Img> ", user_close="###", assistant_open="Assistant: ",
+    assistant_close="###", image="",
+)
+# PaliGemma has no chat format: task prefixes ("answer en ...") after the image tokens; the
+# processor adds BOS after the image and a trailing newline.
+PALIGEMMA_PROMPT = "<image>answer en {prompt}"

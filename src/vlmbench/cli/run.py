@@ -32,6 +32,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--prompts", type=lambda s: [x for x in s.split(",") if x], metavar="ID,ID",
                    help="subset of prompt ids (default: the whole set)")
     p.add_argument("--promptset", default="v1", dest="promptset_version", help="prompt-set version")
+    p.add_argument("--promptset-dir", default=None, metavar="DIR",
+                   help="use the prompt set in DIR (manifest.json + images) instead of the packaged one")
     p.add_argument("--batch-sizes", type=_int_list, default=[1], metavar="B,B", help="batch sizes (default 1)")
     p.add_argument("--out", type=Path, default=Path("results"), help="results root (default ./results)")
     p.add_argument("--run-id", default=None, help="name of the run folder (default: time-host-random)")
@@ -60,6 +62,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         warmup=args.warmup,
         prompts=args.prompts,
         promptset_version=args.promptset_version,
+        promptset_dir=args.promptset_dir,
         batch_sizes=args.batch_sizes,
         out=args.out,
         run_id=args.run_id,

@@ -104,10 +104,12 @@ COLUMNS: tuple[Column, ...] = (
     _c("payload_bytes", "int", "bytes", "request body size"),
     _c("encode_ms", "float", "ms", "image base64 encoding, outside the timed region"),
     _c("cache_bust", "bool", doc="every request made unique so caches cannot hide cold cost"),
+    _c("slo_met", "bool", doc="endpoint: met every --slo limit (TTFT from the scheduled send); empty without --slo"),
     # batch / window aggregates (same value on every row of one window)
     _c("window_id", "str", doc="batch or load window this row was measured in"),
     _c("window_output_tps", "float", "tokens/s", "sum of n_out over the window duration"),
     _c("window_rps", "float", "requests/s", "completed requests over the window duration"),
+    _c("window_goodput_rps", "float", "requests/s", "requests meeting every --slo limit over the window duration"),
     # memory and energy
     _c("peak_rss_mb", "float", "MiB", "peak resident memory of the worker process"),
     _c("peak_cuda_allocated_mb", "float", "MiB"),

@@ -37,4 +37,4 @@ def validate(config: RunConfig) -> PromptSet:
         resolve_dtype(config.dtype, device)
         for model in config.models:
             check_model_reference(model, config.weights)
-    return load_promptset(config.promptset_version, ids=config.prompts)
+    return load_promptset(config.promptset_version, ids=config.prompts, root=config.promptset_dir)

@@ -1,0 +1,110 @@
+"""What one streamed chat completion said, event by event (OpenAI ``chat.completion.chunk``).
+
+A *content event* is an event whose delta carries non-empty ``content``, reasoning
+(``reasoning_content`` or ``reasoning``) or ``tool_calls``. Role-only deltas
+(``{"role": "assistant"}``), empty strings and the trailing usage chunk are not content: they
+never start TTFT nor end E2E.
+
+The stream is *finished* when ``data: [DONE]`` arrives or a choice reports a
+``finish_reason`` (some servers, ``transformers serve`` among them, send no ``[DONE]``).
+``usage`` is taken from the last event that carries it (the finish chunk or a separate
+trailing chunk, depending on the server).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from vlmbench.backends.openai.errors import Category, EndpointError
+from vlmbench.backends.openai.sse import SSEEvent
+
+DONE_MARKER = "[DONE]"
+REASONING_FIELDS = ("reasoning_content", "reasoning")
+
+
+@dataclass
+class ChatStreamRecord:
+    """``content_ns``: arrival time (host monotonic ns) of each content event; ``text``: the
+    generated text (content and reasoning) joined; usage counts as the server reported them."""
+
+    content_ns: list[int] = field(default_factory=list)
+    text_parts: list[str] = field(default_factory=list)
+    prompt_tokens: Optional[int] = None
+    completion_tokens: Optional[int] = None
+    finish_reason: Optional[str] = None
+    done: bool = False
+
+    @property
+    def finished(self) -> bool:
+        return self.done or self.finish_reason is not None
+
+    @property
+    def text(self) -> str:
+        return "".join(self.text_parts)
+
+    def on_event(self, event: SSEEvent, t_ns: int) -> None:
+        """Record one SSE event that arrived at ``t_ns``; raise EndpointError on a malformed
+        event or an error event."""
+        if self.done:
+            return
+        data = event.data.strip()
+        if data == DONE_MARKER:
+            self.done = True
+            return
+        try:
+            chunk = json.loads(data)
+        except ValueError:
+            raise EndpointError(Category.MALFORMED_EVENT, f"event is not JSON: {data[:80]!r}") from None
+        if not isinstance(chunk, dict):
+            raise EndpointError(Category.MALFORMED_EVENT, f"event is not a JSON object: {data[:80]!r}")
+        if event.event == "error" or "error" in chunk:
+            raise EndpointError(Category.STREAM_ERROR, _error_text(chunk.get("error", chunk)))
+        choices = chunk.get("choices")
+        usage = chunk.get("usage")
+        if not isinstance(choices, list) or (not choices and not usage):
+            if usage is None:
+                raise EndpointError(Category.MALFORMED_EVENT, f"event has no choices: {data[:80]!r}")
+            choices = []
+        if usage:
+            self._usage(usage)
+        content = False
+        for choice in choices:
+            if not isinstance(choice, dict):
+                raise EndpointError(Category.MALFORMED_EVENT, f"choice is not an object: {data[:80]!r}")
+            content |= self._delta(choice.get("delta") or {})
+            if choice.get("finish_reason"):
+                self.finish_reason = str(choice["finish_reason"])
+        if content:
+            self.content_ns.append(t_ns)
+
+    def _delta(self, delta: dict[str, Any]) -> bool:
+        found = False
+        text = delta.get("content")
+        if isinstance(text, str) and text:
+            self.text_parts.append(text)
+            found = True
+        for name in REASONING_FIELDS:
+            text = delta.get(name)
+            if isinstance(text, str) and text:
+                self.text_parts.append(text)
+                found = True
+        if delta.get("tool_calls"):
+            found = True
+        return found
+
+    def _usage(self, usage: Any) -> None:
+        if not isinstance(usage, dict):
+            raise EndpointError(Category.MALFORMED_EVENT, "usage is not an object")
+        prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+        if isinstance(prompt, int):
+            self.prompt_tokens = prompt
+        if isinstance(completion, int):
+            self.completion_tokens = completion
+
+
+def _error_text(error: Any) -> str:
+    if isinstance(error, dict):
+        return str(error.get("message") or error.get("detail") or error)
+    return str(error)

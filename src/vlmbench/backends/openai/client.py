@@ -1,0 +1,133 @@
+"""Streams one chat completion and records when each part of the answer arrived.
+
+:class:`ChatClient` glues the pieces: :class:`~.http.HttpExchange` (bytes and their arrival
+times), :class:`~.sse.SSEParser` (events out of arbitrary byte pieces) and
+:class:`~.chat_stream.ChatStreamRecord` (content events, usage, finish).
+
+Behaviour that keeps a run going and its rows honest:
+
+- ``stream_options.include_usage`` is sent so the server reports token counts; a server that
+  answers 400 or 422 is asked once more without it, and once that retry succeeds the option
+  is dropped for the rest of the run (``include_usage`` turns False).
+- the whole request (retry included) must complete within ``timeout_s``;
+- every failure is an :class:`EndpointError` with a category, its text stripped of the API
+  key; nothing here returns a placeholder number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from vlmbench import __version__
+from vlmbench.backends.openai.chat_stream import ChatStreamRecord
+from vlmbench.backends.openai.endpoint import CHAT_ROUTE, MODELS_ROUTE, Endpoint
+from vlmbench.backends.openai.errors import Category, EndpointError
+from vlmbench.backends.openai.http import HttpExchange
+from vlmbench.backends.openai.request import PreparedRequest
+from vlmbench.backends.openai.sse import SSEParser
+
+STREAM_OPTIONS_REJECTED = (400, 422)
+EVENT_STREAM = "text/event-stream"
+
+
+@dataclass
+class StreamResult:
+    """One completed stream. Times are host monotonic ns: ``sent_ns`` request handed to the
+    socket, ``head_ns`` response headers in, ``end_ns`` the read that finished the stream."""
+
+    sent_ns: int
+    head_ns: int
+    end_ns: int
+    record: ChatStreamRecord
+    payload_bytes: int
+    include_usage: bool
+
+
+class ChatClient:
+    """Sends prepared chat requests to one endpoint, one fresh connection per request."""
+
+    def __init__(self, endpoint: Endpoint, api_key: Optional[str], timeout_s: float) -> None:
+        self.endpoint = endpoint
+        self.timeout_s = timeout_s
+        self.include_usage = True
+        self._api_key = api_key
+        self._headers = {"Content-Type": "application/json", "Accept": EVENT_STREAM,
+                         "User-Agent": f"vlmbench/{__version__}"}
+        if api_key:
+            self._headers["Authorization"] = f"Bearer {api_key}"
+
+    async def stream(self, request: PreparedRequest) -> StreamResult:
+        """Send ``request`` and read its stream to the end; raises EndpointError."""
+        try:
+            return await asyncio.wait_for(self._stream_with_fallback(request), self.timeout_s)
+        except asyncio.TimeoutError:
+            raise EndpointError(Category.TIMEOUT, f"no complete response within {self.timeout_s:g} s") from None
+        except EndpointError as exc:
+            raise exc.redacted(self._api_key) from None
+
+    async def get_json(self, route: str = MODELS_ROUTE) -> Any:
+        """``GET route`` and its parsed JSON body (e.g. the model listing)."""
+        try:
+            return await asyncio.wait_for(self._get_json(route), self.timeout_s)
+        except asyncio.TimeoutError:
+            raise EndpointError(Category.TIMEOUT, f"GET {route}: no answer within {self.timeout_s:g} s") from None
+        except EndpointError as exc:
+            raise exc.redacted(self._api_key) from None
+
+    async def _get_json(self, route: str) -> Any:
+        async with await HttpExchange.connect(self.endpoint) as http:
+            headers = {k: v for k, v in self._headers.items() if k != "Content-Type"}
+            await http.send("GET", self.endpoint.target(route), self.endpoint.host_header, headers, b"")
+            head = await http.read_head()
+            body = await http.read_body(limit=1 << 22)
+            if head.status >= 300:
+                raise EndpointError.http(head.status, head.reason, body)
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise EndpointError(Category.MALFORMED_EVENT, f"GET {route}: the answer is not JSON") from None
+
+    async def _stream_with_fallback(self, request: PreparedRequest) -> StreamResult:
+        include_usage = self.include_usage
+        try:
+            return await self._stream_once(request, include_usage)
+        except EndpointError as exc:
+            if not include_usage or exc.http_status not in STREAM_OPTIONS_REJECTED:
+                raise
+        result = await self._stream_once(request, include_usage=False)
+        self.include_usage = False
+        return result
+
+    async def _stream_once(self, request: PreparedRequest, include_usage: bool) -> StreamResult:
+        payload = request.payload(include_usage)
+        async with await HttpExchange.connect(self.endpoint) as http:
+            await http.send("POST", self.endpoint.target(CHAT_ROUTE), self.endpoint.host_header, self._headers, payload)
+            head = await http.read_head()
+            if head.status >= 300:
+                raise EndpointError.http(head.status, head.reason, await http.read_body())
+            content_type = head.headers.get("content-type", "")
+            if EVENT_STREAM not in content_type:
+                raise EndpointError(Category.MALFORMED_EVENT,
+                                    f"the response is not an event stream (content-type {content_type[:60]!r})")
+            parser = SSEParser()
+            record = ChatStreamRecord()
+            end_ns = head_ns = http.head_ns
+            try:
+                async for t_ns, piece in http.body_pieces():
+                    end_ns = t_ns
+                    for event in parser.feed(piece):
+                        record.on_event(event, t_ns)
+                    if record.done:
+                        break
+            except EndpointError as exc:  # a close after the finish_reason loses nothing measured
+                if exc.category != Category.STREAM_ENDED_EARLY or not record.finished:
+                    raise
+            if not record.finished:
+                where = "in the middle of an event" if parser.has_partial_event else "between events"
+                raise EndpointError(Category.STREAM_ENDED_EARLY,
+                                    f"the stream ended {where} without [DONE] or a finish_reason "
+                                    f"after {len(record.content_ns)} content events")
+        return StreamResult(http.sent_ns, head_ns, end_ns, record, len(payload), include_usage)

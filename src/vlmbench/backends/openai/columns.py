@@ -1,0 +1,100 @@
+"""Turn window outcomes into the schema columns of their rows (after the window ended).
+
+Token counts: ``n_output_tokens`` is the server's ``usage.completion_tokens``; without usage
+it falls back to the client tokenizer count (``n_output_tokens_client``, kept separately
+whenever a tokenizer is available, so the two can be compared). ``n_prompt_tokens`` is the
+server's ``usage.prompt_tokens`` (image tokens included; the split into image and text
+tokens is not visible to a client and stays empty).
+
+``length_enforced`` is true when the server kind forces the length (min = max tokens) and
+the count, where known, equals ``max_new_tokens``.
+
+A failed request keeps what was known before it was sent (body bytes without the
+``stream_options`` suffix, encode time, concurrency, cache-bust mode) and its error text; it
+carries no timings.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional, Sequence
+
+from vlmbench.backends.openai.metrics import (
+    SLO,
+    EndpointTimeline,
+    WindowRequest,
+    endpoint_metrics,
+    window_columns,
+)
+from vlmbench.backends.openai.server_kinds import ServerKind
+from vlmbench.backends.openai.window import Outcome
+from vlmbench.results.schema import Status
+
+TokenCounter = Callable[[str], int]
+
+
+class OutcomeColumns:
+    """Per-row columns of one model's outcomes; settings that are the same for every row."""
+
+    def __init__(self, kind: ServerKind, max_new_tokens: int, cache_bust: bool,
+                 count_tokens: Optional[TokenCounter] = None, slo: Optional[SLO] = None) -> None:
+        self.kind = kind
+        self.max_new_tokens = max_new_tokens
+        self.cache_bust = cache_bust
+        self.count_tokens = count_tokens
+        self.slo = slo
+
+    def window(self, outcomes: Sequence[Outcome], window_id: str, cold: bool = False) -> list[dict[str, Any]]:
+        """Columns for every outcome of one window, window throughput included."""
+        rows, window_requests = [], []
+        for outcome in outcomes:
+            row = self.request(outcome)
+            row.update(window_id=window_id, cold=cold)
+            rows.append(row)
+            result = outcome.result
+            window_requests.append(WindowRequest(
+                sent_ns=result.sent_ns if result else None,
+                end_ns=result.end_ns if result else None,
+                n_out=row.get("n_output_tokens"),
+                ok=result is not None,
+                slo_met=row.get("slo_met"),
+            ))
+        aggregate = window_columns(window_requests, with_slo=self.slo is not None)
+        for row in rows:
+            row.update(aggregate)
+        return rows
+
+    def request(self, outcome: Outcome) -> dict[str, Any]:
+        row: dict[str, Any] = {
+            "weights": None,  # what the server loaded is not known to a client
+            "started_at": outcome.started_at,
+            "concurrency": outcome.concurrency,
+            "cache_bust": self.cache_bust,
+            "encode_ms": outcome.request.encode_ms,
+            "max_new_tokens": self.max_new_tokens,
+        }
+        if outcome.result is None:
+            error = outcome.error
+            row.update(status=(error.status if error else Status.ERROR).value,
+                       error=str(error) if error else "client_error: no outcome recorded",
+                       payload_bytes=len(outcome.request.body))
+            return row
+        result = outcome.result
+        record = result.record
+        client_count = self.count_tokens(record.text) if self.count_tokens else None
+        n_out = record.completion_tokens if record.completion_tokens is not None else client_count
+        timeline = EndpointTimeline(start_ns=result.sent_ns, token_ns=list(record.content_ns), n_out=n_out,
+                                    scheduled_ns=outcome.scheduled_ns, head_ns=result.head_ns)
+        row.update(endpoint_metrics(timeline))
+        row.update(
+            status=Status.OK.value,
+            error=None,
+            payload_bytes=result.payload_bytes,
+            n_output_tokens=n_out,
+            n_output_tokens_client=client_count,
+            n_prompt_tokens=record.prompt_tokens,
+            length_enforced=self.kind.enforces_length and (n_out is None or n_out == self.max_new_tokens),
+        )
+        if self.slo is not None:
+            row["slo_met"] = self.slo.met(row)
+        return row
+

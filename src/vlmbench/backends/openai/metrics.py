@@ -1,0 +1,208 @@
+"""Endpoint metrics: the shared per-request metric classes plus one class per endpoint column.
+
+Definitions (``../shared/reference/metric-definitions.md``, endpoint table). All times are
+host monotonic ns in :class:`EndpointTimeline`; columns are ms unless said otherwise.
+
+- ``start_ns``   the request's first byte handed to the socket (``sent``)
+- ``token_ns``   arrival of each *content* event (non-empty content/reasoning/tool call);
+                 one per chunk, not per token: chunks carry one or more tokens
+- ``n_out``      server ``usage.completion_tokens``, else the client tokenizer count, else
+                 unknown (then TPOT and decode tokens/s stay empty: chunks are not tokens)
+
+TTFT, E2E, TPOT, decode tokens/s and the raw arrival list are the shared classes of
+:mod:`vlmbench.metrics.request` (E2E ends at the last content event, not the usage chunk);
+the classes below add TTFB, queue delay, TTFT from the scheduled send, and chunk statistics.
+SLO attainment and window throughput are computed after all requests of a window finished.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Optional
+
+import numpy as np
+
+from vlmbench.errors import UsageError
+from vlmbench.metrics import Timeline
+from vlmbench.metrics.request import E2E, TPOT, TTFT, DecodeTPS, Metric, TokenTimes, compute_request_metrics
+
+
+@dataclass
+class EndpointTimeline(Timeline):
+    """A :class:`Timeline` with the endpoint's extra instants: ``scheduled_ns`` (when the load
+    generator meant to send) and ``head_ns`` (response headers received)."""
+
+    scheduled_ns: int = 0
+    head_ns: Optional[int] = None
+
+
+class TTFB(Metric):
+    """Time to first byte: response headers received - request sent. ms."""
+
+    column = "ttfb_ms"
+    depends_on = ("start_ns", "head_ns")
+
+    def compute(self, t, row):
+        return t.offset_ms(t.head_ns) if t.head_ns is not None else None
+
+
+class QueueDelay(Metric):
+    """Load-generator lag: request sent - scheduled send (includes opening the connection). ms."""
+
+    column = "queue_delay_ms"
+    depends_on = ("scheduled_ns", "start_ns")
+
+    def compute(self, t, row):
+        return (t.start_ns - t.scheduled_ns) / 1e6
+
+
+class TTFTScheduled(Metric):
+    """TTFT from the scheduled send: first content event - scheduled send (MLPerf style). ms."""
+
+    column = "ttft_sched_ms"
+    depends_on = ("scheduled_ns", "token_ns[0]")
+
+    def compute(self, t, row):
+        return (t.token_ns[0] - t.scheduled_ns) / 1e6 if t.token_ns else None
+
+
+class CountedTPOT(TPOT):
+    """TPOT, only when the token count is known (server usage or client tokenizer): content
+    events are chunks, and a chunk count is not a token count. ms/token."""
+
+    def compute(self, t, row):
+        return super().compute(t, row) if t.n_out is not None else None
+
+
+class ChunkCount(Metric):
+    """Content events received. chunks."""
+
+    column = "n_chunks"
+    unit = "chunks"
+    depends_on = ("token_ns",)
+
+    def compute(self, t, row):
+        return len(t.token_ns)
+
+
+class TokensPerChunk(Metric):
+    """n_out / n_chunks. tokens/chunk."""
+
+    column = "tokens_per_chunk"
+    unit = "tokens/chunk"
+    depends_on = ("n_out", "n_chunks")
+
+    def compute(self, t, row):
+        return t.n_out / len(t.token_ns) if t.n_out is not None and t.token_ns else None
+
+
+class _ChunkGapPercentile(Metric):
+    """Percentile q of the gaps between consecutive content events (per chunk). ms."""
+
+    q = 50.0
+    depends_on = ("token_ns",)
+
+    def compute(self, t, row):
+        if len(t.token_ns) < 2:
+            return None
+        return float(np.percentile(np.diff(np.asarray(t.token_ns, dtype=np.int64)) / 1e6, self.q))
+
+
+class ChunkGapP50(_ChunkGapPercentile):
+    """Median gap between content events. ms."""
+
+    column = "chunk_gap_p50_ms"
+    q = 50.0
+
+
+class ChunkGapP99(_ChunkGapPercentile):
+    """99th-percentile gap between content events. ms."""
+
+    column = "chunk_gap_p99_ms"
+    q = 99.0
+
+
+ENDPOINT_METRICS: tuple[Metric, ...] = (
+    TTFT(), E2E(), CountedTPOT(), DecodeTPS(), TokenTimes(),
+    TTFB(), QueueDelay(), TTFTScheduled(), ChunkCount(), TokensPerChunk(), ChunkGapP50(), ChunkGapP99(),
+)
+
+
+def endpoint_metrics(t: EndpointTimeline) -> dict[str, Any]:
+    row = compute_request_metrics(t, ENDPOINT_METRICS)
+    row.pop("preprocess_ms", None)  # no processor runs on the client
+    return row
+
+
+SLO_COLUMNS = {"ttft": "ttft_sched_ms", "tpot": "tpot_ms", "e2e": "e2e_ms"}
+
+
+@dataclass(frozen=True)
+class SLO:
+    """Service-level limits in ms, from ``--slo ttft=MS,tpot=MS[,e2e=MS]``. TTFT is judged from
+    the scheduled send (``ttft_sched_ms``): what a user of a loaded server waits."""
+
+    limits: dict[str, float] = field(default_factory=dict)  # "ttft" | "tpot" | "e2e" -> ms
+
+    @classmethod
+    def parse(cls, text: str) -> "SLO":
+        limits: dict[str, float] = {}
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            name, sep, value = part.partition("=")
+            name = name.strip().lower()
+            if not sep or name not in SLO_COLUMNS:
+                raise UsageError(f"--slo {text!r}: expected NAME=MS pairs with NAME in {', '.join(SLO_COLUMNS)}")
+            try:
+                limits[name] = float(value)
+            except ValueError:
+                raise UsageError(f"--slo {text!r}: {value!r} is not a number of ms") from None
+            if not limits[name] > 0:
+                raise UsageError(f"--slo {text!r}: {name} must be more than 0 ms")
+        if not limits:
+            raise UsageError(f"--slo {text!r}: no limit given")
+        return cls(limits)
+
+    def met(self, row: dict[str, Any]) -> Optional[bool]:
+        """True when every limit holds; False when one is exceeded; None when a needed value
+        was not measured (and none is exceeded)."""
+        verdict: Optional[bool] = True
+        for name, limit in self.limits.items():
+            value = row.get(SLO_COLUMNS[name])
+            if value is None:
+                verdict = None
+            elif value > limit:
+                return False
+        return verdict
+
+
+@dataclass(frozen=True)
+class WindowRequest:
+    """What window throughput needs from one request: host ns of send and stream end, the
+    output token count, and whether it succeeded and met the SLO."""
+
+    sent_ns: Optional[int]
+    end_ns: Optional[int]
+    n_out: Optional[int]
+    ok: bool
+    slo_met: Optional[bool] = None
+
+
+def window_columns(requests: Iterable[WindowRequest], with_slo: bool) -> dict[str, Optional[float]]:
+    """Throughput of a load window: sum of n_out, completed requests and SLO-meeting
+    requests, each over (first send of any request .. last end of a completed one), in s.
+    ``window_output_tps`` stays empty when a completed request's token count is unknown."""
+    requests = list(requests)
+    done = [r for r in requests if r.ok and r.sent_ns is not None and r.end_ns is not None]
+    empty = {"window_output_tps": None, "window_rps": None, "window_goodput_rps": None}
+    if not done:
+        return empty
+    first_send = min(r.sent_ns for r in requests if r.sent_ns is not None)
+    seconds = (max(r.end_ns for r in done) - first_send) / 1e9
+    if seconds <= 0:
+        return empty
+    counted = [r.n_out for r in done if r.n_out is not None]
+    return {
+        "window_output_tps": sum(counted) / seconds if len(counted) == len(done) else None,
+        "window_rps": len(done) / seconds,
+        "window_goodput_rps": sum(1 for r in done if r.slo_met) / seconds if with_slo else None,
+    }

@@ -1,0 +1,104 @@
+"""Chat-completion request bodies, built completely before the timed region.
+
+One user message: the image as a base64 data URL (``image_url`` part), then the prompt text.
+``stream: true``, ``temperature: 0``, and the server kind's length fields. The body is kept
+as JSON bytes *without* ``stream_options``; :meth:`PreparedRequest.payload` appends
+``"stream_options": {"include_usage": true}`` at send time (a byte splice), so a server that
+rejects the option can be answered without re-serialising the image.
+
+Cache busting (``--cache-bust``): the k-th request for prompt p in run r carries the text
+nonce ``sha256(r|p|k)[:12]`` before the prompt and an image changed imperceptibly at position
+``base(r, p) + k`` (see :mod:`images`), so no two requests of a run share a prefix or an
+image, and a rerun (new run id) does not replay an earlier run's requests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from vlmbench.backends.openai.images import ImagePerturber, data_url
+from vlmbench.backends.openai.server_kinds import ServerKind
+from vlmbench.promptset import PromptItem
+
+USAGE_OPTION = b',"stream_options":{"include_usage":true}}'
+
+
+@dataclass(frozen=True)
+class PreparedRequest:
+    """``body``: JSON bytes without stream_options; ``encode_ms``: time spent building it
+    (cache-bust image change, base64, JSON), outside any timed region. ms."""
+
+    prompt_id: str
+    body: bytes
+    encode_ms: float
+    nonce: Optional[str] = None
+
+    def payload(self, include_usage: bool) -> bytes:
+        """The bytes to send, with or without ``stream_options.include_usage``."""
+        return self.body[:-1] + USAGE_OPTION if include_usage else self.body
+
+
+@dataclass(frozen=True)
+class BustToken:
+    nonce: str
+    position: int
+
+
+class CacheBuster:
+    """Hands out one unique, deterministic :class:`BustToken` per request of a run."""
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        self._issued: dict[str, int] = {}
+
+    def next_token(self, prompt_id: str) -> BustToken:
+        k = self._issued.get(prompt_id, 0)
+        self._issued[prompt_id] = k + 1
+        nonce = hashlib.sha256(f"{self.run_id}|{prompt_id}|{k}".encode()).hexdigest()[:12]
+        base = int(hashlib.sha256(f"{self.run_id}|{prompt_id}".encode()).hexdigest()[:8], 16)
+        return BustToken(nonce, base + k)
+
+
+class RequestBuilder:
+    """Builds the request bodies of one model on one server kind."""
+
+    def __init__(self, model: str, kind: ServerKind, max_new_tokens: int,
+                 cache_buster: Optional[CacheBuster] = None) -> None:
+        self.model = model
+        self.kind = kind
+        self.max_new_tokens = max_new_tokens
+        self.cache_buster = cache_buster
+        self._perturber = ImagePerturber()
+
+    def build(self, item: PromptItem) -> PreparedRequest:
+        t0 = time.perf_counter_ns()
+        token = self.cache_buster.next_token(item.id) if self.cache_buster else None
+        image = item.image_bytes
+        text = item.prompt
+        if token is not None:
+            image = self._perturber.perturb(image, item.format, token.position)
+            text = f"[{token.nonce}] {text}"
+        body = self.body(data_url(image, item.format), text)
+        encoded = json.dumps(body, separators=(",", ":")).encode("utf-8")
+        encode_ms = (time.perf_counter_ns() - t0) / 1e6
+        return PreparedRequest(item.id, encoded, encode_ms, token.nonce if token else None)
+
+    def body(self, image_url: str, text: str) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": [{
+                "role": "user",
+                "content": [
+                    {"type": "image_url", "image_url": {"url": image_url}},
+                    {"type": "text", "text": text},
+                ],
+            }],
+            "stream": True,
+            "temperature": 0,
+        }
+        body.update(self.kind.length_fields(self.max_new_tokens))
+        return body

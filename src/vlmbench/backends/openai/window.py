@@ -1,0 +1,69 @@
+"""Run one load window: prepared requests, a load mode and a client -> one outcome each.
+
+Everything costly happens outside the window: bodies are built before it starts, token
+counting and metrics after it ends. During the window the event loop only schedules, sends
+and reads, and Python's cyclic garbage collector is paused (request bodies are plain bytes;
+nothing cyclic is created), so a collection cannot land inside a measured interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Iterator, Optional, Sequence
+
+from vlmbench.backends.openai.client import ChatClient, StreamResult
+from vlmbench.backends.openai.errors import EndpointError
+from vlmbench.backends.openai.load import LoadMode
+from vlmbench.backends.openai.request import PreparedRequest
+
+
+def utc_now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class Outcome:
+    """One request of a window: when it was scheduled, what came back (or why not)."""
+
+    request: PreparedRequest
+    scheduled_ns: int
+    concurrency: int
+    started_at: str  # ISO 8601 UTC wall clock at the scheduled send
+    result: Optional[StreamResult] = None
+    error: Optional[EndpointError] = None
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+async def _run(client: ChatClient, requests: Sequence[PreparedRequest], mode: LoadMode) -> list[Outcome]:
+    outcomes: list[Optional[Outcome]] = [None] * len(requests)
+
+    async def send(index: int, scheduled_ns: int, in_flight: int) -> None:
+        outcome = Outcome(requests[index], scheduled_ns, in_flight, utc_now_iso())
+        outcomes[index] = outcome
+        try:
+            outcome.result = await client.stream(requests[index])
+        except EndpointError as exc:
+            outcome.error = exc
+
+    await mode.drive(len(requests), send)
+    return [o for o in outcomes if o is not None]
+
+
+def run_window(client: ChatClient, requests: Sequence[PreparedRequest], mode: LoadMode) -> list[Outcome]:
+    """Send ``requests`` under ``mode``; one :class:`Outcome` per request, in request order."""
+    with collector_paused():
+        return asyncio.run(_run(client, requests, mode))

@@ -1,0 +1,212 @@
+"""TinyLLaVA: small LLMs behind CLIP or SigLIP, all expressible as transformers' Llava.
+
+Three structures, which differ in what the vision encoder runs and hands on:
+
+- **tiny-llava-v1-hf "1.4B"** (bczhou/tiny-llava-v1-hf, a native Llava checkpoint): CLIP
+  ViT-L/14-336 layer -2, CLS dropped -> 576 tokens; TinyLlama with vocab 32064.
+- **legacy TinyLLaVA-{1.5B,2.0B,3.1B}** (bczhou/TinyLLaVA-*, TinyLLaVABench code): SigLIP-So400m
+  @384 whose last encoder layer is deleted when the tower is built (``del
+  encoder.layers[-1:]``), then the output of the last remaining layer, all 729 tokens. Expressed
+  as a 26-layer SigLIP with ``vision_feature_layer=-1``, strategy "full": what the model really
+  runs. LLMs TinyLlama-1.1B / StableLM-2-1.6B / Phi-2; images padded to a square.
+- **TinyLLaVA Factory 2.4B / 3.1B** (tinyllava/TinyLLaVA-{Gemma,Phi-2}-SigLIP-*): 27-layer SigLIP,
+  layer -2, and the tower's default "patch" strategy drops the first token although SigLIP has
+  no CLS -> 728 tokens (HF strategy "default"); images stretched to the square
+  (``image_aspect_ratio square``).
+
+Projector mlp2x_gelu everywhere. The legacy and Factory hub checkpoints are not in a transformers
+format (remote code / the projects' own loaders), so they are listed in provenance only.
+"""
+
+from __future__ import annotations
+
+from transformers import (CLIPVisionConfig, GemmaConfig, LlamaConfig, LlavaForConditionalGeneration,
+                          PhiConfig, SiglipVisionConfig, StableLmConfig)
+
+from vlmbench.catalog.composition import llava_composition
+from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance
+from vlmbench.catalog.processors import llava_processor, siglip_image_processor
+from vlmbench.catalog.shapes import (CLIP_L_336, CLIP_TINY, GEMMA_2B, PHI_2, PHI_2_TINY, SIGLIP_SO400M,
+                                     SIGLIP_TINY, STABLELM_2_1_6B, TINYLLAMA_1_1B)
+from vlmbench.catalog.templates import CURIOUS_USER_V1, TINY_LLAVA_V1_HF
+
+VISION_MODULES = ("model.vision_tower", "model.multi_modal_projector")
+SIGLIP_LAYER_PARAMS = 15_239_504  # one SigLIP-So400m encoder layer
+CURIOUS_USER_PROMPT = ("A chat between a curious user and an artificial intelligence assistant. The "
+                       "assistant gives helpful, detailed, and polite answers to the user's questions. "
+                       "USER: <image>\n{prompt} ASSISTANT:")
+
+
+# ---------------------------------------------------------------- the three structures
+
+def clip_tinyllama(vision: dict, text: dict):
+    """tiny-llava-v1-hf: CLIP layer -2, CLS dropped (576), TinyLlama vocab 32064."""
+    return llava_composition(CLIPVisionConfig(**vision), LlamaConfig(**dict(text, vocab_size=32064)),
+                             feature_layer=-2, strategy="default", image_seq_length=576,
+                             image_token_id=32000)
+
+
+def legacy(vision: dict, text_config):
+    """Legacy: SigLIP @384 with its last layer deleted, last remaining layer, all 729 tokens."""
+    siglip = SiglipVisionConfig(**dict(vision, image_size=384,
+                                       num_hidden_layers=vision["num_hidden_layers"] - 1))
+    return llava_composition(siglip, text_config, feature_layer=-1, strategy="full",
+                             image_seq_length=729, image_token_id=text_config.vocab_size - 1)
+
+
+def factory(vision: dict, text_config):
+    """Factory: 27-layer SigLIP @384, layer -2, first token dropped (728)."""
+    siglip = SiglipVisionConfig(**dict(vision, image_size=384))
+    return llava_composition(siglip, text_config, feature_layer=-2, strategy="default",
+                             image_seq_length=728, image_token_id=text_config.vocab_size - 1)
+
+
+CLIP_PROCESSOR = ProcessorSpec(
+    build=lambda tok: llava_processor(tok, image_size=336, patch_size=14),
+    chat_template=TINY_LLAVA_V1_HF,
+)
+LEGACY_PROCESSOR = ProcessorSpec(
+    build=lambda tok: llava_processor(tok, image_size=384, patch_size=14, strategy="full", cls_token=False,
+                                      image_proc=siglip_image_processor(384, pad_to_square=True)),
+    chat_template=CURIOUS_USER_V1,
+)
+FACTORY_PROCESSOR = ProcessorSpec(
+    build=lambda tok: llava_processor(tok, image_size=384, patch_size=14, strategy="default", cls_token=False,
+                                      image_proc=siglip_image_processor(384, pad_to_square=False)),
+    chat_template=CURIOUS_USER_V1,
+)
+
+LEGACY_APPROXIMATION = (
+    "the legacy tower deletes SigLIP's last layer, so 26 layers are built and run; the fact "
+    "sheet's total counts the full 27-layer SigLIP (one layer, 15,239,504 parameters, more), "
+    "recorded in reference_params_not_built"
+)
+FACTORY_APPROXIMATION = (
+    "SigLIP has no CLS token: the Factory's default strategy drops the first real patch (728 of "
+    "729); HF Llava's 'default' strategy does exactly that. The 728 is inferred from the code "
+    "default (vision_feature_select_strategy 'patch'), not stated by the authors"
+)
+
+
+def _legacy(size: str, text_config, llm: str, total: int) -> CatalogEntry:
+    return CatalogEntry(
+        id=f"tinyllava-legacy-{size}",
+        system="TinyLLaVA",
+        build_config=lambda: legacy(SIGLIP_SO400M, text_config()),
+        model_class=LlavaForConditionalGeneration,
+        processor=LEGACY_PROCESSOR,
+        provenance=Provenance(
+            shapes=f"bczhou/TinyLLaVA-{size.upper()} (TinyLLaVABench): SigLIP-So400m/14 @384 minus its "
+                   f"last layer + mlp2x_gelu + {llm} config.json",
+            published_total=size.upper(),
+            approximations=LEGACY_APPROXIMATION,
+            code="TinyLLaVABench tinyllava/model/multimodal_encoder/siglip_encoder.py",
+        ),
+        reference_params=total,
+        reference_params_not_built=SIGLIP_LAYER_PARAMS,
+        visual_tokens=729,
+        reference_resolution=(384, 384),
+        vision_encoder="SigLIP-So400m/14 @384, 26 of 27 layers",
+        language_model=llm,
+        construction="composition",
+        vision_modules=VISION_MODULES,
+        prompt_template=CURIOUS_USER_PROMPT,
+    )
+
+
+def _factory(size: str, hub: str, text_config, llm: str, total: int) -> CatalogEntry:
+    return CatalogEntry(
+        id=f"tinyllava-{size}",
+        system="TinyLLaVA",
+        build_config=lambda: factory(SIGLIP_SO400M, text_config()),
+        model_class=LlavaForConditionalGeneration,
+        processor=FACTORY_PROCESSOR,
+        provenance=Provenance(
+            shapes=f"{hub} (TinyLLaVA Factory): SigLIP-So400m/14 @384 layer -2 + mlp2x_gelu + {llm} "
+                   f"config.json",
+            published_total=size.upper(),
+            approximations=FACTORY_APPROXIMATION,
+            code="TinyLLaVA_Factory tinyllava/model/vision_tower/base.py",
+        ),
+        reference_params=total,
+        visual_tokens=728,
+        reference_resolution=(384, 384),
+        vision_encoder="SigLIP-So400m/14 @384",
+        language_model=llm,
+        construction="composition",
+        vision_modules=VISION_MODULES,
+        prompt_template=CURIOUS_USER_PROMPT,
+    )
+
+
+def _tiny_provenance(of: str) -> Provenance:
+    return Provenance(
+        shapes=f"{of} structure scaled down: 2+2 layers, width 64, real vocabulary",
+        published_total="-",
+        approximations="tiny test variant: same classes, layer selection, strategy, processor, "
+                       "resolution and token count",
+    )
+
+
+ENTRIES = (
+    CatalogEntry(
+        id="tinyllava-1.4b",
+        system="TinyLLaVA",
+        build_config=lambda: clip_tinyllama(CLIP_L_336, TINYLLAMA_1_1B),
+        model_class=LlavaForConditionalGeneration,
+        processor=CLIP_PROCESSOR,
+        provenance=Provenance(
+            shapes="config.json of bczhou/tiny-llava-v1-hf (CLIP ViT-L/14-336 + TinyLlama-1.1B, vocab 32064)",
+            published_total="1.4B",
+            approximations="none",
+        ),
+        checkpoints=("bczhou/tiny-llava-v1-hf",),
+        reference_params=1_410_113_536,
+        visual_tokens=576,
+        reference_resolution=(336, 336),
+        vision_encoder="CLIP ViT-L/14 @336",
+        language_model="TinyLlama-1.1B",
+        construction="native",
+        vision_modules=VISION_MODULES,
+        prompt_template="USER: <image>\n{prompt}\nASSISTANT:",
+    ),
+    _legacy("1.5b", lambda: LlamaConfig(**TINYLLAMA_1_1B), "TinyLlama-1.1B", 1_519_593_328),
+    _legacy("2.0b", lambda: StableLmConfig(**STABLELM_2_1_6B), "StableLM-2-1.6B", 2_064_060_272),
+    _legacy("3.1b", lambda: PhiConfig(**PHI_2), "Phi-2", 3_202_178_928),
+    _factory("2.4b", "tinyllava/TinyLLaVA-Gemma-SigLIP-2.4B", lambda: GemmaConfig(**GEMMA_2B), "Gemma-2B",
+             2_925_717_360),
+    _factory("3.1b", "tinyllava/TinyLLaVA-Phi-2-SigLIP-3.1B", lambda: PhiConfig(**PHI_2), "Phi-2",
+             3_202_178_928),
+    CatalogEntry(
+        id="tinyllava-legacy-3.1b-tiny",
+        system="TinyLLaVA",
+        build_config=lambda: legacy(dict(SIGLIP_TINY, num_hidden_layers=3), PhiConfig(**PHI_2_TINY)),
+        model_class=LlavaForConditionalGeneration,
+        processor=LEGACY_PROCESSOR,
+        provenance=_tiny_provenance("tinyllava-legacy-3.1b (3-layer SigLIP minus its last layer)"),
+        visual_tokens=729,
+        reference_resolution=(384, 384),
+        vision_encoder="SigLIP (tiny) @384, 2 of 3 layers",
+        language_model="Phi (tiny)",
+        construction="composition",
+        tiny_of="tinyllava-legacy-3.1b",
+        vision_modules=VISION_MODULES,
+        prompt_template=CURIOUS_USER_PROMPT,
+    ),
+    CatalogEntry(
+        id="tinyllava-3.1b-tiny",
+        system="TinyLLaVA",
+        build_config=lambda: factory(SIGLIP_TINY, PhiConfig(**PHI_2_TINY)),
+        model_class=LlavaForConditionalGeneration,
+        processor=FACTORY_PROCESSOR,
+        provenance=_tiny_provenance("tinyllava-3.1b"),
+        visual_tokens=728,
+        reference_resolution=(384, 384),
+        vision_encoder="SigLIP (tiny) @384",
+        language_model="Phi (tiny)",
+        construction="composition",
+        tiny_of="tinyllava-3.1b",
+        vision_modules=VISION_MODULES,
+        prompt_template=CURIOUS_USER_PROMPT,
+    ),
+)

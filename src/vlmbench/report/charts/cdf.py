@@ -1,0 +1,40 @@
+"""Latency CDF per model: empirical CDF of TTFT and of E2E over warm requests.
+
+F(t) = (number of requests with latency <= t) / n, drawn as a step function; one line per series.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from vlmbench.report.charts.style import ChartContext, new_figure, style_axes
+
+NAME = "latency_cdf"
+TITLE = "Latency CDF per model (TTFT and E2E)"
+PANELS = (("ttft_ms", "TTFT (ms)"), ("e2e_ms", "E2E (ms): start → last token"))
+
+
+def draw(ctx: ChartContext) -> Optional[Figure]:
+    if not any(g.warm_values("ttft_ms") for g in ctx.groups):
+        return None
+    fig = new_figure(ctx, height_in=4.6)
+    axes = fig.subplots(1, len(PANELS), sharey=True)
+    labels = ctx.labels
+    for ax, (column, xlabel) in zip(axes, PANELS):
+        for i, g in enumerate(ctx.groups):
+            values = np.sort(g.warm_values(column))
+            if values.size == 0:
+                continue
+            fraction = np.arange(1, values.size + 1) / values.size
+            ax.step(np.concatenate([[values[0]], values]), np.concatenate([[0.0], fraction]), where="post",
+                    color=ctx.color(i), linewidth=1.6, label=labels[i])
+        ax.set_xlabel(xlabel)
+        ax.set_ylim(0, 1.02)
+        style_axes(ax, "both")
+    axes[0].set_ylabel("fraction of requests ≤ x")
+    axes[0].legend(fontsize=7.5, loc="lower right", framealpha=0.9)
+    fig.suptitle(ctx.title("Latency CDF (warm requests)"), fontsize=10.5)
+    return fig

@@ -1,0 +1,48 @@
+"""TTFT vs decode tokens/s, one point per (model, scenario), with the Pareto front marked.
+
+x: TTFT p50 (ms, lower is better); y: decode tokens/s p50 (higher is better). A point is on the
+front when no other point has both a lower-or-equal TTFT and a higher-or-equal rate (one strict).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from matplotlib.figure import Figure
+
+from vlmbench.report.charts.style import ChartContext, new_figure, style_axes
+from vlmbench.report.statistics import pareto_front
+
+NAME = "ttft_vs_tps_pareto"
+TITLE = "TTFT vs decode tokens/s (Pareto front marked)"
+
+
+def draw(ctx: ChartContext) -> Optional[Figure]:
+    points = [(i, s["ttft_ms_p50"], s["decode_tps_p50"]) for i, s in enumerate(ctx.summaries)
+              if s["ttft_ms_p50"] is not None and s["decode_tps_p50"] is not None]
+    if not points:
+        return None
+    fig = new_figure(ctx, height_in=5.2)
+    ax = fig.add_subplot()
+    labels = ctx.labels
+    front = set(pareto_front([(x, y) for _, x, y in points]))
+    for k, (i, x, y) in enumerate(points):
+        on_front = k in front
+        ax.scatter([x], [y], s=70 if on_front else 40, color=ctx.color(i), zorder=3,
+                   edgecolor="black" if on_front else "white", linewidth=1.4 if on_front else 0.5)
+        ax.annotate(labels[i], (x, y), xytext=(6, 4), textcoords="offset points", fontsize=8)
+    front_points = sorted((points[k][1], points[k][2]) for k in front)
+    if front_points:
+        xs, ys = zip(*front_points)
+        ax.plot(xs, ys, linestyle="--", color="#333333", linewidth=1, zorder=2,
+                label="Pareto front (lower TTFT, higher tokens/s)", marker="o", markerfacecolor="none",
+                markersize=12)
+        ax.legend(fontsize=8, loc="best", framealpha=0.9)
+    ax.set_xlabel("TTFT p50 (ms)  ← better")
+    ax.set_ylabel("decode tokens/s p50  ↑ better")
+    ax.set_xlim(left=0)
+    ax.set_ylim(bottom=0)
+    ax.margins(x=0.25, y=0.15)
+    ax.set_title(ctx.title("TTFT vs decode tokens/s"), fontsize=10.5)
+    style_axes(ax, "both")
+    return fig

@@ -1,0 +1,67 @@
+"""Stage breakdown: stacked bars of preprocess, vision, prefill, other TTFT and decode (ms).
+
+Per warm request: preprocess = preprocess_ms; vision = vision_ms; prefill = prefill_ms;
+other = ttft_ms - vision_ms - prefill_ms (input preparation and hand-over gaps; all of TTFT when
+the stages are not measured, e.g. over HTTP); decode = e2e_ms - ttft_ms. Each segment is the
+median over requests, so the bar is close to, not exactly, the median of preprocess + E2E.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from matplotlib.figure import Figure
+
+from vlmbench.report.charts.style import ChartContext, label_rows, new_figure, style_axes
+from vlmbench.report.groups import RequestGroup
+from vlmbench.report.statistics import percentile
+
+NAME = "stage_breakdown"
+TITLE = "Stage breakdown (median ms of each stage)"
+SEGMENTS: tuple[tuple[str, str], ...] = (
+    ("preprocess", "#8da0cb"), ("vision", "#66c2a5"), ("prefill", "#fc8d62"),
+    ("other TTFT", "#bbbbbb"), ("decode", "#e78ac3"),
+)
+
+
+def _segments(row: dict[str, Any]) -> dict[str, Optional[float]]:
+    ttft, e2e = row.get("ttft_ms"), row.get("e2e_ms")
+    vision, prefill = row.get("vision_ms"), row.get("prefill_ms")
+    other = None if ttft is None else max(0.0, ttft - (vision or 0.0) - (prefill or 0.0))
+    return {
+        "preprocess": row.get("preprocess_ms"),
+        "vision": vision,
+        "prefill": prefill,
+        "other TTFT": other,
+        "decode": None if ttft is None or e2e is None else e2e - ttft,
+    }
+
+
+def stage_medians(group: RequestGroup) -> dict[str, float]:
+    """Median (ms) of each segment over warm rows; a segment never measured is 0 in the stack."""
+    per_row = [_segments(r) for r in group.warm_rows]
+    out = {}
+    for name, _ in SEGMENTS:
+        values = [s[name] for s in per_row if s[name] is not None]
+        out[name] = percentile(values, 50) or 0.0
+    return out
+
+
+def draw(ctx: ChartContext) -> Optional[Figure]:
+    if not any(g.warm_rows for g in ctx.groups):
+        return None
+    fig = new_figure(ctx, len(ctx.groups))
+    ax = fig.add_subplot()
+    medians = [stage_medians(g) for g in ctx.groups]
+    left = [0.0] * len(medians)
+    for name, color in SEGMENTS:
+        widths = [m[name] for m in medians]
+        ax.barh(range(len(medians)), widths, left=left, height=0.6, color=color, label=name,
+                edgecolor="white", linewidth=0.6)
+        left = [a + b for a, b in zip(left, widths)]
+    label_rows(ax, ctx.labels)
+    ax.set_xlabel("time (ms), median of each stage over warm requests")
+    ax.set_title(ctx.title("Where the time goes: preprocess / vision / prefill / decode"), fontsize=10.5)
+    fig.legend(fontsize=8, loc="outside right upper", frameon=False)
+    style_axes(ax)
+    return fig

@@ -1,0 +1,141 @@
+"""Descriptive statistics and tests used by every report. Pure functions on lists of floats.
+
+Conventions (stated on the methodology page):
+
+- Percentile ``p_q``: linear interpolation between closest ranks (Hyndman & Fan type 7, numpy's
+  default): with sorted values ``x_0..x_{n-1}``, ``h = (n - 1) q / 100``,
+  ``p_q = x_floor(h) + (h - floor(h)) (x_ceil(h) - x_floor(h))``.
+- Mean ``m = sum(x) / n``; standard deviation is the sample one, ``s = sqrt(sum((x - m)^2) / (n - 1))``
+  (undefined for n < 2); coefficient of variation ``CV = s / m`` (dimensionless).
+- Bootstrap CI of the median: ``B`` resamples of size n drawn with replacement from the values
+  with a fixed-seed PCG64 generator; the CI is the 2.5th and 97.5th percentile of the B medians
+  (percentile bootstrap). Same input, same seed -> same interval.
+- Mann-Whitney U (two-sided, scipy; exact for small samples without ties) tests whether one
+  sample tends to be larger than the other, without assuming normal timings.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterable, Optional, Sequence
+
+import numpy as np
+
+BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_SEED = 20240611
+CONFIDENCE = 0.95
+
+# Smallest n for which a percentile is more than a rename of the maximum.
+MIN_N_FOR_PERCENTILE: dict[int, int] = {50: 1, 90: 10, 99: 100}
+HIGH_CV = 0.25
+
+
+def clean(values: Iterable[Optional[float]]) -> list[float]:
+    """Drop missing (None) and non-finite values: an empty cell is 'not measured', never 0."""
+    return [float(v) for v in values if v is not None and math.isfinite(float(v))]
+
+
+def percentile(values: Sequence[float], q: float) -> Optional[float]:
+    """The q-th percentile (0..100), linear interpolation (type 7); None for no values."""
+    if not values:
+        return None
+    return float(np.percentile(np.asarray(values, dtype=float), q))
+
+
+def mean(values: Sequence[float]) -> Optional[float]:
+    return float(np.mean(values)) if values else None
+
+
+def sample_std(values: Sequence[float]) -> Optional[float]:
+    """Sample standard deviation (n - 1 in the denominator); None for n < 2."""
+    return float(np.std(values, ddof=1)) if len(values) >= 2 else None
+
+
+def coefficient_of_variation(values: Sequence[float]) -> Optional[float]:
+    """CV = sample std / mean; None when undefined (n < 2 or mean 0)."""
+    s, m = sample_std(values), mean(values)
+    if s is None or not m:
+        return None
+    return s / m
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """n, p50/p90/p99, mean, std, CV, min and max of one metric's values (same unit as the values)."""
+
+    n: int
+    p50: Optional[float]
+    p90: Optional[float]
+    p99: Optional[float]
+    mean: Optional[float]
+    std: Optional[float]
+    cv: Optional[float]
+    min: Optional[float]
+    max: Optional[float]
+
+
+def describe(values: Sequence[float]) -> Distribution:
+    vals = clean(values)
+    return Distribution(
+        n=len(vals),
+        p50=percentile(vals, 50),
+        p90=percentile(vals, 90),
+        p99=percentile(vals, 99),
+        mean=mean(vals),
+        std=sample_std(vals),
+        cv=coefficient_of_variation(vals),
+        min=min(vals) if vals else None,
+        max=max(vals) if vals else None,
+    )
+
+
+def bootstrap_median_ci(values: Sequence[float], confidence: float = CONFIDENCE,
+                        resamples: int = BOOTSTRAP_RESAMPLES,
+                        seed: int = BOOTSTRAP_SEED) -> Optional[tuple[float, float]]:
+    """Percentile-bootstrap confidence interval of the median; None for no values.
+
+    Deterministic: a fixed seed, so the same values always give the same interval.
+    """
+    vals = np.asarray(clean(values), dtype=float)
+    if vals.size == 0:
+        return None
+    rng = np.random.Generator(np.random.PCG64(seed))
+    picks = rng.integers(0, vals.size, size=(resamples, vals.size))
+    medians = np.median(vals[picks], axis=1)
+    tail = (1.0 - confidence) / 2.0 * 100.0
+    low, high = np.percentile(medians, [tail, 100.0 - tail])
+    return float(low), float(high)
+
+
+def mann_whitney_p(a: Sequence[float], b: Sequence[float]) -> Optional[float]:
+    """Two-sided Mann-Whitney U p-value; None when either sample has fewer than 2 values."""
+    from scipy.stats import mannwhitneyu
+
+    xa, xb = clean(a), clean(b)
+    if len(xa) < 2 or len(xb) < 2:
+        return None
+    if len(set(xa) | set(xb)) == 1:  # all identical: no evidence of any difference
+        return 1.0
+    return float(mannwhitneyu(xa, xb, alternative="two-sided").pvalue)
+
+
+def percentile_supported(q: int, n: int) -> bool:
+    """True when n is large enough for the q-th percentile to mean something (see MIN_N_FOR_PERCENTILE)."""
+    return n >= MIN_N_FOR_PERCENTILE.get(q, 1)
+
+
+def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
+    """Indices of points (x = latency, lower is better; y = rate, higher is better) no other point dominates.
+
+    Point j dominates i when x_j <= x_i and y_j >= y_i with at least one strict.
+    """
+    front = []
+    for i, (xi, yi) in enumerate(points):
+        dominated = any(
+            (xj <= xi and yj >= yi) and (xj < xi or yj > yi)
+            for j, (xj, yj) in enumerate(points) if j != i
+        )
+        if not dominated:
+            front.append(i)
+    return front
