@@ -11,7 +11,8 @@ from typing import Any, Optional
 
 WEIGHT_MODES = ("random", "pretrained")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
-DEFAULT_MODELS = ("llava-1.5-7b-tiny",)
+DEFAULT_MODELS = ("llava-1.5-7b-tiny", "mgm-7b-tiny", "minigpt-v2-tiny", "tinygpt-v-tiny",
+                  "hpt-1.5-air-tiny", "pali3-5b-tiny", "cogvlm-17b-tiny", "cogagent-18b-tiny")
 
 
 @dataclass
@@ -38,6 +39,17 @@ class RunConfig:
     plugins: list[str] = field(default_factory=list)  # modules adding catalog entries
     model_timeout_s: Optional[float] = None  # per model, loading included
     progress: bool = True
+    # --backend openai (OpenAI-compatible endpoints)
+    endpoint: Optional[str] = None  # base URL, e.g. http://127.0.0.1:8000
+    api_key_env: Optional[str] = None  # NAME of the variable holding the key; the key is never stored
+    server_kind: str = "auto"  # auto | vllm | sglang | transformers | generic
+    concurrency: list[int] = field(default_factory=list)  # closed-loop windows, requests in flight
+    rates: list[float] = field(default_factory=list)  # Poisson-arrival windows, requests/s
+    slo: Optional[str] = None  # "ttft=MS,tpot=MS[,e2e=MS]"
+    cache_bust: bool = False  # make every request unique (text nonce + imperceptible image change)
+    request_timeout_s: float = 300.0
+    hardware: Optional[str] = None  # label for rows (default: remote)
+    tokenizer: Optional[str] = None  # client-side token counting (default: the model folder if local)
 
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)

@@ -25,7 +25,7 @@ KV cache and the placeholder splice come from ``archs/base.py``.
 from __future__ import annotations
 
 import math
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 import torch
 import torch.nn.functional as F
@@ -199,3 +199,14 @@ class MGMForCausalLM(VisionLanguageForCausalLM):
         # Gemma ties lm_head to the embeddings. transformers ties in ``init_weights``, which
         # ``no_init_weights`` (used by vlmbench's fast random init and meta counts) switches off.
         self.tie_weights()
+
+    def forward(self, input_ids: Optional[torch.LongTensor] = None, attention_mask: Optional[torch.Tensor] = None,
+                position_ids: Optional[torch.LongTensor] = None, inputs_embeds: Optional[torch.Tensor] = None,
+                pixel_values: Optional[torch.Tensor] = None, logits_to_keep: Union[int, torch.Tensor] = 0,
+                **kwargs: Any):
+        """The base forward, with ``logits_to_keep`` declared: ``generate()`` passes 1 only to models
+        whose signature names it, so the prefill computes the LM head for the last position
+        only, as for native transformers models (not 2,900 x 256,000 logits for MGM-HD/Gemma)."""
+        return super().forward(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
+                               inputs_embeds=inputs_embeds, pixel_values=pixel_values,
+                               logits_to_keep=logits_to_keep, **kwargs)

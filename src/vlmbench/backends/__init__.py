@@ -9,6 +9,7 @@ from vlmbench.errors import UsageError
 # name -> "module:Class". A new backend is one module and one line here.
 BACKENDS: dict[str, str] = {
     "hf": "vlmbench.backends.hf.backend:HFBackend",
+    "openai": "vlmbench.backends.openai.backend:OpenAIBackend",
 }
 
 

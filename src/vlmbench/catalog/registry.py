@@ -11,6 +11,18 @@ from vlmbench.errors import UsageError
 # Each module defines ``ENTRIES``: a tuple of CatalogEntry.
 FAMILIES: tuple[str, ...] = (
     "vlmbench.catalog.llava",
+    "vlmbench.catalog.llava_next",
+    "vlmbench.catalog.paligemma",
+    "vlmbench.catalog.tinyllava",
+    "vlmbench.catalog.bunny",
+    "vlmbench.catalog.minigpt4",
+    "vlmbench.catalog.mgm",
+    "vlmbench.catalog.minigptv2",
+    "vlmbench.catalog.tinygptv",
+    "vlmbench.catalog.bunny_s2",
+    "vlmbench.catalog.hpt",
+    "vlmbench.catalog.pali3",
+    "vlmbench.catalog.cogvlm",
 )
 
 _REGISTRY: dict[str, CatalogEntry] = {}

@@ -81,6 +81,10 @@ LEGACY_APPROXIMATION = (
     "sheet's total counts the full 27-layer SigLIP (one layer, 15,239,504 parameters, more), "
     "recorded in reference_params_not_built"
 )
+PHI_HEAD_BIAS = (
+    "; Phi-2's LM head has a bias (51,200 parameters) that HF Llava's own bias-free LM head "
+    "cannot hold: left out (0.002% of the total, one vector add per token)"
+)
 FACTORY_APPROXIMATION = (
     "SigLIP has no CLS token: the Factory's default strategy drops the first real patch (728 of "
     "729); HF Llava's 'default' strategy does exactly that. The 728 is inferred from the code "
@@ -88,7 +92,7 @@ FACTORY_APPROXIMATION = (
 )
 
 
-def _legacy(size: str, text_config, llm: str, total: int) -> CatalogEntry:
+def _legacy(size: str, text_config, llm: str, total: int, note: str = "") -> CatalogEntry:
     return CatalogEntry(
         id=f"tinyllava-legacy-{size}",
         system="TinyLLaVA",
@@ -99,7 +103,7 @@ def _legacy(size: str, text_config, llm: str, total: int) -> CatalogEntry:
             shapes=f"bczhou/TinyLLaVA-{size.upper()} (TinyLLaVABench): SigLIP-So400m/14 @384 minus its "
                    f"last layer + mlp2x_gelu + {llm} config.json",
             published_total=size.upper(),
-            approximations=LEGACY_APPROXIMATION,
+            approximations=LEGACY_APPROXIMATION + note,
             code="TinyLLaVABench tinyllava/model/multimodal_encoder/siglip_encoder.py",
         ),
         reference_params=total,
@@ -114,7 +118,7 @@ def _legacy(size: str, text_config, llm: str, total: int) -> CatalogEntry:
     )
 
 
-def _factory(size: str, hub: str, text_config, llm: str, total: int) -> CatalogEntry:
+def _factory(size: str, hub: str, text_config, llm: str, total: int, note: str = "") -> CatalogEntry:
     return CatalogEntry(
         id=f"tinyllava-{size}",
         system="TinyLLaVA",
@@ -125,7 +129,7 @@ def _factory(size: str, hub: str, text_config, llm: str, total: int) -> CatalogE
             shapes=f"{hub} (TinyLLaVA Factory): SigLIP-So400m/14 @384 layer -2 + mlp2x_gelu + {llm} "
                    f"config.json",
             published_total=size.upper(),
-            approximations=FACTORY_APPROXIMATION,
+            approximations=FACTORY_APPROXIMATION + note,
             code="TinyLLaVA_Factory tinyllava/model/vision_tower/base.py",
         ),
         reference_params=total,
@@ -172,11 +176,11 @@ ENTRIES = (
     ),
     _legacy("1.5b", lambda: LlamaConfig(**TINYLLAMA_1_1B), "TinyLlama-1.1B", 1_519_593_328),
     _legacy("2.0b", lambda: StableLmConfig(**STABLELM_2_1_6B), "StableLM-2-1.6B", 2_064_060_272),
-    _legacy("3.1b", lambda: PhiConfig(**PHI_2), "Phi-2", 3_202_178_928),
+    _legacy("3.1b", lambda: PhiConfig(**PHI_2), "Phi-2", 3_202_178_928, PHI_HEAD_BIAS),
     _factory("2.4b", "tinyllava/TinyLLaVA-Gemma-SigLIP-2.4B", lambda: GemmaConfig(**GEMMA_2B), "Gemma-2B",
              2_925_717_360),
     _factory("3.1b", "tinyllava/TinyLLaVA-Phi-2-SigLIP-3.1B", lambda: PhiConfig(**PHI_2), "Phi-2",
-             3_202_178_928),
+             3_202_178_928, PHI_HEAD_BIAS),
     CatalogEntry(
         id="tinyllava-legacy-3.1b-tiny",
         system="TinyLLaVA",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from vlmbench.backends.openai import options as endpoint_options
 from vlmbench.config import DEFAULT_MODELS, DTYPES, WEIGHT_MODES, RunConfig
 
 NAME = "run"
@@ -23,7 +24,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"catalog id, hub id or local folder (repeatable; default: {', '.join(DEFAULT_MODELS)})")
     p.add_argument("--weights", choices=WEIGHT_MODES, default="random",
                    help="random: published shapes with random weights (offline); pretrained: load a checkpoint")
-    p.add_argument("--backend", default="hf", help="hf (in-process transformers)")
+    p.add_argument("--backend", default="hf",
+                   help="hf (in-process transformers) or openai (an OpenAI-compatible endpoint, see --endpoint)")
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     p.add_argument("--dtype", default="auto", help=f"one of {', '.join(DTYPES)}")
     p.add_argument("--max-new-tokens", type=int, default=32, help="output length, enforced exactly (min = max)")
@@ -48,6 +50,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model-timeout", type=float, default=None, dest="model_timeout_s", metavar="S",
                    help="give up on a model after S seconds (rows become status=timeout)")
     p.add_argument("--no-progress", action="store_false", dest="progress", help="no progress bar")
+    endpoint_options.add_arguments(p)
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
@@ -74,6 +77,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         plugins=args.plugins,
         model_timeout_s=args.model_timeout_s,
         progress=args.progress,
+        **endpoint_options.config_fields(args),
     )
 
 

@@ -11,7 +11,9 @@ Columns (units in the names: ``_ms`` milliseconds, ``_tps`` tokens/s, ``_rps`` r
 - ``ttft_ms_p50_ci_low/high`` and ``tpot_ms_p50_ci_low/high``: bootstrap 95 % CI of the median;
 - stage medians (preprocess, vision, prefill, decode = e2e - ttft) of warm rows;
 - ``cold_ttft_ms`` / ``cold_ttft_user_ms``: median over cold rows (usually exactly one);
-- throughput: median over windows of ``window_output_tps`` and ``window_rps`` (one value per window);
+- throughput: median over windows of ``window_output_tps``, ``window_rps`` and ``window_goodput_rps``
+  (one value per window);
+- ``slo_met_fraction``: share of warm rows with ``slo_met`` true, among warm rows where it was judged;
 - memory: max over ok rows of each peak column; ``weights_mb``;
 - energy: mean ``energy_j`` per request and median ``tokens_per_j`` of warm rows, where measured;
 - ``flags``: '; '-separated warnings (percentile with too few rows, high CV, failures, no warm rows).
@@ -37,7 +39,7 @@ DISTRIBUTION_STATS: tuple[str, ...] = ("p50", "p90", "p99", "mean", "std", "cv")
 CI_METRICS: tuple[str, ...] = ("ttft_ms", "tpot_ms")
 STAGE_METRICS: tuple[str, ...] = ("preprocess_ms", "vision_ms", "prefill_ms")
 PEAK_MEMORY_METRICS: tuple[str, ...] = ("peak_rss_mb", "peak_cuda_allocated_mb", "peak_cuda_reserved_mb", "peak_nvml_mb")
-WINDOW_METRICS: tuple[str, ...] = ("window_output_tps", "window_rps")
+WINDOW_METRICS: tuple[str, ...] = ("window_output_tps", "window_rps", "window_goodput_rps")
 CV_CHECKED: tuple[str, ...] = ("ttft_ms", "tpot_ms")
 
 IDENTITY_COLUMNS: tuple[str, ...] = (
@@ -54,6 +56,7 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     + ("cold_ttft_ms", "cold_ttft_user_ms")
     + tuple(f"{m}_p50" for m in WINDOW_METRICS)
     + tuple(f"{m}_max" for m in PEAK_MEMORY_METRICS) + ("weights_mb",)
+    + ("slo_met_fraction",)
     + ("energy_j_mean", "tokens_per_j_p50", "n_prompt_tokens_p50", "n_output_tokens_p50")
     + ("flags",)
 )
@@ -118,6 +121,8 @@ def summarise_group(group: RequestGroup) -> dict[str, Any]:
     for metric in PEAK_MEMORY_METRICS:
         values = group.ok_values(metric)
         row[f"{metric}_max"] = max(values) if values else None
+    judged = [r["slo_met"] for r in group.warm_rows if r.get("slo_met") is not None]
+    row["slo_met_fraction"] = sum(judged) / len(judged) if judged else None
     weights = group.ok_values("weights_mb")
     row["weights_mb"] = weights[0] if weights else None
     energy = group.warm_values("energy_j")

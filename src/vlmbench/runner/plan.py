@@ -61,6 +61,11 @@ def batches(prompt_ids: list[str], batch_size: int) -> list[tuple[str, ...]]:
 
 
 def scenarios(config: RunConfig) -> list[Scenario]:
+    from vlmbench.backends import backend_class
+
+    own = getattr(backend_class(config.backend), "scenarios", None)
+    if own is not None:  # a backend with its own load modes (endpoint concurrency / arrival rate)
+        return list(own(config))
     return [Scenario(b, config.max_new_tokens) for b in config.batch_sizes]
 
 

@@ -29,6 +29,8 @@ def validate(config: RunConfig) -> PromptSet:
     check = getattr(backend, "validate_config", None)
     if check is not None:
         check(config)
+    if config.backend != "openai" and (config.endpoint or config.concurrency or config.rates):
+        raise UsageError("--endpoint, --concurrency and --rate: only with --backend openai")
     if config.backend == "hf":
         from vlmbench.backends.hf.devices import resolve_device, resolve_dtype
         from vlmbench.backends.hf.loader import check_model_reference

@@ -84,6 +84,18 @@ def _serve(conn: Connection, wjob: WorkerJob) -> None:
         return
     conn.send(("loaded", constants, backend.manifest_info()))
 
+    if hasattr(backend, "run_job"):  # a backend that schedules its whole job itself (endpoint load modes)
+        def emit(cell: Any, slot: int, columns: dict[str, Any]) -> None:
+            row = dict(constants)
+            row.update(identity(wjob.run_id, config, cell, slot, promptset))
+            row.update(columns)  # the backend's columns win: status, error, cold, window_*
+            conn.send(("row", row))
+
+        backend.run_job(wjob.run_id, job.cells, promptset, emit)
+        backend.close()
+        conn.send(("done",))
+        return
+
     warmed: set[str] = set()
     for index, cell in enumerate(job.cells):
         scenario = cell.scenario.name

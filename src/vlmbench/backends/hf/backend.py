@@ -170,6 +170,10 @@ class HFBackend(Backend):
             vision_end = self.ops.elapsed_ms(start_mark, self.stage.end)
         sequences = output if isinstance(output, torch.Tensor) else output.sequences
         prompt_len = input_ids.shape[1]
+        if getattr(self.loaded.model.config, "is_encoder_decoder", False) and clock.prompt_shape:
+            # Encoder-decoder: sequences are the decoder's, whose prompt is what the streamer got
+            # first (the decoder start token), not the encoder input.
+            prompt_len = clock.prompt_shape[-1]
         generated = sequences[:, prompt_len:] if sequences.shape[1] > prompt_len else sequences
         mask = inputs.get("attention_mask")
         rows = []

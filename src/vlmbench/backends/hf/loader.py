@@ -64,7 +64,9 @@ def load_random(entry: CatalogEntry, device: torch.device, dtype: torch.dtype, s
     tokenizer = build_tokenizer(spec.image_token, spec.extra_special_tokens, chat_template=spec.chat_template)
     processor = spec.build(tokenizer)
     config = entry.build_config()
-    _align_config_with_tokenizer(config, processor, spec.image_token)
+    # image_token="" means the processor adds its own (Blip2): align with the one it added.
+    image_token = spec.image_token or str(getattr(processor, "image_token", "") or "")
+    _align_config_with_tokenizer(config, processor, image_token)
     if attn:
         config._attn_implementation = attn
     model = build_random_model(entry.model_class, config, device, dtype, seed=seed)

@@ -67,11 +67,14 @@ class TTFTScheduled(Metric):
 
 
 class CountedTPOT(TPOT):
-    """TPOT, only when the token count is known (server usage or client tokenizer): content
-    events are chunks, and a chunk count is not a token count. ms/token."""
+    """TPOT, only when the token count is known (server usage or client tokenizer: content
+    events are chunks, and a chunk count is not a token count) and at least two content
+    events arrived (a single event shows no decode interval to the client). ms/token."""
 
     def compute(self, t, row):
-        return super().compute(t, row) if t.n_out is not None else None
+        if t.n_out is None or len(t.token_ns) < 2:
+            return None
+        return super().compute(t, row)
 
 
 class ChunkCount(Metric):

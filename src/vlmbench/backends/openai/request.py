@@ -66,15 +66,14 @@ class CacheBuster:
 class RequestBuilder:
     """Builds the request bodies of one model on one server kind."""
 
-    def __init__(self, model: str, kind: ServerKind, max_new_tokens: int,
-                 cache_buster: Optional[CacheBuster] = None) -> None:
+    def __init__(self, model: str, kind: ServerKind, cache_buster: Optional[CacheBuster] = None) -> None:
         self.model = model
         self.kind = kind
-        self.max_new_tokens = max_new_tokens
         self.cache_buster = cache_buster
         self._perturber = ImagePerturber()
 
-    def build(self, item: PromptItem) -> PreparedRequest:
+    def build(self, item: PromptItem, max_new_tokens: int) -> PreparedRequest:
+        """The request for ``item``; with cache busting, each call gives a new unique request."""
         t0 = time.perf_counter_ns()
         token = self.cache_buster.next_token(item.id) if self.cache_buster else None
         image = item.image_bytes
@@ -82,12 +81,12 @@ class RequestBuilder:
         if token is not None:
             image = self._perturber.perturb(image, item.format, token.position)
             text = f"[{token.nonce}] {text}"
-        body = self.body(data_url(image, item.format), text)
+        body = self.body(data_url(image, item.format), text, max_new_tokens)
         encoded = json.dumps(body, separators=(",", ":")).encode("utf-8")
         encode_ms = (time.perf_counter_ns() - t0) / 1e6
         return PreparedRequest(item.id, encoded, encode_ms, token.nonce if token else None)
 
-    def body(self, image_url: str, text: str) -> dict[str, Any]:
+    def body(self, image_url: str, text: str, max_new_tokens: int) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self.model,
             "messages": [{
@@ -100,5 +99,5 @@ class RequestBuilder:
             "stream": True,
             "temperature": 0,
         }
-        body.update(self.kind.length_fields(self.max_new_tokens))
+        body.update(self.kind.length_fields(max_new_tokens))
         return body

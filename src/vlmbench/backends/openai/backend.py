@@ -1,0 +1,210 @@
+"""The ``openai`` backend: benchmark an OpenAI-compatible chat endpoint with the prompt set.
+
+``load`` resolves the endpoint, the API key (from the variable named by ``--api-key-env``;
+never written anywhere), the server kind (``--server-kind``, or detected, see
+:mod:`server_kinds`) and an optional client tokenizer. ``run_job`` drives the whole job,
+one load window per scenario (see :mod:`load`):
+
+1. the job's first request is measured alone, sequentially, before any warmup (``cold``);
+2. before each window, ``--warmup`` unrecorded requests go out one at a time;
+3. every request body of the window is built (image encoding timed as ``encode_ms``), then
+   the window runs under its load mode, then rows are computed and sent on.
+
+Rows record ``device`` = endpoint ``host:port``, ``hardware`` = ``--hardware`` or ``remote``,
+``processor_kind`` = ``remote``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+from vlmbench.backends.base import Backend
+from vlmbench.backends.openai.client import ChatClient
+from vlmbench.backends.openai.columns import OutcomeColumns, TokenCounter
+from vlmbench.backends.openai.endpoint import Endpoint
+from vlmbench.backends.openai.load import ClosedLoop, LoadMode, LoadScenario, Sequential, load_modes
+from vlmbench.backends.openai.metrics import SLO
+from vlmbench.backends.openai.request import CacheBuster, RequestBuilder
+from vlmbench.backends.openai.server_kinds import AUTO, KIND_CHOICES, ServerKind, detect, server_kind
+from vlmbench.backends.openai.window import run_window
+from vlmbench.config import RunConfig
+from vlmbench.errors import UsageError
+from vlmbench.promptset import PromptItem, PromptSet
+from vlmbench.runner.plan import Cell
+
+Emit = Callable[[Cell, int, dict[str, Any]], None]
+
+
+def read_api_key(variable: Optional[str]) -> Optional[str]:
+    """The key held by the environment variable named ``variable`` (None when not named).
+    Errors name the variable, never its value."""
+    if not variable:
+        return None
+    value = os.environ.get(variable, "")
+    if not value.strip():
+        raise UsageError(f"--api-key-env {variable}: the environment variable is not set or empty")
+    return value.strip()
+
+
+def load_client_tokenizer(config: RunConfig, model: str) -> tuple[Optional[TokenCounter], str]:
+    """A client-side token counter and where it came from: ``--tokenizer`` if given (errors
+    are raised), else the model's folder when ``--model`` is a local folder (errors are only
+    noted), else none."""
+    source = config.tokenizer
+    explicit = source is not None
+    if source is None and Path(model).expanduser().is_dir():
+        source = str(Path(model).expanduser())
+    if source is None:
+        return None, "none (give --tokenizer to count output tokens on the client)"
+    try:
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=not explicit,
+                                                  trust_remote_code=config.trust_remote_code)
+    except Exception as exc:  # noqa: BLE001 - an implicit tokenizer is optional
+        if explicit:
+            raise UsageError(f"--tokenizer {source!r}: cannot load: {type(exc).__name__}: {exc}") from exc
+        return None, f"none ({source}: {type(exc).__name__})"
+
+    def count(text: str) -> int:
+        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    return count, source
+
+
+def _scenario_groups(cells: Sequence[Cell]) -> list[tuple[LoadScenario, list[Cell]]]:
+    groups: dict[Any, list[Cell]] = {}
+    for cell in cells:
+        groups.setdefault(cell.scenario, []).append(cell)
+    return list(groups.items())
+
+
+class OpenAIBackend(Backend):
+    name = "openai"
+
+    # -- planning and validation (class level: called before any worker starts) ----------
+    @classmethod
+    def validate_config(cls, config: RunConfig) -> None:
+        if not config.endpoint:
+            raise UsageError("--endpoint: required with --backend openai (e.g. http://127.0.0.1:8000)")
+        Endpoint.parse(config.endpoint)
+        if config.server_kind not in KIND_CHOICES:
+            raise UsageError(f"--server-kind {config.server_kind!r}: must be one of {', '.join(KIND_CHOICES)}")
+        read_api_key(config.api_key_env)
+        if any(c < 1 for c in config.concurrency):
+            raise UsageError(f"--concurrency {config.concurrency}: each must be at least 1")
+        if any(not (r > 0 and math.isfinite(r)) for r in config.rates):
+            raise UsageError(f"--rate {config.rates}: each must be a positive number of requests/s")
+        if not config.request_timeout_s > 0:
+            raise UsageError(f"--request-timeout {config.request_timeout_s}: must be more than 0 s")
+        if config.batch_sizes != [1]:
+            raise UsageError(f"--batch-sizes {config.batch_sizes}: not used with --backend openai; "
+                             "load an endpoint with --concurrency or --rate")
+        if config.slo is not None:
+            SLO.parse(config.slo)
+        if any(not m.strip() for m in config.models):
+            raise UsageError("--model: empty model name")
+
+    @classmethod
+    def scenarios(cls, config: RunConfig) -> list[LoadScenario]:
+        """One scenario per load window (``seq``, ``c<C>``, ``r<R>``), each one request per cell."""
+        modes = load_modes(config.concurrency, config.rates, config.seed)
+        return [LoadScenario(1, config.max_new_tokens, mode) for mode in modes]
+
+    # -- worker side ------------------------------------------------------------------------
+    def load(self) -> dict[str, Any]:
+        cfg = self.config
+        self.endpoint = Endpoint.parse(cfg.endpoint or "")
+        self._api_key = read_api_key(cfg.api_key_env)
+        self.client = ChatClient(self.endpoint, self._api_key, cfg.request_timeout_s)
+        self.kind, self.kind_source = self._resolve_kind()
+        self.slo = SLO.parse(cfg.slo) if cfg.slo else None
+        self.count_tokens, self.tokenizer_source = load_client_tokenizer(cfg, self.spec.model)
+        return {
+            "system": self._system(),
+            "weights": None,
+            "backend": self.name,
+            "device": self.endpoint.label,
+            "dtype": None,
+            "hardware": cfg.hardware or "remote",
+            "processor_kind": "remote",
+            "attn": None,
+            "cache": None,
+            "compile": None,
+            "weights_mb": None,
+            "model_load_ms": None,
+        }
+
+    def _resolve_kind(self) -> tuple[ServerKind, str]:
+        if self.config.server_kind != AUTO:
+            return server_kind(self.config.server_kind), "--server-kind"
+        listing = asyncio.run(self.client.get_json())
+        self.served_models = [m.get("id") for m in listing.get("data", []) if isinstance(m, dict)] \
+            if isinstance(listing, dict) and isinstance(listing.get("data"), list) else []
+        return detect(listing)
+
+    def _system(self) -> Optional[str]:
+        from vlmbench.catalog import get, has
+
+        return get(self.spec.model).system if has(self.spec.model) else None
+
+    def manifest_info(self) -> dict[str, Any]:
+        return {
+            "endpoint": self.endpoint.label,
+            "server_kind": self.kind.name,
+            "server_kind_source": self.kind_source,
+            "length_enforced": self.kind.enforces_length,
+            "served_models": getattr(self, "served_models", None),
+            "client_tokenizer": self.tokenizer_source,
+            "request_timeout_s": self.config.request_timeout_s,
+            "cache_bust": self.config.cache_bust,
+            "slo_ms": self.slo.limits if self.slo else None,
+        }
+
+    def _columns(self, max_new_tokens: int) -> OutcomeColumns:
+        return OutcomeColumns(self.kind, max_new_tokens, self.config.cache_bust, self.count_tokens, self.slo)
+
+    def run_job(self, run_id: str, cells: Sequence[Cell], promptset: PromptSet, emit: Emit) -> None:
+        """Measure every cell (one request each), window by window; ``emit(cell, 0, columns)``
+        per request once its window is done."""
+        builder = RequestBuilder(self.spec.model, self.kind, CacheBuster(run_id) if self.config.cache_bust else None)
+        first_window = True
+        for scenario, group in _scenario_groups(cells):
+            window_id = f"{self.spec.model}|{scenario.name}"
+            if first_window:
+                first_window = False
+                self._window(builder, group[:1], promptset, scenario, Sequential(), f"{window_id}|cold", emit, cold=True)
+                group = group[1:]
+            self._warmup(builder, promptset, scenario.max_new_tokens)
+            if group:
+                self._window(builder, group, promptset, scenario, scenario.mode, window_id, emit)
+
+    def _window(self, builder: RequestBuilder, cells: Sequence[Cell], promptset: PromptSet, scenario: LoadScenario,
+                mode: LoadMode, window_id: str, emit: Emit, cold: bool = False) -> None:
+        n = scenario.max_new_tokens
+        requests = [builder.build(promptset.get(cell.prompt_ids[0]), n) for cell in cells]
+        outcomes = run_window(self.client, requests, mode)
+        for cell, columns in zip(cells, self._columns(n).window(outcomes, window_id, cold=cold)):
+            emit(cell, 0, columns)
+
+    def _warmup(self, builder: RequestBuilder, promptset: PromptSet, max_new_tokens: int) -> None:
+        """``--warmup`` unrecorded sequential requests, cycling through the prompt set."""
+        ids = promptset.ids()
+        requests = [builder.build(promptset.get(ids[w % len(ids)]), max_new_tokens) for w in range(self.config.warmup)]
+        if requests:
+            run_window(self.client, requests, Sequential())
+
+    def measure(self, items: Sequence[PromptItem], max_new_tokens: int) -> list[dict[str, Any]]:
+        """All ``items`` in flight at once, as one window (the per-cell protocol; ``run_job``
+        is what the worker uses)."""
+        builder = RequestBuilder(self.spec.model, self.kind)
+        requests = [builder.build(item, max_new_tokens) for item in items]
+        outcomes = run_window(self.client, requests, ClosedLoop(len(items)))
+        failed = next((o.error for o in outcomes if o.error is not None), None)
+        if failed is not None:
+            raise failed
+        return self._columns(max_new_tokens).window(outcomes, window_id="measure")
