@@ -3,19 +3,23 @@ locality, HD tiling, and tiny variants generating through the real runner."""
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from transformers import ConvNextConfig
+
 from vlmbench.archs.convnext_aux import ConvNeXtMultiScale
 from vlmbench.archs.mgm import MGMForCausalLM, MGMVisionPipeline, PatchInfoMining
+from vlmbench.backends.hf.backend import format_prompt
+from vlmbench.backends.hf.loader import load_random
 from vlmbench.catalog import get
-from vlmbench.catalog.materialise import build_random_model, count_parameters_meta, no_init_weights
+from vlmbench.catalog.materialise import count_parameters_meta, no_init_weights
 from vlmbench.catalog.mgm import CONVNEXT_L, CONVNEXT_TINY, ENTRIES, HD_SIZES
-from vlmbench.catalog.tokenizer import build_tokenizer
 from vlmbench.promptset import load_promptset
-from transformers import ConvNextConfig
 
 REAL = [e for e in ENTRIES if not e.is_tiny]
 TINY = [e for e in ENTRIES if e.is_tiny]
@@ -24,22 +28,15 @@ WIDE_PROMPT = "photo-rocket-640x427"  # 640x427: padded to a square top and bott
 LONG_PROMPT = "photo-coffee-600x400"  # a longer prompt: batch 2 needs left padding
 
 
-def _processor(entry):
-    spec = entry.processor
-    return spec.build(build_tokenizer(spec.image_token, spec.extra_special_tokens, chat_template=spec.chat_template))
-
-
+@functools.lru_cache(maxsize=None)
 def _tiny_model(model_id):
-    entry = get(model_id)
-    config = entry.build_config()
-    processor = _processor(entry)
-    config.image_token_id = processor.tokenizer.convert_tokens_to_ids("<image>")
-    return build_random_model(entry.model_class, config, "cpu", torch.float32, seed=0), processor
+    """A random-weight tiny model and its stand-in processor, as the hf backend loads them
+    (shared between tests: they must not modify it)."""
+    loaded = load_random(get(model_id), torch.device("cpu"), torch.float32, seed=0, attn=None)
+    return loaded.model, loaded.processor
 
 
 def _inputs(processor, prompt_ids):
-    from vlmbench.backends.hf.backend import format_prompt
-
     items = [load_promptset().get(i) for i in prompt_ids]
     processor.tokenizer.padding_side = "left"
     texts = [format_prompt(processor, item.prompt, "") for item in items]
@@ -54,9 +51,11 @@ def test_every_size_has_a_normal_and_the_published_hd_entries():
     assert ids == {"mgm-2b", "mgm-7b", "mgm-13b", "mgm-8b", "mgm-8x7b", "mgm-34b",
                    *(f"mgm-{s.lower()}-hd" for s in HD_SIZES)}
     assert "mgm-2b-hd" not in ids
+    assert {c for e in REAL for c in e.checkpoints} == {
+        f"YanweiLi/MGM-{size}{suffix}" for size in ("2B", "7B", "13B", "8B", "8x7B", "34B")
+        for suffix in ("", "-HD") if not (size == "2B" and suffix)}
     for e in REAL:
         assert e.construction == "vlmbench arch" and e.trust_remote_code_checkpoint
-        assert e.checkpoints == (e.id.replace("mgm-", "YanweiLi/MGM-").replace("-hd", "-HD").replace("b", "B"),)
         assert "not implemented" in e.provenance.approximations
         assert e.visual_tokens == (2880 if e.id.endswith("-hd") else 576)
     assert {"mgm-7b-tiny", "mgm-7b-hd-tiny"} <= {e.id for e in TINY}
@@ -73,6 +72,19 @@ def test_parameter_count_matches_the_sheet(entry):
     vision = sum(p.numel() for name, p in model.vision.named_parameters() if not name.startswith("projector"))
     assert vision == VISION_SIDE  # identical in every size, HD included
     assert config.visual_tokens == entry.visual_tokens
+
+
+@pytest.mark.parametrize("model_id", ["mgm-7b", "mgm-7b-hd", "mgm-34b-hd"])
+def test_real_size_vision_pipeline_output_shape_on_meta(model_id):
+    entry = get(model_id)
+    config = entry.build_config()
+    hd = config.image_grid > 1
+    with torch.device("meta"), no_init_weights():
+        vision = MGMVisionPipeline(config)
+        embeds = vision(torch.empty((1, 5, 3, 336, 336) if hd else (1, 3, 336, 336)),
+                        torch.empty(1, 3, config.image_size_aux, config.image_size_aux))
+    assert config.image_size_aux == (1536 if hd else 768)
+    assert tuple(embeds.shape) == (1, entry.visual_tokens, config.text_config.hidden_size)
 
 
 def test_gemma_lm_head_is_tied_in_the_random_build():
@@ -147,9 +159,8 @@ class _FixedMap(nn.Module):
 
 
 def test_hd_tiles_read_their_own_quarter_of_the_high_res_map_and_global_comes_first():
-    model, _ = _tiny_model("mgm-7b-hd-tiny")
-    vision: MGMVisionPipeline = model.vision
     torch.manual_seed(0)
+    vision = MGMVisionPipeline(get("mgm-7b-hd-tiny").build_config()).eval()
     pixel_values = torch.randn(1, 5, 3, 336, 336)
     feature_map = torch.randn(1, 120, 384, 384)
     # tile (0, 1) is the top-right quarter; its local token (3, 5) reads rows 24:32, cols 192+40:192+48
@@ -168,20 +179,33 @@ def test_hd_tiles_read_their_own_quarter_of_the_high_res_map_and_global_comes_fi
 
 # --- processor and visual tokens -----------------------------------------------------------
 
-@pytest.mark.parametrize("model_id, tokens, low_shape, aux_side",
-                         [("mgm-7b-tiny", 576, (1, 3, 336, 336), 768),
-                          ("mgm-7b-hd-tiny", 2880, (1, 5, 3, 336, 336), 1536)])
-def test_processor_and_vision_pipeline_give_the_sheet_token_count(model_id, tokens, low_shape, aux_side):
+@pytest.mark.parametrize("model_id, tokens, crops, aux_side",
+                         [("mgm-7b-tiny", 576, 1, 768), ("mgm-7b-hd-tiny", 2880, 5, 1536),
+                          ("mgm-2b-tiny", 576, 1, 768), ("mgm-8x7b-tiny", 576, 1, 768)])
+def test_visual_tokens_and_clip_crops_through_processor_and_generate(model_id, tokens, crops, aux_side):
     model, processor = _tiny_model(model_id)
     enc = _inputs(processor, [WIDE_PROMPT])
     assert int((enc["input_ids"] == model.config.image_token_id).sum()) == tokens
-    assert tuple(enc["pixel_values"].shape) == low_shape
+    low_res_shape = (1, 3, 336, 336) if crops == 1 else (1, crops, 3, 336, 336)
+    assert tuple(enc["pixel_values"].shape) == low_res_shape
     assert tuple(enc["pixel_values_aux"].shape) == (1, 3, aux_side, aux_side)
     # 640x427 is padded to a square with the mean colour: ~0 after CLIP normalisation
     assert enc["pixel_values_aux"][..., : aux_side // 10, :].abs().max() < 0.02
-    with torch.no_grad():
-        embeds = model.vision(enc["pixel_values"], enc["pixel_values_aux"])
-    assert tuple(embeds.shape) == (1, tokens, model.config.text_config.hidden_size)
+    clip_batches: list[int] = []
+    vision_outputs: list[tuple[int, ...]] = []
+    hooks = [
+        model.vision.clip.register_forward_pre_hook(
+            lambda module, args, kwargs: clip_batches.append(kwargs["pixel_values"].shape[0]), with_kwargs=True),
+        model.vision.register_forward_hook(lambda module, args, out: vision_outputs.append(tuple(out.shape))),
+    ]
+    try:
+        with torch.no_grad():
+            model.generate(**enc, max_new_tokens=2, min_new_tokens=2, do_sample=False)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    assert clip_batches == [crops]  # HD: 4 tiles + global in one CLIP batch, at prefill only
+    assert vision_outputs == [(1, tokens, model.config.text_config.hidden_size)]
 
 
 def test_hd_low_res_view_is_four_row_major_tiles_of_672_plus_a_global_336():
@@ -197,46 +221,36 @@ def test_hd_low_res_view_is_four_row_major_tiles_of_672_plus_a_global_336():
                                                        align_corners=False)[0])
 
 
-@pytest.mark.parametrize("model_id, crops", [("mgm-7b-tiny", 1), ("mgm-7b-hd-tiny", 5)])
-def test_clip_sees_one_crop_or_five_in_hd(model_id, crops):
-    model, processor = _tiny_model(model_id)
-    seen: list[int] = []
-    handle = model.vision.clip.register_forward_pre_hook(
-        lambda module, args, kwargs: seen.append(kwargs["pixel_values"].shape[0]), with_kwargs=True)
-    try:
-        with torch.no_grad():
-            model.generate(**_inputs(processor, [WIDE_PROMPT]), max_new_tokens=2, min_new_tokens=2, do_sample=False)
-    finally:
-        handle.remove()
-    assert seen == [crops]  # one batched CLIP call at prefill, none while decoding
-
-
 # --- generation ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("model_id", ["mgm-7b-tiny", "mgm-8x7b-tiny"])
-def test_batch_of_two_with_left_padding_matches_each_request_alone(model_id):
-    model, processor = _tiny_model(model_id)
+def test_batch_of_two_with_left_padding_matches_the_request_alone():
+    model, processor = _tiny_model("mgm-7b-tiny")
     batch = _inputs(processor, [WIDE_PROMPT, LONG_PROMPT])
     assert batch["attention_mask"][0, 0] == 0  # the shorter prompt is left-padded
+    alone = _inputs(processor, [WIDE_PROMPT])
     kwargs = dict(max_new_tokens=3, min_new_tokens=3, do_sample=False, pad_token_id=processor.tokenizer.pad_token_id)
     with torch.no_grad():
         together = model.generate(**batch, **kwargs)[:, batch["input_ids"].shape[1]:]
-        for row, prompt_id in enumerate([WIDE_PROMPT, LONG_PROMPT]):
-            alone = _inputs(processor, [prompt_id])
-            single = model.generate(**alone, **kwargs)[:, alone["input_ids"].shape[1]:]
-            assert together[row].tolist() == single[0].tolist()
+        single = model.generate(**alone, **kwargs)[:, alone["input_ids"].shape[1]:]
+    assert together.shape == (2, 3)
+    assert together[0].tolist() == single[0].tolist()
 
 
 def test_tiny_variants_generate_exactly_n_tokens_through_the_runner(tmp_path):
     from vlmbench.config import RunConfig
     from vlmbench.results.reader import read_rows
     from vlmbench.runner import run_benchmark
+    from vlmbench.runner.manifest import read_manifest
 
     config = RunConfig(models=["mgm-7b-tiny", "mgm-7b-hd-tiny"], max_new_tokens=3, repeats=1, warmup=0,
-                       prompts=[WIDE_PROMPT, LONG_PROMPT], batch_sizes=[1, 2], out=tmp_path, progress=False)
-    rows = read_rows(run_benchmark(config).requests_csv)
-    assert {(r["model_id"], r["batch_size"]) for r in rows} == {
-        (m, b) for m in ("mgm-7b-tiny", "mgm-7b-hd-tiny") for b in (1, 2)}
+                       prompts=[WIDE_PROMPT], out=tmp_path, progress=False)
+    result = run_benchmark(config)
+    rows = read_rows(result.requests_csv)
+    assert sorted(r["model_id"] for r in rows) == ["mgm-7b-hd-tiny", "mgm-7b-tiny"]
+    models = read_manifest(result.run_dir)["models"]
+    for model_id in ("mgm-7b-tiny", "mgm-7b-hd-tiny"):  # the vision stage spans all four parts
+        assert models[model_id]["vision_stage_modules"] == [
+            "CLIPVisionModel", "ConvNeXtMultiScale", "PatchInfoMining", "Sequential"]
     for r in rows:
         assert r["status"] == "ok", r.get("error")
         assert r["n_output_tokens"] == 3

@@ -11,7 +11,9 @@ from typing import Any, Optional
 
 WEIGHT_MODES = ("random", "pretrained")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
-DEFAULT_MODELS = ("llava-1.5-7b-tiny", "mgm-7b-tiny", "minigpt-v2-tiny", "tinygpt-v-tiny",
+DEFAULT_MODELS = ("llava-1.5-7b-tiny", "llava-1.6-vicuna-7b-tiny", "paligemma-3b-224-tiny",
+                  "tinyllava-3.1b-tiny", "bunny-1.0-4b-tiny", "minigpt4-7b-tiny",
+                  "mgm-7b-tiny", "minigpt-v2-tiny", "tinygpt-v-tiny",
                   "hpt-1.5-air-tiny", "pali3-5b-tiny", "cogvlm-17b-tiny", "cogagent-18b-tiny")
 
 
@@ -29,6 +31,8 @@ class RunConfig:
     promptset_version: str = "v1"
     promptset_dir: Optional[str] = None  # a folder with manifest.json + images instead of the packaged set
     batch_sizes: list[int] = field(default_factory=lambda: [1])
+    scenarios: Optional[list[list[int]]] = None  # [[batch_size, max_new_tokens], ...]; overrides the two above
+    suite: Optional[str] = None  # name of the suite the run came from
     out: Path = Path("results")
     run_id: Optional[str] = None
     trust_remote_code: bool = False
@@ -50,6 +54,14 @@ class RunConfig:
     request_timeout_s: float = 300.0
     hardware: Optional[str] = None  # label for rows (default: remote)
     tokenizer: Optional[str] = None  # client-side token counting (default: the model folder if local)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "RunConfig":
+        """Inverse of ``to_json`` (as stored in manifest.json); unknown keys are ignored."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        config = cls(**{k: v for k, v in data.items() if k in names})
+        config.out = Path(config.out)
+        return config
 
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)

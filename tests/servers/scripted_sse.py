@@ -21,6 +21,8 @@ reject-stream-options   422 when the body has ``stream_options`` (as ``transform
                         does for unknown fields); otherwise normal with usage in the finish
                         chunk and no ``[DONE]`` (also as ``transformers serve`` does)
 stall                   a content event, then nothing until the client gives up
+flaky                   rotates over normal, http-500, normal, echo-auth, normal, reset,
+                        normal, garbage: one request in two fails, each time differently
 
 Each content event's text is ``"<i>@<ns> "``: the chunk index and ``time.perf_counter_ns()``
 just before the server wrote it (CLOCK_MONOTONIC, comparable across processes on one
@@ -38,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import socket
 import struct
@@ -235,12 +238,21 @@ async def stall(resp: Response, request: Request, settings: Settings) -> None:
     await resp.reader.read()  # returns when the client closes the connection
 
 
+FLAKY_ROTATION = ("normal", "http-500", "normal", "echo-auth", "normal", "reset", "normal", "garbage")
+_flaky_count = itertools.count()
+
+
+async def flaky(resp: Response, request: Request, settings: Settings) -> None:
+    behaviour = BEHAVIOURS[FLAKY_ROTATION[next(_flaky_count) % len(FLAKY_ROTATION)]]
+    await behaviour(resp, request, settings)
+
+
 Behaviour = Callable[[Response, Request, Settings], Awaitable[None]]
 BEHAVIOURS: dict[str, Behaviour] = {
     "normal": normal, "slow-first-byte": slow_first_byte, "split-events": split_events,
     "http-500": http_500, "echo-auth": echo_auth, "reset": reset, "close-mid-body": close_mid_body,
     "end-early": end_early, "garbage": garbage, "error-event": error_event, "no-usage": no_usage,
-    "reject-stream-options": reject_stream_options, "stall": stall,
+    "reject-stream-options": reject_stream_options, "stall": stall, "flaky": flaky,
 }
 
 
@@ -339,6 +351,7 @@ class ServerThread:
         asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(timeout=10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
+        self._loop.close()
 
 
 def main() -> None:

@@ -101,11 +101,18 @@ class VisionLanguageForCausalLM(PreTrainedModel, GenerationMixin):
         position_ids: Optional[torch.LongTensor] = None,
         inputs_embeds: Optional[torch.Tensor] = None,
         pixel_values: Optional[torch.Tensor] = None,
+        logits_to_keep: Any = 0,
         **kwargs: Any,
     ):
+        """``logits_to_keep`` is declared so that ``generate()`` passes 1 and the LM head runs on
+        the last position only, as in native models (otherwise prefill computes logits for every
+        prompt position, inflating TTFT and memory)."""
         kwargs["pixel_values"] = pixel_values
+        kwargs["logits_to_keep"] = logits_to_keep
         image_inputs = {k: kwargs.pop(k) for k in self.image_input_names if kwargs.get(k) is not None}
         kwargs.pop("pixel_values", None)
+        if not kwargs.get("logits_to_keep"):
+            kwargs.pop("logits_to_keep", None)
         if inputs_embeds is None:
             inputs_embeds = self.get_input_embeddings()(input_ids)
             if image_inputs and "pixel_values" in image_inputs and input_ids.shape[1] > 1:

@@ -385,6 +385,11 @@ class CogVLMForCausalLM(VisionLanguageForCausalLM):
         return CogVLMCausalLMOutput(logits=self.lm_head(hidden), request_state=request_state,
                                     **{CACHE_FIELD: cache if use_cache else None})
 
+    def _prepare_position_ids_for_generation(self, inputs_tensor: torch.Tensor, model_kwargs: dict[str, Any]) -> None:
+        """No generic positions from ``generate`` (cumsum of the attention mask): the model
+        computes its compressed ones at prefill and continues them from ``RequestState``."""
+        return None
+
     def _update_model_kwargs_for_generation(self, outputs: Any, model_kwargs: dict[str, Any],
                                             *args: Any, **kwargs: Any) -> dict[str, Any]:
         """Hand the request's state to the next step, as the KV cache is handed."""

@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 from transformers import (
     CONFIG_MAPPING,
+    AutoConfig,
     CLIPVisionConfig,
     CLIPVisionModel,
     ConvNextConfig,
@@ -48,6 +49,7 @@ LANGUAGE_MODELS = {"llama": LlamaForCausalLM, "gemma": GemmaForCausalLM, "mixtra
 
 
 def _as_config(value: Any, default_class: type) -> PretrainedConfig:
+    """A sub-config from a config object or its ``to_dict()`` form (``model_type`` picks the class)."""
     if isinstance(value, PretrainedConfig):
         return value
     value = dict(value or {})
@@ -58,10 +60,11 @@ def _as_config(value: Any, default_class: type) -> PretrainedConfig:
 
 class MGMConfig(VisionLanguageConfig):
     """``vision_config`` (CLIP), ``aux_config`` (ConvNeXt), ``text_config`` (the LLM) and the
-    HD layout: ``image_grid`` tiles per side and ``image_global`` (an extra whole-image view)."""
+    HD layout: ``image_grid`` tiles per side and ``image_global`` (an extra whole-image view).
+    ``image_size_aux`` (768; HD 1536) is the side of the high-res view the processor makes."""
 
     model_type = "vlmbench_mgm"
-    sub_configs = {"text_config": PretrainedConfig, "vision_config": CLIPVisionConfig,
+    sub_configs = {"text_config": AutoConfig, "vision_config": CLIPVisionConfig,
                    "aux_config": ConvNextConfig}
 
     def __init__(self, vision_config: Any = None, aux_config: Any = None, text_config: Any = None,
@@ -73,8 +76,7 @@ class MGMConfig(VisionLanguageConfig):
         self.image_grid = image_grid
         self.image_global = image_global
         self.vision_feature_layer = vision_feature_layer
-        if text_config is not None and not isinstance(text_config, PretrainedConfig):
-            text_config = _as_config(text_config, PretrainedConfig)
+        text_config = None if text_config is None else _as_config(text_config, PretrainedConfig)
         super().__init__(text_config=text_config, image_token_id=image_token_id, **kwargs)
 
     @property
@@ -196,9 +198,10 @@ class MGMForCausalLM(VisionLanguageForCausalLM):
             raise ValueError(f"MGM language model {model_type!r} not supported (known: {sorted(LANGUAGE_MODELS)})")
         self.build(MGMVisionPipeline(config), LANGUAGE_MODELS[model_type](config.text_config))
         self.post_init()
-        # Gemma ties lm_head to the embeddings. transformers ties in ``init_weights``, which
-        # ``no_init_weights`` (used by vlmbench's fast random init and meta counts) switches off.
-        self.tie_weights()
+        if getattr(config.text_config, "tie_word_embeddings", False):
+            # Gemma shares lm_head with the embeddings. transformers ties them in ``init_weights``,
+            # which ``no_init_weights`` (vlmbench's fast random init, meta counts) switches off.
+            self.language_model.get_output_embeddings().weight = self.get_input_embeddings().weight
 
     def forward(self, input_ids: Optional[torch.LongTensor] = None, attention_mask: Optional[torch.Tensor] = None,
                 position_ids: Optional[torch.LongTensor] = None, inputs_embeds: Optional[torch.Tensor] = None,

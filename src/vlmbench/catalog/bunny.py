@@ -6,8 +6,7 @@ runs the full 27-layer SigLIP-So400m @384, takes ``hidden_states[-2]`` and keeps
 that. Projector mlp2x_gelu; images padded to a square with the mean colour, then resized to 384.
 Prompt format from the Bunny model cards ("A chat between a curious user ... USER: <image>\\n...
 ASSISTANT:"). The hub checkpoints (BAAI/Bunny-v1_0-*, BAAI/Bunny-Llama-3-8B-V) need Bunny's
-remote code and load as causal LMs, not through transformers' image-text-to-text classes, so
-vlmbench runs these entries with random weights only.
+remote code (they register as causal LMs with their own image handling).
 """
 
 from __future__ import annotations
@@ -51,6 +50,8 @@ def _real(entry_id: str, hub: str, text_config, llm: str, total: int, published:
             approximations=approximations,
             code="Bunny bunny/model/multimodal_encoder/siglip/siglip_encoder.py",
         ),
+        checkpoints=(hub,),
+        trust_remote_code_checkpoint=True,
         reference_params=total,
         visual_tokens=729,
         reference_resolution=(384, 384),

@@ -50,6 +50,7 @@ def siglip_so400m(image_size: int) -> dict:
 
 
 def tiny_vision(image_size: int) -> dict:
+    """2 layers, width 32, but the real resolution and patch size (so the real token count)."""
     return dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
                 image_size=image_size, patch_size=PATCH)
 
@@ -84,6 +85,7 @@ FUSION_TINY = dict(fusion_embed_dim=32, fusion_num_heads=2)
 
 def hpt_config(vision_class, vision: dict, llm_class, llm: dict, hformer: dict, fusion: dict | None,
                drop_cls: bool) -> HPTConfig:
+    """Features from layer -2 (HyperGAI's ``visual_select_layer``); CLS dropped for CLIP."""
     return HPTConfig(vision_config=vision_class(**vision), text_config=llm_class(**llm),
                      vision_feature_layer=-2, vision_drop_cls=drop_cls, **hformer, **(fusion or {}))
 
@@ -142,6 +144,7 @@ def hpt_processor_spec(make_image_processor, image_size: int, chat: tuple[str, s
 
 
 def fallback_template(chat: tuple[str, str]) -> str:
+    """The same single-turn format as a plain ``{prompt}`` template (used without a chat template)."""
     return chat[0] + "<image>\n{prompt}" + chat[1]
 
 
@@ -151,7 +154,8 @@ PROC_15_AIR = hpt_processor_spec(lambda: siglip_processor(448), 448, LLAMA3,
 PROC_15_EDGE = hpt_processor_spec(lambda: siglip_processor(490), 490, PHI3, ("<|user|>", "<|end|>", "<|assistant|>"))
 
 HFORMER_CODE = ("HyperGAI/HPT vlmeval/vlm/hpt.py, hpt1_5.py, vlmeval/config.py; hub projector/config.json, "
-                "configuration_hformer.py / configuration_qformer.py, fuse_modules.py (modeling_*.py forward not readable)")
+                "configuration_hformer.py / configuration_qformer.py, fuse_modules.py "
+                "(the forward of modeling_*.py was not readable)")
 
 
 def _entries(id_: str, system: str, *, config, tiny_config, processor, chat, resolution: int,

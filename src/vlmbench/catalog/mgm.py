@@ -88,7 +88,8 @@ SIZES: tuple[tuple[str, str, Callable[..., Any], dict[str, Any], str, int], ...]
     ("34B", "Nous-Hermes-2-Yi-34B", LlamaConfig, YI_34B, "chatml_direct", 34_954_350_016),
 )
 HD_SIZES = ("7B", "13B", "8B", "8x7B", "34B")  # no MGM-2B-HD checkpoint is published
-TINY_OF = {"2B": False, "7B": True, "8x7B": False}  # sizes with tiny variants: {size: also HD}
+# (size, hd) of the tiny variants: both 7B layouts, plus the Gemma (tied) and Mixtral (MoE) LLM paths
+TINY_VARIANTS = (("7B", False), ("7B", True), ("2B", False), ("8x7B", False))
 VISION_MODULES = ("vision.clip", "vision.convnext", "vision.mining", "vision.projector")
 CODE = ("dvlab-research/MGM mgm/model/mgm_arch.py (encode_images, unified_resampler), "
         "multimodal_encoder/clip_encoder.py, openclip_encoder.py; mgm/serve/cli.py (preprocessing)")
@@ -97,7 +98,7 @@ CODE = ("dvlab-research/MGM mgm/model/mgm_arch.py (encode_images, unified_resamp
 def _vision_encoder(hd: bool, tiny: bool) -> str:
     clip, convnext = ("CLIP ViT (tiny)", "ConvNeXt (tiny)") if tiny else ("CLIP ViT-L/14", "ConvNeXt-L")
     if hd:
-        return f"{clip} @336 x5 (672 in 2x2 tiles + global) + {convnext} @1536"
+        return f"{clip} @672 (4 tiles of 336 + global) + {convnext} @1536"
     return f"{clip} @336 + {convnext} @768"
 
 
@@ -174,11 +175,9 @@ def _entries() -> tuple[CatalogEntry, ...]:
         entries.append(_entry(size, llm, config_class, shapes, mode, total, hd=False))
         if size in HD_SIZES:
             entries.append(_entry(size, llm, config_class, shapes, mode, total, hd=True))
-    for size, llm, config_class, shapes, _, _ in SIZES:
-        if size in TINY_OF:
-            entries.append(_tiny_entry(size, llm, config_class, shapes, hd=False))
-            if TINY_OF[size]:
-                entries.append(_tiny_entry(size, llm, config_class, shapes, hd=True))
+    by_size = {size: (llm, config_class, shapes) for size, llm, config_class, shapes, _, _ in SIZES}
+    for size, hd in TINY_VARIANTS:
+        entries.append(_tiny_entry(size, *by_size[size], hd=hd))
     return tuple(entries)
 
 

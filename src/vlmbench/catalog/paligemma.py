@@ -64,6 +64,9 @@ def _spec(resolution: int) -> ProcessorSpec:
     return ProcessorSpec(build=lambda tok: paligemma_processor(tok, resolution))
 
 
+PROCESSORS = {resolution: _spec(resolution) for resolution in TOTALS}
+
+
 def _real(resolution: int) -> CatalogEntry:
     checkpoints = CHECKPOINTS[resolution]
     return CatalogEntry(
@@ -71,7 +74,7 @@ def _real(resolution: int) -> CatalogEntry:
         system="PaliGemma",
         build_config=lambda: paligemma_config(SIGLIP_SO400M, GEMMA_2B, resolution),
         model_class=PaliGemmaForConditionalGeneration,
-        processor=_spec(resolution),
+        processor=PROCESSORS[resolution],
         provenance=Provenance(
             shapes=f"config.json and preprocessor_config.json of {', '.join(checkpoints)} "
                    f"(SigLIP-So400m/14 @{resolution} without head + Gemma-2B, vocab {VOCAB})",
@@ -99,7 +102,7 @@ ENTRIES = (
         system="PaliGemma",
         build_config=lambda: paligemma_config(SIGLIP_TINY, GEMMA_TINY, 224),
         model_class=PaliGemmaForConditionalGeneration,
-        processor=_spec(224),
+        processor=PROCESSORS[224],
         provenance=Provenance(
             shapes="paligemma-3b-224 structure scaled down: 2+2 layers, width 64, real vocabulary",
             published_total="-",

@@ -14,8 +14,9 @@ Three structures, which differ in what the vision encoder runs and hands on:
   no CLS -> 728 tokens (HF strategy "default"); images stretched to the square
   (``image_aspect_ratio square``).
 
-Projector mlp2x_gelu everywhere. The legacy and Factory hub checkpoints are not in a transformers
-format (remote code / the projects' own loaders), so they are listed in provenance only.
+Projector mlp2x_gelu everywhere. The Factory checkpoints need their hub remote code; the legacy
+ones are in TinyLLaVABench's own format (loaded by its ``load_pretrained_model``). Both are listed
+with ``trust_remote_code_checkpoint``: neither loads through transformers' native classes.
 """
 
 from __future__ import annotations
@@ -106,6 +107,8 @@ def _legacy(size: str, text_config, llm: str, total: int, note: str = "") -> Cat
             approximations=LEGACY_APPROXIMATION + note,
             code="TinyLLaVABench tinyllava/model/multimodal_encoder/siglip_encoder.py",
         ),
+        checkpoints=(f"bczhou/TinyLLaVA-{size.upper()}",),
+        trust_remote_code_checkpoint=True,
         reference_params=total,
         reference_params_not_built=SIGLIP_LAYER_PARAMS,
         visual_tokens=729,
@@ -132,6 +135,8 @@ def _factory(size: str, hub: str, text_config, llm: str, total: int, note: str =
             approximations=FACTORY_APPROXIMATION + note,
             code="TinyLLaVA_Factory tinyllava/model/vision_tower/base.py",
         ),
+        checkpoints=(hub,),
+        trust_remote_code_checkpoint=True,
         reference_params=total,
         visual_tokens=728,
         reference_resolution=(384, 384),

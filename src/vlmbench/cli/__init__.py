@@ -20,7 +20,11 @@ from vlmbench.errors import VlmbenchError
 SUBCOMMANDS: tuple[str, ...] = (
     "run",
     "models",
+    "suites",
     "env",
+    "report",
+    "compare",
+    "site",
 )
 
 

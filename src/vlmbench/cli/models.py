@@ -16,11 +16,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def execute(args: argparse.Namespace) -> int:
     from vlmbench.catalog import all_entries, load_module
-    from vlmbench.catalog.describe import describe, table
+    from vlmbench.catalog.describe import describe_all, table
 
     for plugin in args.plugins:
         load_module(plugin)
-    rows = [describe(e) for e in all_entries()]
+    rows = describe_all(all_entries())
     if args.json:
         print(json.dumps(rows, indent=2))
     else:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from vlmbench.backends.openai import options as endpoint_options
-from vlmbench.config import DEFAULT_MODELS, DTYPES, WEIGHT_MODES, RunConfig
+from vlmbench.config import DTYPES, WEIGHT_MODES, RunConfig
 
 NAME = "run"
 HELP = "benchmark models on the fixed image-prompt set; writes requests.csv and manifest.json"
@@ -20,74 +20,84 @@ def _int_list(text: str) -> list[int]:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    # Options default to None so that only what is given on the command line overrides a suite.
+    p.add_argument("--suite", default=None, metavar="NAME|FILE",
+                   help="a built-in suite (see `vlmbench suites`) or a suite YAML file; "
+                        "without --model or --suite the built-in 'default' suite runs")
+    p.add_argument("--resume", default=None, type=Path, metavar="RUN_DIR",
+                   help="finish an interrupted run in place: only the missing cells run")
     p.add_argument("--model", action="append", dest="models", metavar="ID",
-                   help=f"catalog id, hub id or local folder (repeatable; default: {', '.join(DEFAULT_MODELS)})")
-    p.add_argument("--weights", choices=WEIGHT_MODES, default="random",
-                   help="random: published shapes with random weights (offline); pretrained: load a checkpoint")
-    p.add_argument("--backend", default="hf",
-                   help="hf (in-process transformers) or openai (an OpenAI-compatible endpoint, see --endpoint)")
-    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
-    p.add_argument("--dtype", default="auto", help=f"one of {', '.join(DTYPES)}")
-    p.add_argument("--max-new-tokens", type=int, default=32, help="output length, enforced exactly (min = max)")
-    p.add_argument("--repeats", type=int, default=3, help="measured repeats of each prompt")
-    p.add_argument("--warmup", type=int, default=1, help="unrecorded warmup requests per model and scenario")
+                   help="catalog id, hub id or local folder (repeatable)")
+    p.add_argument("--weights", choices=WEIGHT_MODES, default=None,
+                   help="random (default): published shapes with random weights (offline); pretrained: load a checkpoint")
+    p.add_argument("--backend", default=None,
+                   help="hf (in-process transformers, default) or openai (an OpenAI-compatible endpoint, see --endpoint)")
+    p.add_argument("--device", default=None, help="cpu (default), cuda or cuda:N")
+    p.add_argument("--dtype", default=None, help=f"one of {', '.join(DTYPES)} (default auto)")
+    p.add_argument("--max-new-tokens", type=int, default=None, help="output length, enforced exactly (min = max); default 32")
+    p.add_argument("--repeats", type=int, default=None, help="measured repeats of each prompt (default 3)")
+    p.add_argument("--warmup", type=int, default=None, help="unrecorded warmup requests per model and scenario (default 1)")
     p.add_argument("--prompts", type=lambda s: [x for x in s.split(",") if x], metavar="ID,ID",
                    help="subset of prompt ids (default: the whole set)")
-    p.add_argument("--promptset", default="v1", dest="promptset_version", help="prompt-set version")
+    p.add_argument("--promptset", default=None, dest="promptset_version", help="prompt-set version (default v1)")
     p.add_argument("--promptset-dir", default=None, metavar="DIR",
                    help="use the prompt set in DIR (manifest.json + images) instead of the packaged one")
-    p.add_argument("--batch-sizes", type=_int_list, default=[1], metavar="B,B", help="batch sizes (default 1)")
-    p.add_argument("--out", type=Path, default=Path("results"), help="results root (default ./results)")
+    p.add_argument("--batch-sizes", type=_int_list, default=None, metavar="B,B",
+                   help="batch sizes, each one generate call over different images (default 1)")
+    p.add_argument("--out", type=Path, default=None, help="results root (default ./results)")
     p.add_argument("--run-id", default=None, help="name of the run folder (default: time-host-random)")
-    p.add_argument("--trust-remote-code", action="store_true",
+    p.add_argument("--trust-remote-code", action="store_true", default=None,
                    help="allow a pretrained checkpoint to run its own code (off unless given)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=None)
     p.add_argument("--attn", default=None, help="attention implementation: eager, sdpa, flash_attention_2")
-    p.add_argument("--cache", default="dynamic", choices=("dynamic", "static"), help="KV cache implementation")
-    p.add_argument("--compile", action="store_true", help="torch.compile the decode step")
-    p.add_argument("--plugin", action="append", dest="plugins", default=[], metavar="MODULE",
+    p.add_argument("--cache", default=None, choices=("dynamic", "static"), help="KV cache implementation")
+    p.add_argument("--compile", action="store_true", default=None, help="torch.compile the decode step")
+    p.add_argument("--plugin", action="append", dest="plugins", default=None, metavar="MODULE",
                    help="import MODULE and add its ENTRIES to the catalog (repeatable)")
     p.add_argument("--model-timeout", type=float, default=None, dest="model_timeout_s", metavar="S",
                    help="give up on a model after S seconds (rows become status=timeout)")
-    p.add_argument("--no-progress", action="store_false", dest="progress", help="no progress bar")
+    p.add_argument("--no-progress", action="store_false", dest="progress", default=None, help="no progress bar")
     endpoint_options.add_arguments(p)
 
 
+# argparse dest -> RunConfig field, for options that override a suite when given.
+OVERRIDES = (
+    "models", "weights", "backend", "device", "dtype", "max_new_tokens", "repeats", "warmup", "prompts",
+    "promptset_version", "promptset_dir", "batch_sizes", "out", "run_id", "trust_remote_code", "seed",
+    "attn", "cache", "compile", "plugins", "model_timeout_s", "progress",
+)
+
+
 def config_from_args(args: argparse.Namespace) -> RunConfig:
-    return RunConfig(
-        models=args.models or list(DEFAULT_MODELS),
-        weights=args.weights,
-        backend=args.backend,
-        device=args.device,
-        dtype=args.dtype,
-        max_new_tokens=args.max_new_tokens,
-        repeats=args.repeats,
-        warmup=args.warmup,
-        prompts=args.prompts,
-        promptset_version=args.promptset_version,
-        promptset_dir=args.promptset_dir,
-        batch_sizes=args.batch_sizes,
-        out=args.out,
-        run_id=args.run_id,
-        trust_remote_code=args.trust_remote_code,
-        seed=args.seed,
-        attn=args.attn,
-        cache=args.cache,
-        compile=args.compile,
-        plugins=args.plugins,
-        model_timeout_s=args.model_timeout_s,
-        progress=args.progress,
-        **endpoint_options.config_fields(args),
-    )
+    """A suite (named, or 'default' when no model is given) overlaid with the options given."""
+    from vlmbench.runner.suite import load_suite, resolve_suite
+
+    base = RunConfig(plugins=args.plugins or [])
+    if args.suite or not args.models:
+        config = load_suite(resolve_suite(args.suite or "default"), base=base)
+    else:
+        config = base
+    for name in OVERRIDES:
+        value = getattr(args, name)
+        if value is not None:
+            setattr(config, name, value)
+    if args.batch_sizes is not None or args.max_new_tokens is not None:
+        config.scenarios = None  # explicit scenario options replace the suite's list
+    for name, value in endpoint_options.config_fields(args).items():
+        setattr(config, name, value)
+    return config
 
 
 def execute(args: argparse.Namespace) -> int:
     from vlmbench.report.quick import median_table
     from vlmbench.results.reader import read_rows
     from vlmbench.runner import run_benchmark
+    from vlmbench.runner.orchestrator import resume_run
 
-    config = config_from_args(args)
-    result = run_benchmark(config)
+    if args.resume is not None:
+        result = resume_run(args.resume, progress=args.progress is not False)
+    else:
+        result = run_benchmark(config_from_args(args))
     rows = read_rows(result.requests_csv)
     table = median_table(rows)
     (result.run_dir / "summary.txt").write_text(table + "\n")

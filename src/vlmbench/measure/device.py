@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import torch
 
@@ -54,6 +54,31 @@ class DeviceOps:
     def total_memory_mb(self) -> Optional[float]:
         return None
 
+    def release_cached_memory(self) -> None:
+        """Give cached allocator blocks back to the device (after a model or an OOM)."""
+
+    def free_memory_mb(self) -> float:
+        """Memory a new model could use now: available RAM on the CPU, free device memory on GPUs."""
+        import psutil
+
+        return psutil.virtual_memory().available / (1024.0 * 1024.0)
+
+    def flash_attention_unavailable(self) -> Optional[str]:
+        """Why ``--attn flash_attention_2`` cannot run on this device; None when it can."""
+        return f"needs an NVIDIA GPU (Ampere or newer) with the flash-attn package; device is {self.device}"
+
+    def compile_config(self) -> Any:
+        """The transformers ``CompileConfig`` for compiling the decode step on this device.
+
+        CPU: inductor in its default mode (CUDA graphs do not exist here); transformers only
+        auto-compiles on accelerators unless ``_compile_all_devices`` is set.
+        """
+        from transformers import CompileConfig
+
+        config = CompileConfig(mode="default")
+        config._compile_all_devices = True
+        return config
+
     def name(self) -> str:
         from vlmbench.measure.fingerprint import cpu_model
 
@@ -89,6 +114,30 @@ class CudaOps(DeviceOps):
 
     def total_memory_mb(self) -> Optional[float]:
         return torch.cuda.get_device_properties(self.device).total_memory / (1024.0 * 1024.0)
+
+    def release_cached_memory(self) -> None:
+        torch.cuda.empty_cache()
+
+    def free_memory_mb(self) -> float:
+        free, _total = torch.cuda.mem_get_info(self.device)
+        return free / (1024.0 * 1024.0)
+
+    def flash_attention_unavailable(self) -> Optional[str]:
+        major, minor = torch.cuda.get_device_capability(self.device)
+        if major < 8:
+            return (f"{torch.cuda.get_device_name(self.device)} has compute capability {major}.{minor}; "
+                    "flash_attention_2 needs 8.0 (Ampere) or newer")
+        from transformers.utils import is_flash_attn_2_available
+
+        if not is_flash_attn_2_available():
+            return "the flash-attn package is not installed (pip install flash-attn)"
+        return None
+
+    def compile_config(self) -> Any:
+        """transformers' default: inductor, ``mode="reduce-overhead"`` (CUDA graphs of the decode step)."""
+        from transformers import CompileConfig
+
+        return CompileConfig()
 
     def name(self) -> str:
         return torch.cuda.get_device_name(self.device)

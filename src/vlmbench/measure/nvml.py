@@ -57,6 +57,15 @@ class Nvml:
         except Exception:
             return None
 
+    def energy_counter_error(self) -> Optional[str]:
+        """None when the total-energy counter can be read; otherwise why not (pre-Volta GPUs
+        answer NVMLError_NotSupported)."""
+        try:
+            self._nv.nvmlDeviceGetTotalEnergyConsumption(self._h)
+        except Exception as exc:
+            return f"total-energy counter not readable: {type(exc).__name__}: {exc}"
+        return None
+
     def driver_version(self) -> Optional[str]:
         try:
             v = self._nv.nvmlSystemGetDriverVersion()

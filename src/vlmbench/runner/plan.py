@@ -66,7 +66,10 @@ def scenarios(config: RunConfig) -> list[Scenario]:
     own = getattr(backend_class(config.backend), "scenarios", None)
     if own is not None:  # a backend with its own load modes (endpoint concurrency / arrival rate)
         return list(own(config))
-    return [Scenario(b, config.max_new_tokens) for b in config.batch_sizes]
+    if config.scenarios:
+        pairs = sorted({(int(b), int(n)) for b, n in config.scenarios}, key=lambda p: (p[1], p[0]))
+        return [Scenario(b, n) for b, n in pairs]
+    return [Scenario(b, config.max_new_tokens) for b in sorted(set(config.batch_sizes))]
 
 
 def plan(config: RunConfig, prompt_ids: list[str], models: Optional[list[str]] = None) -> list[ModelJob]:

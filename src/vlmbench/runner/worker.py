@@ -49,7 +49,20 @@ def _seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def _die_with_parent() -> None:
+    """Linux: have the kernel SIGKILL this worker when the parent dies (no orphaned generate)."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def worker_main(conn: Connection, wjob: WorkerJob) -> None:
+    _die_with_parent()
     try:
         _serve(conn, wjob)
     except BaseException:  # anything unexpected: report it, the parent writes error rows
@@ -67,7 +80,7 @@ def _serve(conn: Connection, wjob: WorkerJob) -> None:
     from vlmbench.catalog import load_module
     from vlmbench.promptset import load_promptset
     from vlmbench.results.schema import Status
-    from vlmbench.runner.rows import failure_rows, identity, window_columns
+    from vlmbench.runner.rows import failure_rows, identity
 
     config = wjob.config
     for plugin in config.plugins:
@@ -76,6 +89,24 @@ def _serve(conn: Connection, wjob: WorkerJob) -> None:
     promptset = load_promptset(wjob.promptset_version, ids=wjob.prompt_ids, root=wjob.promptset_root)
     job = wjob.job
     backend = backend_class(config.backend)(config, job.spec)
+
+    # Scenarios that cannot fit are recorded as skipped without being tried.
+    skipped: dict[str, str] = {}
+    plan_memory = getattr(backend, "memory_plan", None)
+    if plan_memory is not None:
+        try:
+            skipped = plan_memory(_unique_scenarios(job.cells))
+        except Exception:  # an estimate that fails must not stop the measurement
+            skipped = {}
+    for cell in job.cells:
+        if cell.scenario.name in skipped:
+            conn.send(("rows", failure_rows(wjob.run_id, config, cell, promptset, Status.SKIPPED,
+                                            skipped[cell.scenario.name])))
+    cells = [c for c in job.cells if c.scenario.name not in skipped]
+    if not cells:
+        conn.send(("done",))
+        return
+
     try:
         constants: dict[str, Any] = backend.load()
     except BaseException as exc:  # noqa: BLE001 - every failure becomes rows
@@ -91,41 +122,79 @@ def _serve(conn: Connection, wjob: WorkerJob) -> None:
             row.update(columns)  # the backend's columns win: status, error, cold, window_*
             conn.send(("row", row))
 
-        backend.run_job(wjob.run_id, job.cells, promptset, emit)
+        backend.run_job(wjob.run_id, cells, promptset, emit)
         backend.close()
         conn.send(("done",))
         return
 
+    _measure_cells(conn, wjob, backend, constants, cells, promptset)
+    backend.close()
+    conn.send(("done",))
+
+
+def _unique_scenarios(cells: list) -> list:
+    return list({c.scenario.name: c.scenario for c in cells}.values())
+
+
+def _measure_cells(conn: Connection, wjob: WorkerJob, backend: Any, constants: dict[str, Any],
+                   cells: list, promptset: Any) -> None:
+    """Measure cells in order. The first is the cold request; each scenario is warmed up before
+    its first measured cell (the first scenario right after the cold request). Batch sizes of a
+    model stop growing at the first out-of-memory: larger batches are not run."""
+    from vlmbench.results.schema import Status
+    from vlmbench.runner.rows import failure_rows, identity, window_columns
+
+    config = wjob.config
     warmed: set[str] = set()
-    for index, cell in enumerate(job.cells):
-        scenario = cell.scenario.name
-        if index > 0 and scenario not in warmed:
+    oom_at = None  # (batch size, max_new_tokens) of the first OOM
+    not_run: list[str] = []
+    for index, cell in enumerate(cells):
+        scenario = cell.scenario
+        if oom_at and scenario.batch_size >= oom_at[0] and scenario.max_new_tokens >= oom_at[1]:
+            not_run.extend(cell.request_ids())
+            continue
+        if index > 0 and scenario.name not in warmed:
             _warmup(backend, cell, promptset, config.warmup)
-            warmed.add(scenario)
+            warmed.add(scenario.name)
         items = [promptset.get(pid) for pid in cell.prompt_ids]
         cold = index == 0
+        conn.send(("start", index, cell.window_id))
         try:
-            partials = backend.measure(items, cell.scenario.max_new_tokens)
+            partials = backend.measure(items, scenario.max_new_tokens)
         except BaseException as exc:  # noqa: BLE001
             if isinstance(exc, KeyboardInterrupt):
                 raise
             status, error = classify(exc)
-            for row in failure_rows(wjob.run_id, config, cell, promptset, Status(status), error, constants, cold):
-                conn.send(("row", row))
+            if status == Status.OOM.value:
+                oom_at = (scenario.batch_size, scenario.max_new_tokens)
+                _release(backend)
+            conn.send(("rows", failure_rows(wjob.run_id, config, cell, promptset, Status(status), error,
+                                            constants, cold)))
             continue
         window = window_columns(partials)
+        rows = []
         for slot, partial in enumerate(partials):
             row = dict(constants)
             row.update(partial)
             row.update(identity(wjob.run_id, config, cell, slot, promptset))
             row.update(window)
             row.update(status=Status.OK.value, error=None, cold=cold)
-            conn.send(("row", row))
+            rows.append(row)
+        conn.send(("rows", rows))
         if index == 0:  # the cold request is measured first, then the warmup
             _warmup(backend, cell, promptset, config.warmup)
-            warmed.add(scenario)
-    backend.close()
-    conn.send(("done",))
+            warmed.add(scenario.name)
+    if not_run:
+        conn.send(("stopped", not_run, f"not run: batch {oom_at[0]} ran out of memory, larger batches stop"))
+
+
+def _release(backend: Any) -> None:
+    import gc
+
+    gc.collect()
+    ops = getattr(backend, "ops", None)
+    if ops is not None:
+        ops.release_cached_memory()
 
 
 def _warmup(backend: Any, cell: Any, promptset: Any, count: int) -> None:

@@ -20,15 +20,23 @@ from vlmbench.backends.hf.devices import dtype_name, resolve_device, resolve_dty
 from vlmbench.backends.hf.loader import Loaded, load_pretrained, load_random, vision_stage_modules
 from vlmbench.catalog import get
 from vlmbench.catalog.processors import processor_kind
+from vlmbench.errors import UsageError
+from vlmbench.measure.bandwidth import measure_copy_bandwidth
 from vlmbench.measure.clock import StageMarks, TokenClock, now_ns
 from vlmbench.measure.device import device_ops
+from vlmbench.measure.energy import EnergyTracker, counter_update_interval_ms, energy_counter
 from vlmbench.measure.fingerprint import hardware_label
 from vlmbench.measure.memory import MemoryTracker
 from vlmbench.measure.nvml import Nvml
+from vlmbench.measure.stack import cache_name, decode_compiled, resolved_attn
 from vlmbench.metrics import Timeline, compute_request_metrics
+from vlmbench.metrics.energy import EnergyWindow, compute_energy_metrics
+from vlmbench.metrics.roofline import RooflineBound, RooflineFraction, decode_traffic
 from vlmbench.promptset import PromptItem
 
 MIB = 1024.0 * 1024.0
+ATTN_CHOICES = ("eager", "sdpa", "flash_attention_2")
+CACHE_CHOICES = ("dynamic", "static")
 
 
 def utc_now_iso() -> str:
@@ -55,12 +63,28 @@ def count_generated(row: torch.Tensor, eos_ids: set[int]) -> int:
 class HFBackend(Backend):
     name = "hf"
 
+    @classmethod
+    def validate_config(cls, config: Any) -> None:
+        """--attn and --cache problems are usage errors (exit 2) before anything runs."""
+        if config.attn is not None and config.attn not in ATTN_CHOICES:
+            raise UsageError(f"--attn {config.attn!r}: must be one of {', '.join(ATTN_CHOICES)}")
+        if config.cache not in CACHE_CHOICES:
+            raise UsageError(f"--cache {config.cache!r}: must be one of {', '.join(CACHE_CHOICES)}")
+        if config.attn == "flash_attention_2":
+            reason = device_ops(resolve_device(config.device)).flash_attention_unavailable()
+            if reason:
+                raise UsageError(f"--attn flash_attention_2 on --device {config.device}: {reason}")
+
     def load(self) -> dict[str, Any]:
         cfg = self.config
         self.device = resolve_device(cfg.device)
         self.dtype = resolve_dtype(cfg.dtype, self.device)
         self.ops = device_ops(self.device)
         self.nvml = Nvml.open(self.device)
+        # Once per worker, before the model takes the memory: bandwidth and the energy counter.
+        self.bandwidth = measure_copy_bandwidth(self.ops)
+        self.energy_counter, self.energy_status = energy_counter(self.nvml)
+        self.energy_update_ms = counter_update_interval_ms(self.energy_counter) if self.energy_counter else None
         t0 = time.perf_counter()
         if self.spec.weights == "random":
             self.loaded: Loaded = load_random(get(self.spec.model), self.device, self.dtype, cfg.seed, cfg.attn)
@@ -78,6 +102,11 @@ class HFBackend(Backend):
         weights_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
         weights_bytes += sum(b.numel() * b.element_size() for b in model.buffers())
         self.n_params = sum(p.numel() for p in model.parameters())
+        self.traffic, self.roofline_status = decode_traffic(model, self.stage.modules)
+        self.attn = resolved_attn(model)
+        self.static_cache = cfg.cache == "static" or cfg.compile  # transformers compiles only with a static cache
+        self.compile_config = self.ops.compile_config() if cfg.compile else None
+        self.static_cache_len = self._static_cache_len() if self.static_cache else None
         return {
             "system": entry.system if entry else getattr(model.config, "model_type", ""),
             "weights": self.spec.weights,
@@ -87,8 +116,8 @@ class HFBackend(Backend):
             "dtype": dtype_name(self.dtype),
             "hardware": hardware_label(str(self.device)),
             "processor_kind": processor_kind(self.loaded.processor),
-            "attn": getattr(model.config, "_attn_implementation", None),
-            "cache": cfg.cache,
+            "attn": self.attn,
+            "cache": "static" if self.static_cache else cfg.cache,  # rows carry what generate really used
             "compile": cfg.compile,
             "weights_mb": weights_bytes / MIB,
             "model_load_ms": load_ms,
@@ -102,7 +131,29 @@ class HFBackend(Backend):
             "image_processor": type(getattr(self.loaded.processor, "image_processor", None)).__name__,
             "vision_stage_modules": [type(m).__name__ for m in self.stage.modules],
             "nvml": "available" if self.nvml else Nvml.unavailable_reason,
+            "energy": ({"status": self.energy_status, "counter": "nvmlDeviceGetTotalEnergyConsumption",
+                        "counter_update_ms": self.energy_update_ms} if self.energy_counter else self.energy_status),
+            "memory_bandwidth": self.bandwidth.to_json(),
+            "roofline": self.traffic.to_json() if self.traffic else self.roofline_status,
+            "generation": {
+                "attn_requested": self.config.attn, "attn": self.attn,
+                "cache_requested": self.config.cache, "compile_requested": self.config.compile,
+                "cache_implementation": "static" if self.static_cache else "dynamic",
+                "static_cache_len": self.static_cache_len,
+                "compile_config": self.compile_config.to_dict() if self.compile_config else None,
+            },
         }
+
+    def _static_cache_len(self) -> int:
+        """One static-cache length for the whole run: the longest prompt of the prompt set plus
+        the longest output, so every call reuses one cache shape (one compiled graph)."""
+        from vlmbench.promptset import load_promptset
+
+        cfg = self.config
+        promptset = load_promptset(cfg.promptset_version, ids=cfg.prompts, root=cfg.promptset_dir)
+        longest = max(int(self.prepare([item])[0]["input_ids"].shape[1]) for item in promptset.items)
+        outputs = [n for _b, n in (cfg.scenarios or [])] + [cfg.max_new_tokens]
+        return longest + max(outputs)
 
     def _image_token_id(self) -> int | None:
         cfg = self.loaded.model.config
@@ -131,9 +182,15 @@ class HFBackend(Backend):
         gc.update(
             max_new_tokens=max_new_tokens, min_new_tokens=max_new_tokens, do_sample=False,
             num_beams=1, temperature=None, top_p=None, top_k=None, use_cache=True, pad_token_id=pad,
+            return_dict_in_generate=True,
         )
-        if self.config.cache == "static":
+        if self.static_cache:
             gc.cache_implementation = "static"
+            gc.max_cache_len = self.static_cache_len
+        # transformers compiles the decode step by itself whenever the cache is static on a GPU:
+        # only when --compile asks for it.
+        gc.compile_config = self.compile_config
+        gc.disable_compile = not self.config.compile
         return gc
 
     def prepare(self, items: Sequence[PromptItem]) -> tuple[Any, float]:
@@ -160,7 +217,8 @@ class HFBackend(Backend):
         input_ids = inputs["input_ids"]
         gen_config = self.generation_config(max_new_tokens)
         clock = TokenClock()
-        with MemoryTracker(self.ops, self.nvml) as mem, self.stage.attached(), torch.inference_mode():
+        with MemoryTracker(self.ops, self.nvml) as mem, EnergyTracker(self.energy_counter) as energy, \
+                self.stage.attached(), torch.inference_mode():
             start_mark = self.ops.mark()
             start = now_ns()
             output = self.loaded.model.generate(**inputs, generation_config=gen_config, streamer=clock)
@@ -176,6 +234,10 @@ class HFBackend(Backend):
             prompt_len = clock.prompt_shape[-1]
         generated = sequences[:, prompt_len:] if sequences.shape[1] > prompt_len else sequences
         mask = inputs.get("attention_mask")
+        stack: dict[str, Any] = {"attn": self.attn, "compile": decode_compiled(self.loaded.model)}
+        if cache_name(output) is not None:
+            stack["cache"] = cache_name(output)
+        energy_window = EnergyWindow(energy.joules, energy.duration_ms, len(items), self.energy_update_ms)
         rows = []
         for i in range(len(items)):
             n_out = count_generated(generated[i].cpu(), self.eos_ids) if len(items) > 1 else int(generated.shape[1])
@@ -196,10 +258,36 @@ class HFBackend(Backend):
                 n_image_tokens=n_image,
                 n_text_tokens=(n_prompt - n_image) if n_image is not None else None,
             )
+            row.update(compute_energy_metrics(energy_window, row))
+            bound = None
+            if self.traffic is not None and len(items) == 1:
+                bound = RooflineBound().compute(self.traffic, self.bandwidth.bytes_per_s, n_prompt, n_out)
+            row["roofline_fraction"] = RooflineFraction().compute(bound, row.get("tpot_ms"), len(items))
+            row.update(stack)
             rows.append(row)
         return rows
 
+    def memory_plan(self, scenarios: Sequence[Any]) -> dict[str, str]:
+        """Scenario name -> reason, for each scenario whose estimated memory (weights + KV cache
+        + activations, see catalog/memory.py) exceeds the device's free memory. Called before
+        loading; models outside the catalog are not estimated."""
+        from vlmbench.catalog import has
+        from vlmbench.catalog.memory import estimate
+
+        if not has(self.spec.model):
+            return {}
+        device = resolve_device(self.config.device)
+        dtype = resolve_dtype(self.config.dtype, device)
+        free = device_ops(device).free_memory_mb()
+        entry = get(self.spec.model)
+        reasons = {}
+        for s in scenarios:
+            est = estimate(entry, s.batch_size, s.max_new_tokens, dtype_name(dtype), device.type)
+            if est.total_mb > free:
+                reasons[s.name] = (f"skipped: batch {s.batch_size}: {est.describe()} > "
+                                   f"{free / 1024:.1f} GiB free on {device}")
+        return reasons
+
     def close(self) -> None:
         del self.loaded
-        if self.device.type == "cuda":
-            torch.cuda.empty_cache()
+        self.ops.release_cached_memory()

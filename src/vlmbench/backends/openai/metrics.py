@@ -68,11 +68,12 @@ class TTFTScheduled(Metric):
 
 class CountedTPOT(TPOT):
     """TPOT, only when the token count is known (server usage or client tokenizer: content
-    events are chunks, and a chunk count is not a token count) and at least two content
-    events arrived (a single event shows no decode interval to the client). ms/token."""
+    events are chunks, and a chunk count is not a token count) and content arrived at two
+    different instants at least (content that came in one network read shows the client no
+    decode interval). ms/token."""
 
     def compute(self, t, row):
-        if t.n_out is None or len(t.token_ns) < 2:
+        if t.n_out is None or len(t.token_ns) < 2 or t.token_ns[-1] == t.token_ns[0]:
             return None
         return super().compute(t, row)
 

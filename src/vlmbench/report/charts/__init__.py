@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Sequence
 
 from vlmbench.report.charts import cdf, decode_tps, load, memory, pareto, stages, ttft
@@ -28,18 +29,20 @@ class ChartFile:
 
 
 def contexts(groups: Sequence[RequestGroup], summaries: Sequence[dict[str, Any]]) -> list[ChartContext]:
-    """One ChartContext per hardware label (groups and summaries are parallel lists)."""
+    """One ChartContext per hardware label (groups and summaries are parallel lists); groups without
+    a warm ok row have nothing to draw and are left out (the tables still list them)."""
     summary_of = {id(g): s for g, s in zip(groups, summaries)}
-    return [ChartContext(hw, tuple(gs), tuple(summary_of[id(g)] for g in gs)) for hw, gs in by_hardware(groups).items()]
+    drawable = [g for g in groups if g.warm_rows]
+    return [ChartContext(hw, tuple(gs), tuple(summary_of[id(g)] for g in gs)) for hw, gs in by_hardware(drawable).items()]
 
 
 def render_charts(groups: Sequence[RequestGroup], summaries: Sequence[dict[str, Any]], out_dir: Path,
-                  subdir: str = "charts") -> list[ChartFile]:
-    """Draw every chart per hardware into ``out_dir/subdir/<hardware slug>/``."""
+                  subdir: str = "charts", charts: Sequence[ModuleType] = CHARTS) -> list[ChartFile]:
+    """Draw ``charts`` (default: all) per hardware into ``out_dir/subdir/<hardware slug>/``."""
     files = []
     for ctx in contexts(groups, summaries):
         folder = Path(subdir) / slug(ctx.hardware)
-        for chart in CHARTS:
+        for chart in charts:
             fig = chart.draw(ctx)
             if fig is None:
                 continue

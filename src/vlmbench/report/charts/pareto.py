@@ -15,6 +15,7 @@ from vlmbench.report.statistics import pareto_front
 
 NAME = "ttft_vs_tps_pareto"
 TITLE = "TTFT vs decode tokens/s (Pareto front marked)"
+LABEL_OFFSETS = (6, -8, 16, -18)  # points; alternate so labels of nearby points do not overlap
 
 
 def draw(ctx: ChartContext) -> Optional[Figure]:
@@ -30,7 +31,8 @@ def draw(ctx: ChartContext) -> Optional[Figure]:
         on_front = k in front
         ax.scatter([x], [y], s=70 if on_front else 40, color=ctx.color(i), zorder=3,
                    edgecolor="black" if on_front else "white", linewidth=1.4 if on_front else 0.5)
-        ax.annotate(labels[i], (x, y), xytext=(6, 4), textcoords="offset points", fontsize=8)
+        ax.annotate(labels[i], (x, y), xytext=(7, LABEL_OFFSETS[k % len(LABEL_OFFSETS)]), textcoords="offset points",
+                    fontsize=8, va="center")
     front_points = sorted((points[k][1], points[k][2]) for k in front)
     if front_points:
         xs, ys = zip(*front_points)

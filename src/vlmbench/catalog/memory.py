@@ -1,0 +1,86 @@
+"""Estimate the device memory a catalog model needs before loading it.
+
+    total = weights + KV cache + activations + runtime overhead
+
+- weights: parameters (meta-device count) x bytes per element of the dtype;
+- KV cache: 2 (K and V) x layers x KV heads x head dim x batch x (prompt + output tokens) x bytes,
+  prompt = visual tokens + ``TEXT_TOKENS`` text tokens;
+- activations (prefill, the peak): batch x prompt x (6 x hidden + 2 x FFN width) x bytes for one
+  layer's working set, plus fp32 logits for the last position (batch x vocab x 4 x 2);
+- overhead: the CUDA context and allocator slack (``CUDA_OVERHEAD_MB``) or the interpreter and
+  libraries on the CPU (``CPU_OVERHEAD_MB``).
+
+It is deliberately simple and errs on the large side; it decides what is *not tried* (rows
+``status=skipped``), while a real out-of-memory is still caught and recorded as ``oom``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from vlmbench.catalog.entry import CatalogEntry
+
+MIB = 1024.0 * 1024.0
+TEXT_TOKENS = 64
+CUDA_OVERHEAD_MB = 600.0
+CPU_OVERHEAD_MB = 400.0
+_DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    weights_mb: float
+    kv_cache_mb: float
+    activations_mb: float
+    overhead_mb: float
+
+    @property
+    def total_mb(self) -> float:
+        return self.weights_mb + self.kv_cache_mb + self.activations_mb + self.overhead_mb
+
+    def describe(self) -> str:
+        gib = 1024.0
+        return (f"estimated {self.total_mb / gib:.1f} GiB (weights {self.weights_mb / gib:.1f} + KV cache "
+                f"{self.kv_cache_mb / gib:.1f} + activations {self.activations_mb / gib:.1f} + overhead "
+                f"{self.overhead_mb / gib:.1f})")
+
+
+def _text_config(config: Any) -> Any:
+    getter = getattr(config, "get_text_config", None)
+    text = getter() if getter else None
+    return text if text is not None else getattr(config, "text_config", config)
+
+
+def _first(cfg: Any, *names: str, default: Optional[int] = None) -> Optional[int]:
+    for n in names:
+        v = getattr(cfg, n, None)
+        if isinstance(v, int) and v > 0:
+            return v
+    return default
+
+
+def dtype_bytes(dtype_name: str) -> int:
+    return _DTYPE_BYTES.get(dtype_name.removeprefix("torch."), 2)
+
+
+def estimate(entry: CatalogEntry, batch_size: int, max_new_tokens: int, dtype_name: str = "bfloat16",
+             device_type: str = "cuda", params: Optional[int] = None) -> MemoryEstimate:
+    from vlmbench.catalog.describe import parameter_count
+
+    nbytes = dtype_bytes(dtype_name)
+    n_params = params if params is not None else parameter_count(entry.id)
+    text = _text_config(entry.build_config())
+    hidden = _first(text, "hidden_size", "d_model", default=4096)
+    layers = _first(text, "num_hidden_layers", "num_layers", default=32)
+    heads = _first(text, "num_attention_heads", "num_heads", default=32)
+    kv_heads = _first(text, "num_key_value_heads", default=heads)
+    head_dim = _first(text, "head_dim", "d_kv", default=hidden // heads)
+    ffn = _first(text, "intermediate_size", "d_ff", default=4 * hidden)
+    vocab = _first(text, "vocab_size", default=32000)
+    prompt = (entry.visual_tokens or 576) + TEXT_TOKENS
+    seq = prompt + max_new_tokens
+    kv = 2 * layers * kv_heads * head_dim * batch_size * seq * nbytes
+    activations = batch_size * prompt * (6 * hidden + 2 * ffn) * nbytes + batch_size * vocab * 4 * 2
+    overhead = CUDA_OVERHEAD_MB if device_type == "cuda" else CPU_OVERHEAD_MB
+    return MemoryEstimate(n_params * nbytes / MIB, kv / MIB, activations / MIB, overhead)

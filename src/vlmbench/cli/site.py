@@ -1,0 +1,41 @@
+"""``vlmbench site RUN_DIR ... -o site/``: a static leaderboard website (no server, no CDN)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Optional
+
+NAME = "site"
+HELP = "build a static leaderboard website from run folders of one or more machines"
+METRICS_FILE = "METRICS.md"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run folders (any number of machines)")
+    p.add_argument("-o", "--out", type=Path, default=Path("site"), metavar="DIR", help="output folder (default: site)")
+    p.add_argument("--metrics", type=Path, default=None, metavar="FILE",
+                   help="Markdown file of metric definitions for the methodology page "
+                        "(default: the project's METRICS.md where present, else the schema's column docs)")
+
+
+def project_metrics_file() -> Optional[Path]:
+    """METRICS.md of the checkout vlmbench runs from (src layout), if there is one."""
+    import vlmbench
+
+    candidate = Path(vlmbench.__file__).resolve().parents[2] / METRICS_FILE
+    return candidate if candidate.is_file() else None
+
+
+def execute(args: argparse.Namespace) -> int:
+    from vlmbench.errors import UsageError
+    from vlmbench.report.site.build import build_site
+
+    metrics_path = args.metrics or project_metrics_file()
+    if args.metrics is not None and not args.metrics.is_file():
+        raise UsageError(f"--metrics {args.metrics}: no such file")
+    markdown = metrics_path.read_text(encoding="utf-8") if metrics_path else None
+    site = build_site(args.runs, args.out, metrics_markdown=markdown)
+    print(f"{len(site.summaries)} rows from {len(site.runs)} run(s), {len(site.model_pages)} model pages")
+    print(f"site: {site.index}")
+    return 0

@@ -1,0 +1,125 @@
+"""The methodology page: metric definitions, how the reporter aggregates, the prompt set, and
+what random weights do and do not tell.
+
+Metric definitions come from the project's METRICS.md when one is given (rendered with the safe
+Markdown renderer); otherwise from the column docs of ``results/schema.py``. The column
+reference from the schema is always appended, so every CSV column is defined on the page.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib import resources
+from typing import Any, Iterable, Optional
+
+from vlmbench.report.compare import DEFAULT_ALPHA, DEFAULT_MIN_EFFECT_PCT
+from vlmbench.report.html import esc
+from vlmbench.report.site.markdown_lite import render
+from vlmbench.report.statistics import BOOTSTRAP_RESAMPLES, CONFIDENCE, HIGH_CV, MIN_N_FOR_PERCENTILE
+from vlmbench.results.schema import COLUMNS, SCHEMA_VERSION
+
+_VERSION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+
+def column_reference() -> str:
+    """Every requests.csv column: name, type, unit, definition (schema docs)."""
+    rows = "".join(
+        f"<tr><td><code>{esc(c.name)}</code></td><td>{esc(c.kind)}</td><td>{esc(c.unit or '–')}</td>"
+        f"<td>{esc(c.doc or '–')}</td></tr>" for c in COLUMNS
+    )
+    return (f"<p>Schema version {esc(SCHEMA_VERSION)}. An empty cell means not measured or not applicable, "
+            "never 0.</p><div class=\"table-wrap\"><table><thead><tr><th>column</th><th>type</th><th>unit</th>"
+            f"<th>definition</th></tr></thead><tbody>{rows}</tbody></table></div>")
+
+
+def aggregation_rules() -> str:
+    """How the reporter turns rows into the numbers on this site (mirrors report/statistics.py)."""
+    items = [
+        "Every statistic is computed from the rows of <code>requests.csv</code>; nothing is re-run.",
+        "Groups: one per (run, model, scenario). Only rows with <code>status = ok</code> carry timings; "
+        "rows with another status are counted (and listed as flags), never averaged.",
+        "Warm rows (<code>cold = false</code>) make every latency and rate statistic. The cold row (first "
+        "request after the model load) is reported on its own as <em>cold TTFT</em>.",
+        "Percentiles: linear interpolation between closest ranks (type 7): with sorted values x<sub>0</sub>.."
+        "x<sub>n-1</sub> and h = (n-1)&middot;q/100, p<sub>q</sub> = x<sub>&lfloor;h&rfloor;</sub> + "
+        "(h-&lfloor;h&rfloor;)(x<sub>&lceil;h&rceil;</sub> - x<sub>&lfloor;h&rfloor;</sub>). "
+        + ", ".join(f"p{q} is flagged below n = {n}" for q, n in MIN_N_FOR_PERCENTILE.items() if n > 1) + ".",
+        "Mean and sample standard deviation (n-1); coefficient of variation CV = std / mean, flagged when "
+        f"above {HIGH_CV:g} for TTFT or TPOT.",
+        f"Confidence interval of the median (TTFT and TPOT): percentile bootstrap, {BOOTSTRAP_RESAMPLES} "
+        f"resamples with a fixed seed, {CONFIDENCE:.0%} level.",
+        "Throughput: <code>window_output_tps</code> and <code>window_rps</code> are per batch/load window; "
+        "the median over windows is reported (each window counted once).",
+        "Peak memory: the maximum over ok rows; the headline value is device memory (NVML, else CUDA "
+        "reserved, else allocated) where measured, otherwise the worker process's peak RSS.",
+        "Stage breakdown: medians over warm requests of preprocess, vision, prefill, the rest of TTFT "
+        "(TTFT - vision - prefill) and decode (E2E - TTFT), in ms.",
+        "Pareto front (TTFT vs tokens/s): a point is on it when no other point has both a lower-or-equal "
+        "TTFT p50 and a higher-or-equal decode tokens/s p50, one of them strictly.",
+        f"<code>vlmbench compare A B</code>: ratio of medians B/A per metric; two-sided Mann-Whitney U test on "
+        f"the per-request values (significant when p &lt; {DEFAULT_ALPHA:g}); changes under "
+        f"{DEFAULT_MIN_EFFECT_PCT:g}% never count; <code>--fail-above PCT</code> exits 1 on a significant "
+        "regression larger than PCT.",
+    ]
+    return "<ul>" + "".join(f"<li>{item}</li>" for item in items) + "</ul>"
+
+
+RANDOM_WEIGHTS = (
+    "<p>Rows marked <span class=\"badge random\">random weights</span> come from models built with the "
+    "published shapes (layers, widths, heads, vocabulary, visual-token count) and random weight values.</p>"
+    "<ul><li><b>They tell</b> speed and memory: TTFT, TPOT, E2E, tokens/s, peak memory and energy depend on "
+    "the shapes, dtype, attention implementation, sequence lengths and hardware, not on the weight values.</li>"
+    "<li><b>They do not tell</b> answer quality: the output text is meaningless. Effects that depend on values "
+    "are absent too: data-dependent expert routing, speculative-decoding acceptance.</li>"
+    "<li><b>EOS never ends a request early</b>: the output length is forced (min = max new tokens), so every "
+    "request of a scenario generates the same number of tokens, with random or real weights.</li></ul>"
+)
+
+
+def promptset_manifest(version: str) -> Optional[dict[str, Any]]:
+    """The packaged prompt-set manifest of ``version`` (None when this vlmbench has no such set)."""
+    if not _VERSION_NAME.match(version):
+        return None
+    path = resources.files("vlmbench.promptset").joinpath(version, "manifest.json")
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def promptset_section(versions: Iterable[str]) -> str:
+    parts = []
+    for version in sorted(set(versions)):
+        manifest = promptset_manifest(version)
+        if manifest is None:
+            parts.append(f"<h3>Prompt set {esc(version)}</h3><p>Not shipped with this vlmbench version.</p>")
+            continue
+        rows = "".join(
+            f"<tr><td><code>{esc(item.get('id'))}</code></td><td>{esc(item.get('category'))}</td>"
+            f"<td class=\"num\">{esc(item.get('width'))}&times;{esc(item.get('height'))}</td>"
+            f"<td class=\"num\">{esc(item.get('bytes'))}</td><td>{esc(item.get('format'))}</td>"
+            f"<td>{esc(item.get('prompt'))}</td><td>{esc(item.get('source'))}</td><td>{esc(item.get('licence'))}</td></tr>"
+            for item in manifest.get("items", [])
+        )
+        parts.append(
+            f"<h3>Prompt set {esc(version)}</h3><p>{esc(manifest.get('description', ''))}</p>"
+            "<div class=\"table-wrap\"><table class=\"promptset\"><thead><tr><th>id</th><th>category</th>"
+            "<th>size (px)</th><th>bytes</th><th>format</th><th>prompt</th><th>source</th><th>licence</th>"
+            f"</tr></thead><tbody>{rows}</tbody></table></div>"
+        )
+    return "".join(parts)
+
+
+def methodology_html(metrics_markdown: Optional[str], promptset_versions: Iterable[str]) -> str:
+    """Body of methodology.html."""
+    if metrics_markdown:
+        definitions = f'<section class="metrics-md">{render(metrics_markdown)}</section>'
+    else:
+        definitions = "<h2>Metric definitions</h2>" + column_reference()
+    return (
+        f"{definitions}"
+        f"<h2>How the numbers on this site are aggregated</h2>{aggregation_rules()}"
+        f"<h2>What random weights do and do not tell</h2>{RANDOM_WEIGHTS}"
+        f"<h2>Prompt set</h2>{promptset_section(promptset_versions)}"
+        f"<h2>Column reference (requests.csv)</h2>{column_reference()}"
+    )

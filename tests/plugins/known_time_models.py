@@ -1,0 +1,91 @@
+"""Catalog plugin for tests: tiny LLaVA variants whose stages take a known time (and memory).
+
+The model is a metronome. Hooks on the real modules pace each forward to a deadline:
+
+- the vision tower ends ``VISION_S`` after it starts;
+- the language model's prefill forward (sequence length > 1) ends ``PREFILL_S`` after the
+  vision tower ended;
+- decode forward ``k`` (sequence length 1) ends ``k x DECODE_S`` after the prefill ended.
+
+The real forward runs first (a few ms for this tiny model), then the hook sleeps until the
+deadline. Deadlines are chained to the schedule, not to when the last sleep happened to wake
+up, so scheduler jitter does not accumulate: generated token ``k`` leaves the language model
+at ``t_vision_start + VISION_S + PREFILL_S + (k - 1) x DECODE_S``. Hence the truth for the
+trackers: TTFT = VISION_S + PREFILL_S (plus generate's own set-up before the vision tower, a
+few ms), TPOT = ITL = DECODE_S, vision_ms = VISION_S, prefill_ms = PREFILL_S.
+
+``known-alloc-tiny`` is the same model that also allocates and touches ``ALLOC_MIB`` MiB (then
+frees it) once per request, in the vision tower's forward: its peak RSS must exceed the
+baseline model's by that much.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import torch
+from transformers import LlavaForConditionalGeneration
+
+from vlmbench.catalog import get
+
+VISION_S = 0.0
+PREFILL_S = 0.0
+DECODE_S = 0.0
+ALLOC_MIB = 256
+
+
+def sleep_until(deadline_ns: int) -> None:
+    remaining = deadline_ns - time.perf_counter_ns()
+    if remaining > 0:
+        time.sleep(remaining / 1e9)
+
+
+class PacedLlava(LlavaForConditionalGeneration):
+    vision_s = VISION_S
+    prefill_s = PREFILL_S
+    decode_s = DECODE_S
+    alloc_mib = 0
+
+    def __init__(self, config) -> None:
+        super().__init__(config)
+        self._vision_start_ns = 0
+        self._anchor_ns = 0  # scheduled end of the previous stage
+        self._seq_len = 0
+        vision, lm = self.model.vision_tower, self.model.language_model
+        vision.register_forward_pre_hook(self._vision_begins)
+        vision.register_forward_hook(self._vision_ends)
+        lm.register_forward_pre_hook(self._lm_begins, with_kwargs=True)
+        lm.register_forward_hook(self._lm_ends)
+
+    def _vision_begins(self, module, args) -> None:
+        self._vision_start_ns = time.perf_counter_ns()
+
+    def _vision_ends(self, module, args, output) -> None:
+        if self.alloc_mib:
+            block = torch.ones(self.alloc_mib * 1024 * 1024, dtype=torch.uint8)  # every page written
+            del block
+        self._anchor_ns = self._vision_start_ns + int(self.vision_s * 1e9)
+        sleep_until(self._anchor_ns)
+
+    def _lm_begins(self, module, args, kwargs) -> None:
+        embeds = kwargs.get("inputs_embeds")
+        ids = kwargs.get("input_ids")
+        source = embeds if embeds is not None else (ids if ids is not None else args[0])
+        self._seq_len = int(source.shape[1])
+
+    def _lm_ends(self, module, args, output) -> None:
+        step = self.prefill_s if self._seq_len > 1 else self.decode_s
+        self._anchor_ns += int(step * 1e9)
+        sleep_until(self._anchor_ns)
+
+
+class PacedAllocatingLlava(PacedLlava):
+    alloc_mib = ALLOC_MIB
+
+
+_base = get("llava-1.5-7b-tiny")
+ENTRIES = (
+    dataclasses.replace(_base, id="known-time-tiny", model_class=PacedLlava),
+    dataclasses.replace(_base, id="known-alloc-tiny", model_class=PacedAllocatingLlava),
+)

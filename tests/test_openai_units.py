@@ -1,0 +1,312 @@
+"""The endpoint client's parts on their own: SSE and chunked decoding at every split point,
+chat-chunk interpretation, redaction, URL parsing, SLO, load generators, cache busting,
+server-kind detection and the endpoint metrics. No server, no model: fast."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import time
+
+import numpy as np
+import pytest
+
+from vlmbench.backends.openai.chat_stream import ChatStreamRecord
+from vlmbench.backends.openai.endpoint import Endpoint
+from vlmbench.backends.openai.errors import EndpointError, redact
+from vlmbench.backends.openai.http import ChunkedDecoder
+from vlmbench.backends.openai.images import ImagePerturber
+from vlmbench.backends.openai.load import ClosedLoop, PoissonArrivals, Sequential
+from vlmbench.backends.openai.metrics import SLO, EndpointTimeline, WindowRequest, endpoint_metrics, window_columns
+from vlmbench.backends.openai.request import CacheBuster, RequestBuilder
+from vlmbench.backends.openai.server_kinds import SERVER_KINDS, detect
+from vlmbench.backends.openai.sse import SSEEvent, SSEParser
+from vlmbench.errors import UsageError
+from vlmbench.promptset import load_promptset
+
+SSE_STREAM = (
+    b": keep-alive comment\r\n"
+    b"data: {\"a\": 1}\r\n\r\n"
+    b"event: error\ndata: line one\ndata:line two\n\n"
+    b"id: 7\rdata: \xc3\xa9\xe2\x86\x92 cr\r\r"
+    b"retry: 10\n\n"  # no data: not dispatched
+    b"data: crlf one\r\ndata: crlf two\r\n\r\n"
+    b"data: [DONE]\n\n"
+)
+SSE_EVENTS = [SSEEvent('{"a": 1}'), SSEEvent("line one\nline two", "error"), SSEEvent("é→ cr"),
+              SSEEvent("crlf one\ncrlf two"), SSEEvent("[DONE]")]
+
+
+def test_sse_parser_gives_the_same_events_for_every_split_of_the_stream():
+    assert SSEParser().feed(SSE_STREAM) == SSE_EVENTS
+    for cut in range(1, len(SSE_STREAM)):
+        parser = SSEParser()
+        events = parser.feed(SSE_STREAM[:cut]) + parser.feed(SSE_STREAM[cut:])
+        assert events == SSE_EVENTS, f"split at byte {cut}"
+    parser = SSEParser()
+    assert [e for i in range(len(SSE_STREAM)) for e in parser.feed(SSE_STREAM[i:i + 1])] == SSE_EVENTS
+
+
+def test_sse_parser_reports_a_partial_event():
+    parser = SSEParser()
+    assert parser.feed(b"data: {\"half") == [] and parser.has_partial_event
+    parser = SSEParser()
+    parser.feed(b"data: x\n\n")
+    assert not parser.has_partial_event
+
+
+def _chunked(parts: list[bytes]) -> bytes:
+    body = b"".join(b"%x;ext=1\r\n%s\r\n" % (len(p), p) for p in parts)
+    return body + b"0\r\nTrailer: yes\r\n\r\n"
+
+
+def test_chunked_decoder_at_every_split_point():
+    parts = [b"data: one\n\n", b"data: t", b"wo\n\n", b"x" * 300]
+    encoded = _chunked(parts)
+    for cut in range(1, len(encoded)):
+        decoder = ChunkedDecoder()
+        out = decoder.feed(encoded[:cut])
+        assert not decoder.done
+        out += decoder.feed(encoded[cut:])
+        assert decoder.done and out == b"".join(parts), f"split at byte {cut}"
+
+
+def test_chunked_decoder_emits_payload_before_its_chunk_is_complete():
+    decoder = ChunkedDecoder()
+    assert decoder.feed(b"10\r\ndata: abc") == b"data: abc"
+
+
+def test_chunked_decoder_rejects_bad_framing():
+    with pytest.raises(EndpointError, match="^malformed_event: chunked body: bad chunk size"):
+        ChunkedDecoder().feed(b"zz\r\nabc\r\n")
+    with pytest.raises(EndpointError, match="missing CRLF"):
+        ChunkedDecoder().feed(b"3\r\nabcXY")
+
+
+def _event(payload) -> SSEEvent:
+    return SSEEvent(payload if isinstance(payload, str) else json.dumps(payload))
+
+
+def _chunk(delta=None, finish=None, usage=None, choices=True):
+    event = {"choices": [{"index": 0, "delta": delta or {}, "finish_reason": finish}] if choices else []}
+    if usage:
+        event["usage"] = usage
+    return event
+
+
+def test_only_non_empty_content_reasoning_or_tool_calls_count_as_content():
+    record = ChatStreamRecord()
+    stream = [
+        (_chunk({"role": "assistant"}), 1),
+        (_chunk({"content": ""}), 2),
+        (_chunk({"reasoning_content": "think"}), 3),
+        (_chunk({"content": "Hello"}), 4),
+        (_chunk({"tool_calls": [{"index": 0, "function": {"arguments": "{}"}}]}), 5),
+        (_chunk({"reasoning": "more"}), 6),
+        (_chunk({}, finish="stop"), 7),
+        (_chunk(choices=False, usage={"prompt_tokens": 600, "completion_tokens": 5}), 8),
+    ]
+    for event, t in stream:
+        record.on_event(_event(event), t)
+    assert record.content_ns == [3, 4, 5, 6]
+    assert record.text == "thinkHellomore"
+    assert (record.prompt_tokens, record.completion_tokens, record.finish_reason) == (600, 5, "stop")
+    assert record.finished and not record.done
+    record.on_event(_event("[DONE]"), 9)
+    assert record.done
+
+
+@pytest.mark.parametrize("data, category", [
+    ("{not json", "malformed_event"),
+    ("[1, 2]", "malformed_event"),
+    ('{"object": "chat.completion.chunk"}', "malformed_event"),
+    ('{"error": {"message": "engine died"}}', "stream_error"),
+])
+def test_bad_events_raise_their_category(data, category):
+    with pytest.raises(EndpointError) as info:
+        ChatStreamRecord().on_event(SSEEvent(data), 1)
+    assert str(info.value).startswith(f"{category}: ")
+
+
+def test_redaction_masks_whole_and_cut_off_keys():
+    key = "sk-test-0123456789abcdef"
+    assert redact(f"echo {key} end", key) == "echo *** end"
+    assert redact(f"'{key[:11]}'", key) == "'***'"
+    assert key not in str(EndpointError("http_401", f"bad key {key}").redacted(key))
+    assert redact("nothing here", key) == "nothing here"
+
+
+def test_endpoint_parsing():
+    e = Endpoint.parse("http://127.0.0.1:8000/v1/")
+    assert (e.label, e.target("/v1/chat/completions")) == ("127.0.0.1:8000", "/v1/chat/completions")
+    e = Endpoint.parse("https://api.example.com/openai/v1?api-version=2")
+    assert e.label == "api.example.com:443" and e.target("/v1/models") == "/openai/v1/models?api-version=2"
+    with pytest.raises(UsageError, match="credentials in the URL are refused"):
+        Endpoint.parse("http://user:secret@127.0.0.1:8000")
+    with pytest.raises(UsageError, match="scheme"):
+        Endpoint.parse("ftp://127.0.0.1")
+
+
+def test_slo_parse_and_verdicts():
+    slo = SLO.parse("ttft=200, tpot=50")
+    assert slo.limits == {"ttft": 200.0, "tpot": 50.0}
+    assert slo.met({"ttft_sched_ms": 150.0, "tpot_ms": 49.0}) is True
+    assert slo.met({"ttft_sched_ms": 250.0, "tpot_ms": 10.0}) is False
+    assert slo.met({"ttft_sched_ms": 150.0, "tpot_ms": None}) is None
+    assert slo.met({"ttft_sched_ms": 250.0, "tpot_ms": None}) is False
+    for bad in ("ttft", "latency=3", "ttft=abc", "ttft=0", ""):
+        with pytest.raises(UsageError):
+            SLO.parse(bad)
+
+
+def test_window_columns_over_first_send_to_last_end():
+    s = 1_000_000_000
+    requests = [WindowRequest(0, 2 * s, 10, True, True), WindowRequest(s, 4 * s, 10, True, False),
+                WindowRequest(s // 2, None, None, False)]
+    cols = window_columns(requests, with_slo=True)
+    assert cols == {"window_output_tps": 5.0, "window_rps": 0.5, "window_goodput_rps": 0.25}
+    assert window_columns([WindowRequest(0, s, None, True)], with_slo=False)["window_output_tps"] is None
+
+
+def test_endpoint_metrics_from_a_timeline():
+    ms = 1_000_000
+    t = EndpointTimeline(start_ns=10 * ms, token_ns=[30 * ms, 40 * ms, 70 * ms], n_out=7, scheduled_ns=8 * ms,
+                         head_ns=15 * ms)
+    row = endpoint_metrics(t)
+    assert row["ttfb_ms"] == 5 and row["ttft_ms"] == 20 and row["e2e_ms"] == 60
+    assert row["queue_delay_ms"] == 2 and row["ttft_sched_ms"] == 22
+    assert row["tpot_ms"] == pytest.approx(40 / 6) and row["tokens_per_chunk"] == pytest.approx(7 / 3)
+    assert row["n_chunks"] == 3 and row["chunk_gap_p50_ms"] == 20
+    assert "itl_p50_ms" not in row and "preprocess_ms" not in row
+    single = endpoint_metrics(EndpointTimeline(start_ns=0, token_ns=[5 * ms], n_out=8, scheduled_ns=0))
+    assert single["tpot_ms"] is None and single["decode_tps"] is None  # one chunk shows no decode interval
+    one_read = endpoint_metrics(EndpointTimeline(start_ns=0, token_ns=[5 * ms] * 3, n_out=8, scheduled_ns=0))
+    assert one_read["tpot_ms"] is None and one_read["n_chunks"] == 3 and one_read["ttft_ms"] == one_read["e2e_ms"]
+    unknown = endpoint_metrics(EndpointTimeline(start_ns=0, token_ns=[5 * ms, 9 * ms], n_out=None, scheduled_ns=0))
+    assert unknown["tpot_ms"] is None and unknown["tokens_per_chunk"] is None and unknown["ttft_ms"] == 5
+
+
+def _drive(mode, count: int, work_s: float = 0.002):
+    """Run ``mode`` with a send that sleeps ``work_s``; return (index, scheduled, called, in_flight_max)."""
+    calls, in_flight, peak = [], 0, 0
+
+    async def send(index, scheduled_ns, concurrency):
+        nonlocal in_flight, peak
+        calls.append((index, scheduled_ns, time.perf_counter_ns(), concurrency))
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(work_s)
+        in_flight -= 1
+
+    asyncio.run(mode.drive(count, send))
+    return calls, peak
+
+
+@pytest.mark.parametrize("mode, peak", [(Sequential(), 1), (ClosedLoop(4), 4), (ClosedLoop(16), 10)])
+def test_closed_loops_keep_exactly_c_requests_in_flight(mode, peak):
+    calls, observed = _drive(mode, 10)
+    assert sorted(c[0] for c in calls) == list(range(10))
+    assert observed == peak
+    assert all(c[3] == mode.concurrency for c in calls)
+
+
+def test_poisson_arrivals_are_seeded_exponential_and_sent_on_schedule():
+    mode = PoissonArrivals(rate=200.0, seed=3)
+    offsets = mode.arrival_offsets_ns(2000)
+    assert offsets == PoissonArrivals(rate=200.0, seed=3).arrival_offsets_ns(2000)
+    assert offsets != PoissonArrivals(rate=200.0, seed=4).arrival_offsets_ns(2000)
+    gaps = np.diff(offsets) / 1e9
+    assert gaps.mean() == pytest.approx(1 / 200.0, rel=0.1) and np.std(gaps) == pytest.approx(1 / 200.0, rel=0.15)
+    calls, _ = _drive(PoissonArrivals(rate=100.0, seed=1), 20, work_s=0.05)
+    assert [c[0] for c in calls] == list(range(20))
+    start = calls[0][1]
+    assert [c[1] - start for c in calls] == PoissonArrivals(rate=100.0, seed=1).arrival_offsets_ns(20)
+    assert all(called >= scheduled for _, scheduled, called, _ in calls)  # never early
+    assert max(c[3] for c in calls) > 1  # open loop: arrivals do not wait for earlier requests
+
+
+@pytest.fixture(scope="module")
+def items():
+    return {item.format: item for item in load_promptset(ids=["photo-cat-451x300", "diagram-shapes-336x336"])}
+
+
+def _pixels(data: bytes) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB")).astype(int)
+
+
+def test_png_perturbation_changes_one_lsb_of_one_pixel(items):
+    item = items["PNG"]
+    original = _pixels(item.image_bytes)
+    perturber = ImagePerturber()
+    a, b = perturber.perturb(item.image_bytes, "PNG", 5), perturber.perturb(item.image_bytes, "PNG", 6)
+    for out in (a, b):
+        diff = np.abs(_pixels(out) - original)
+        assert diff.sum() == 1 and diff.max() == 1
+    assert not np.array_equal(_pixels(a), _pixels(b))
+    assert perturber.perturb(item.image_bytes, "PNG", 5) == a  # deterministic
+
+
+def test_jpeg_perturbation_survives_reencoding_and_stays_imperceptible(items):
+    item = items["JPEG"]
+    perturber = ImagePerturber()
+    outs = [perturber.perturb(item.image_bytes, "JPEG", k) for k in range(4)]
+    pixels = [_pixels(o) for o in outs]
+    for i in range(4):
+        for j in range(i + 1, 4):
+            assert not np.array_equal(pixels[i], pixels[j])
+    original = _pixels(item.image_bytes)
+    assert all(np.abs(p - original).mean() < 1.0 for p in pixels)  # re-encoding, not a different picture
+    assert all(o[:2] == b"\xff\xd8" for o in outs)
+
+
+def test_cache_buster_is_deterministic_per_run_and_unique_per_request():
+    a, b, other = CacheBuster("run-1"), CacheBuster("run-1"), CacheBuster("run-2")
+    tokens = [a.next_token("p") for _ in range(5)]
+    assert tokens == [b.next_token("p") for _ in range(5)]
+    assert len({t.nonce for t in tokens}) == 5 and len({t.position for t in tokens}) == 5
+    assert {t.nonce for t in tokens}.isdisjoint(other.next_token("p").nonce for _ in range(5))
+
+
+def test_request_bodies_per_server_kind_and_the_usage_splice(items):
+    item = items["JPEG"]
+    for name, expected in [
+        ("vllm", {"max_tokens": 7, "min_tokens": 7, "ignore_eos": True}),
+        ("sglang", {"max_tokens": 7, "min_tokens": 7, "ignore_eos": True}),
+        ("generic", {"max_tokens": 7}),
+    ]:
+        body = json.loads(RequestBuilder("m", SERVER_KINDS[name]).build(item, 7).body)
+        assert {k: body[k] for k in expected} == expected
+        assert not set(body) & ({"min_tokens", "ignore_eos", "generation_config"} - set(expected))
+    request = RequestBuilder("m", SERVER_KINDS["transformers"]).build(item, 7)
+    body = json.loads(request.body)
+    assert json.loads(body["generation_config"]) == {"max_new_tokens": 7, "min_new_tokens": 7, "do_sample": False}
+    assert "stream_options" not in body and body["stream"] is True and body["temperature"] == 0
+    assert json.loads(request.payload(True))["stream_options"] == {"include_usage": True}
+    parts = body["messages"][0]["content"]
+    assert parts[0]["image_url"]["url"].startswith("data:image/jpeg;base64,")
+    assert parts[1]["text"] == item.prompt and request.encode_ms > 0
+
+
+def test_cache_busted_bodies_differ_in_text_and_image(items):
+    item = items["PNG"]
+    builder = RequestBuilder("m", SERVER_KINDS["generic"], CacheBuster("r"))
+    bodies = [json.loads(builder.build(item, 4).body) for _ in range(3)]
+    texts = [b["messages"][0]["content"][1]["text"] for b in bodies]
+    urls = [b["messages"][0]["content"][0]["image_url"]["url"] for b in bodies]
+    assert len(set(texts)) == 3 and all(t.endswith(item.prompt) for t in texts)
+    assert len(set(urls)) == 3
+
+
+@pytest.mark.parametrize("listing, kind", [
+    ({"data": [{"id": "m", "owned_by": "vllm"}]}, "vllm"),
+    ({"data": [{"id": "m", "owned_by": "sglang"}]}, "sglang"),
+    ({"data": [{"id": "/x", "owned_by": "local", "status": {"value": "loaded"}}]}, "transformers"),
+    ({"data": [{"id": "m", "owned_by": "llamacpp"}]}, "generic"),
+    ({"unexpected": True}, "generic"),
+    ([1, 2], "generic"),
+])
+def test_server_kind_detection(listing, kind):
+    assert detect(listing)[0].name == kind

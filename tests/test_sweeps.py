@@ -1,0 +1,67 @@
+"""Sweeps that survive: batch sweep stopping at the first OOM, memory-estimate skips,
+request timeouts, worker death by SIGKILL."""
+
+from __future__ import annotations
+
+from vlmbench.config import RunConfig
+from vlmbench.results.reader import read_rows
+from vlmbench.runner import run_benchmark
+
+from conftest import TINY, few_prompt_ids
+
+PLUGIN = "plugins.sweep_models"
+
+
+def _by_model(rows):
+    out: dict[str, list] = {}
+    for r in rows:
+        out.setdefault(r["model_id"], []).append(r)
+    return out
+
+
+def test_batch_sweep_stops_at_first_oom_and_next_model_runs(tmp_path):
+    config = RunConfig(models=["oom-at-4-tiny", TINY], plugins=[PLUGIN], batch_sizes=[1, 2, 4, 8],
+                       max_new_tokens=2, repeats=1, warmup=0, prompts=few_prompt_ids(4), out=tmp_path,
+                       progress=False)
+    rows = _by_model(read_rows(run_benchmark(config).requests_csv))
+    oom_model = rows["oom-at-4-tiny"]
+    by_batch: dict[int, set] = {}
+    for r in oom_model:
+        by_batch.setdefault(r["batch_size"], set()).add(r["status"])
+    assert by_batch == {1: {"ok"}, 2: {"ok"}, 4: {"oom"}}  # nothing for 8
+    assert len([r for r in oom_model if r["batch_size"] == 4]) == 4
+    assert all("out of memory" in r["error"] for r in oom_model if r["status"] == "oom")
+    # batch rows: per-request timings plus the window's aggregate throughput
+    b2 = [r for r in oom_model if r["batch_size"] == 2]
+    assert {r["batch_index"] for r in b2} == {0, 1} and all(r["window_output_tps"] > 0 for r in b2)
+    assert len({r["window_id"] for r in b2}) == 2
+    # the next model runs every batch size
+    assert {r["batch_size"] for r in rows[TINY]} == {1, 2, 4, 8}
+    assert {r["status"] for r in rows[TINY]} == {"ok"}
+    assert all(r["n_output_tokens"] == 2 for r in rows[TINY])
+
+
+def test_what_cannot_fit_is_skipped_without_trying(tmp_path):
+    config = RunConfig(models=["llava-1.6-34b", TINY], max_new_tokens=2, repeats=1, warmup=0,
+                       prompts=few_prompt_ids(1), out=tmp_path, progress=False)
+    result = run_benchmark(config)
+    rows = _by_model(read_rows(result.requests_csv))
+    big = rows["llava-1.6-34b"]
+    assert {r["status"] for r in big} == {"skipped"}
+    assert "GiB" in big[0]["error"] and "free on cpu" in big[0]["error"]
+    assert big[0]["model_load_ms"] is None  # never loaded
+    assert {r["status"] for r in rows[TINY]} == {"ok"}
+
+
+def test_request_timeout_and_sigkilled_worker_become_rows(tmp_path):
+    config = RunConfig(models=["hang-tiny", "sigkill-tiny", TINY], plugins=[PLUGIN], max_new_tokens=2,
+                       repeats=1, warmup=0, prompts=few_prompt_ids(2), out=tmp_path, progress=False,
+                       request_timeout_s=10.0)
+    rows = _by_model(read_rows(run_benchmark(config).requests_csv))
+    hung = rows["hang-tiny"]
+    assert len(hung) == 2 and {r["status"] for r in hung} == {"timeout"}
+    assert all(r["error"] == "request timeout after 10 s" for r in hung)
+    killed = rows["sigkill-tiny"]
+    assert len(killed) == 2 and {r["status"] for r in killed} == {"error"}
+    assert all("SIGKILL" in r["error"] for r in killed)
+    assert {r["status"] for r in rows[TINY]} == {"ok"}
