@@ -168,29 +168,37 @@ def test_tinygptv_projection_is_two_linears_without_activation(tiny):
 
 
 def test_tinygptv_qk_layernorm_and_attention_output_rmsnorm_are_used(tiny):
-    loaded = tiny("tinygpt-v-tiny")
-    lm = loaded.model.language_model
+    lm = tiny("tinygpt-v-tiny").model.language_model
+    layers = lm.model.layers
     calls = {"q": 0, "k": 0}
-    layer = lm.model.layers[0]
     seen = {}
-    hooks = []
-    for decoder_layer in lm.model.layers:
-        hooks.append(decoder_layer.self_attn.q_layernorm.register_forward_hook(lambda *a: calls.__setitem__("q", calls["q"] + 1)))
-        hooks.append(decoder_layer.self_attn.k_layernorm.register_forward_hook(lambda *a: calls.__setitem__("k", calls["k"] + 1)))
-    hooks.append(layer.register_forward_pre_hook(lambda m, args, kwargs: seen.__setitem__("x", args[0]), with_kwargs=True))
-    hooks.append(layer.self_attn.register_forward_hook(lambda m, i, o: seen.__setitem__("attn", o[0])))
-    hooks.append(layer.post_layernorm.register_forward_hook(lambda m, i, o: seen.__setitem__("norm", (i[0], o))))
-    hooks.append(layer.mlp.register_forward_hook(lambda m, i, o: seen.__setitem__("mlp", o)))
-    hooks.append(layer.register_forward_hook(lambda m, i, o: seen.__setitem__("out", o)))
+
+    def count(name):
+        return lambda module, inputs, output: calls.__setitem__(name, calls[name] + 1)
+
+    def keep(name, pick):
+        return lambda module, inputs, output: seen.__setitem__(name, pick(inputs, output))
+
+    layer = layers[0]
+    hooks = [h for decoder_layer in layers for h in (
+        decoder_layer.self_attn.q_layernorm.register_forward_hook(count("q")),
+        decoder_layer.self_attn.k_layernorm.register_forward_hook(count("k")),
+    )] + [
+        layer.register_forward_hook(keep("x", lambda i, o: i[0])),
+        layer.register_forward_hook(keep("out", lambda i, o: o)),
+        layer.self_attn.register_forward_hook(keep("attn", lambda i, o: o[0])),
+        layer.post_layernorm.register_forward_hook(keep("norm", lambda i, o: (i[0], o))),
+        layer.mlp.register_forward_hook(keep("mlp", lambda i, o: o)),
+    ]
     try:
         with torch.inference_mode():
             lm(input_ids=torch.tensor([[5, 6, 7, 8]]))
     finally:
         for h in hooks:
             h.remove()
-    assert calls == {"q": len(lm.model.layers), "k": len(lm.model.layers)}
+    assert calls == {"q": len(layers), "k": len(layers)}  # q/k LayerNorm in every layer
     norm_in, norm_out = seen["norm"]
-    assert torch.equal(norm_in, seen["attn"])  # RMSNorm reads the attention output (after dense)
+    assert torch.equal(norm_in, seen["attn"])  # the RMSNorm reads the attention output (after dense)
     rms = norm_in * torch.rsqrt(norm_in.pow(2).mean(-1, keepdim=True) + 1e-6)
     torch.testing.assert_close(norm_out, rms * layer.post_layernorm.weight)
     torch.testing.assert_close(seen["out"], seen["x"] + norm_out + seen["mlp"])  # Phi's parallel residual

@@ -53,7 +53,6 @@ def test_latencies_match_the_schedule(rows_by_model, model):
         "ttft_ms": (known.VISION_S + known.PREFILL_S) * 1000.0,
         "tpot_ms": known.DECODE_S * 1000.0,
         "itl_p50_ms": known.DECODE_S * 1000.0,
-        "itl_p99_ms": known.DECODE_S * 1000.0,
         "vision_ms": known.VISION_S * 1000.0,
         "prefill_ms": known.PREFILL_S * 1000.0,
         "e2e_ms": (known.VISION_S + known.PREFILL_S + (N_OUT - 1) * known.DECODE_S) * 1000.0,
@@ -63,6 +62,9 @@ def test_latencies_match_the_schedule(rows_by_model, model):
         errors = {col: relative_error(row[col], value) for col, value in truth.items()}
         assert all(e < TOLERANCE for e in errors.values()), (errors, {c: row[c] for c in truth})
         assert row["decode_tps"] == pytest.approx(1000.0 / row["tpot_ms"])
+        # p99 of 7 gaps is their maximum: it carries the host's scheduling jitter after each
+        # deadline (a few ms on a busy machine), so it is held to 15 %, from above only.
+        assert known.DECODE_S * 1000.0 * (1 - TOLERANCE) < row["itl_p99_ms"] < known.DECODE_S * 1000.0 * 1.15
 
 
 def test_every_token_gap_is_the_decode_step(rows_by_model):

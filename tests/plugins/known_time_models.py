@@ -3,8 +3,8 @@
 The model is a metronome. Hooks on the real modules pace each forward to a deadline:
 
 - the vision tower ends ``VISION_S`` after it starts;
-- the language model's prefill forward (sequence length > 1) ends ``PREFILL_S`` after the
-  vision tower ended;
+- the model's prefill forward (sequence length > 1: language model and LM head) ends
+  ``PREFILL_S`` after the vision tower ended;
 - decode forward ``k`` (sequence length 1) ends ``k x DECODE_S`` after the prefill ended.
 
 The real forward runs first (a few ms for this tiny model), then the hook sleeps until the
@@ -29,9 +29,9 @@ from transformers import LlavaForConditionalGeneration
 
 from vlmbench.catalog import get
 
-VISION_S = 0.0
-PREFILL_S = 0.0
-DECODE_S = 0.0
+VISION_S = 0.5
+PREFILL_S = 0.5
+DECODE_S = 0.15
 ALLOC_MIB = 256
 
 
@@ -49,14 +49,20 @@ class PacedLlava(LlavaForConditionalGeneration):
 
     def __init__(self, config) -> None:
         super().__init__(config)
+        # One intra-op thread: on a busy shared CPU, two threads that wait on each other make a
+        # forward of this tiny model take seconds instead of milliseconds; the schedule needs
+        # the real work to stay well inside each step.
+        torch.set_num_threads(1)
         self._vision_start_ns = 0
         self._anchor_ns = 0  # scheduled end of the previous stage
         self._seq_len = 0
-        vision, lm = self.model.vision_tower, self.model.language_model
+        vision = self.model.vision_tower
         vision.register_forward_pre_hook(self._vision_begins)
         vision.register_forward_hook(self._vision_ends)
-        lm.register_forward_pre_hook(self._lm_begins, with_kwargs=True)
-        lm.register_forward_hook(self._lm_ends)
+        # The whole forward (language model + LM head) is paced, so only the sampling step and
+        # the streamer run after the deadline.
+        self.register_forward_pre_hook(self._lm_begins, with_kwargs=True)
+        self.register_forward_hook(self._lm_ends)
 
     def _vision_begins(self, module, args) -> None:
         self._vision_start_ns = time.perf_counter_ns()

@@ -29,7 +29,14 @@ from typing import Any, Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
-from transformers import LlamaForCausalLM, Phi3ForCausalLM, PretrainedConfig, SiglipVisionConfig, SiglipVisionModel
+from transformers import (
+    AutoConfig,
+    LlamaForCausalLM,
+    Phi3ForCausalLM,
+    PretrainedConfig,
+    SiglipVisionConfig,
+    SiglipVisionModel,
+)
 
 from vlmbench.archs.base import VisionLanguageConfig, VisionLanguageForCausalLM
 from vlmbench.archs.subconfigs import as_config
@@ -42,7 +49,7 @@ class BunnyS2Config(VisionLanguageConfig):
     smallest one being the crop size), ``vision_feature_layer`` and ``text_config``."""
 
     model_type = "vlmbench_bunny_s2"
-    sub_configs = {"text_config": PretrainedConfig, "vision_config": SiglipVisionConfig}
+    sub_configs = {"text_config": AutoConfig, "vision_config": SiglipVisionConfig}
 
     def __init__(self, vision_config: Any = None, text_config: Any = None,
                  s2_scales: Sequence[int] = (384, 768, 1152), vision_feature_layer: int = -2,

@@ -138,7 +138,6 @@ class LayerInputs:
     is_causal: bool
     cache: Any
     state: RequestState
-    prefill: bool
 
 
 class VisualExpertAttention(nn.Module):
@@ -212,8 +211,9 @@ def attention_mask_4d(attention_mask: Optional[torch.Tensor], q_len: int, kv_len
     """(boolean mask or None, is_causal) for scaled_dot_product_attention.
 
     ``attention_mask`` is None when the request has no padding: then no mask is built
-    (``is_causal`` on a fresh prefill). With padding: causal AND key is real; query rows that would see no key at all (left padding) see every key instead, so
-    no row is all -inf (NaN) and real rows are unaffected.
+    (``is_causal`` on a fresh prefill). With padding: causal AND key is real; query rows that
+    would see no key at all (left padding) see every key instead, so no row is all -inf (NaN)
+    and real rows are unaffected.
     """
     past = kv_len - q_len
     if attention_mask is None:
@@ -245,7 +245,7 @@ class CogVLMLanguageModel(nn.Module):
 
     def forward(self, inputs_embeds: torch.Tensor, position_ids: torch.Tensor,
                 attention_mask: Optional[torch.Tensor], expert_mask: Optional[torch.Tensor],
-                cache: Any, state: RequestState, prefill: bool) -> torch.Tensor:
+                cache: Any, state: RequestState) -> torch.Tensor:
         q_len = inputs_embeds.shape[1]
         kv_len = q_len + (cache.get_seq_length() if cache is not None else 0)
         mask, is_causal = attention_mask_4d(attention_mask, q_len, kv_len, inputs_embeds.device)
@@ -256,7 +256,6 @@ class CogVLMLanguageModel(nn.Module):
             is_causal=is_causal,
             cache=cache,
             state=state,
-            prefill=prefill,
         )
         hidden_states = inputs_embeds
         for layer in self.layers:
@@ -331,6 +330,18 @@ class CogVLMForCausalLM(VisionLanguageForCausalLM):
         """State for a new prompt (CogAgent adds its high-resolution features)."""
         return RequestState()
 
+    @staticmethod
+    def prompt_positions(image_mask: Optional[torch.Tensor], attention_mask: Optional[torch.Tensor],
+                         inputs_embeds: torch.Tensor, past: int, state: RequestState) -> torch.Tensor:
+        """Compressed positions of the prompt; records the offset later tokens continue from."""
+        length = inputs_embeds.shape[1]
+        if image_mask is None:
+            image_mask = torch.zeros(inputs_embeds.shape[:2], dtype=torch.bool, device=inputs_embeds.device)
+        chunk_mask = attention_mask[:, -length:] if attention_mask is not None else None
+        positions = compressed_position_ids(image_mask, chunk_mask) + past
+        state.rope_deltas = positions[:, -1:] + 1 - (past + length)
+        return positions
+
     def forward(
         self,
         input_ids: Optional[torch.LongTensor] = None,
@@ -345,7 +356,7 @@ class CogVLMForCausalLM(VisionLanguageForCausalLM):
         logits_to_keep: int = 0,
         **kwargs: Any,
     ) -> CogVLMCausalLMOutput:
-        extra_images = {k: kwargs.pop(k) for k in self.image_input_names if kwargs.get(k) is not None}
+        other_image_inputs = {k: kwargs.pop(k) for k in self.image_input_names if kwargs.get(k) is not None}
         cache = cache if cache is not None else past_key_values
         if use_cache is None:
             use_cache = getattr(self.config.text_config, "use_cache", True)
@@ -361,15 +372,10 @@ class CogVLMForCausalLM(VisionLanguageForCausalLM):
             inputs_embeds = self.merge(input_ids, inputs_embeds, self.vision(pixel_values))
         length = inputs_embeds.shape[1]
 
-        prefill = request_state is None or past == 0  # a new prompt (or no cache): fresh state
-        if prefill:
-            request_state = self.start_request(extra_images)
+        if request_state is None or past == 0:  # a new prompt (or no cache): fresh state
+            request_state = self.start_request(other_image_inputs)
             request_state.has_padding = attention_mask is not None and not bool(attention_mask.all())
-            chunk_mask = attention_mask[:, -length:] if attention_mask is not None else None
-            no_images = torch.zeros(inputs_embeds.shape[:2], dtype=torch.bool, device=inputs_embeds.device)
-            positions = compressed_position_ids(image_mask if image_mask is not None else no_images,
-                                                chunk_mask) + past
-            request_state.rope_deltas = positions[:, -1:] + 1 - (past + length)
+            positions = self.prompt_positions(image_mask, attention_mask, inputs_embeds, past, request_state)
         else:
             positions = torch.arange(past, past + length, device=inputs_embeds.device)[None] + request_state.rope_deltas
         if position_ids is not None:
@@ -377,8 +383,7 @@ class CogVLMForCausalLM(VisionLanguageForCausalLM):
 
         expert_mask = vision_expert_mask(image_mask) if image_mask is not None else None
         padding_mask = attention_mask if request_state.has_padding else None
-        hidden = self.language_model(inputs_embeds, positions, padding_mask, expert_mask, cache,
-                                     request_state, prefill)
+        hidden = self.language_model(inputs_embeds, positions, padding_mask, expert_mask, cache, request_state)
         request_state.cross_states = None  # folded into per-layer keys/values by now
         if logits_to_keep:
             hidden = hidden[:, -logits_to_keep:]

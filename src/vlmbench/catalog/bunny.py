@@ -11,12 +11,14 @@ remote code (they register as causal LMs with their own image handling).
 
 from __future__ import annotations
 
-from transformers import LlamaConfig, LlavaForConditionalGeneration, Phi3Config, PhiConfig, Qwen2Config, SiglipVisionConfig
+from transformers import (LlamaConfig, LlavaConfig, LlavaForConditionalGeneration, Phi3Config, PhiConfig,
+                          Qwen2Config, SiglipVisionConfig)
 
 from vlmbench.catalog.composition import llava_composition
 from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance
 from vlmbench.catalog.processors import llava_processor, siglip_image_processor
-from vlmbench.catalog.shapes import LLAMA_3_8B, PHI_2, PHI_3_MINI, PHI_3_TINY, QWEN15_1_8B, SIGLIP_SO400M, SIGLIP_TINY
+from vlmbench.catalog.shapes import (LLAMA_3_8B, PHI_2, PHI_3_MINI, PHI_3_TINY, QWEN15_1_8B, SIGLIP_SO400M,
+                                     SIGLIP_TINY)
 from vlmbench.catalog.templates import CURIOUS_USER_V1
 
 VISION_MODULES = ("model.vision_tower", "model.multi_modal_projector")
@@ -29,8 +31,10 @@ PROCESSOR = ProcessorSpec(
 )
 
 
-def bunny_config(vision: dict, text_config) -> object:
-    """SigLIP @384, layer -2 of all 27 layers, all 729 tokens."""
+def bunny_config(vision: dict, text_config) -> LlavaConfig:
+    """SigLIP @384, layer -2 of all 27 layers, all 729 tokens. The image-token id is a placeholder
+    (Bunny splices images at index -200, outside the vocabulary); the loader points it at the
+    stand-in tokenizer's ``<image>``."""
     return llava_composition(SiglipVisionConfig(**dict(vision, image_size=384)), text_config,
                              feature_layer=-2, strategy="full", image_seq_length=729,
                              image_token_id=text_config.vocab_size - 1)
@@ -72,7 +76,8 @@ ENTRIES = (
           "(51,200 parameters in the fact sheet's count, 0.002%; one vector add per token)"),
     _real("bunny-1.0-4b", "BAAI/Bunny-v1_0-4B", lambda: Phi3Config(**PHI_3_MINI), "Phi-3-mini-4k",
           4_247_049_072, "4B", "vocab 32064 (Phi-3-mini's) assumed for the fine-tuned checkpoint"),
-    _real("bunny-llama-3-8b-v", "BAAI/Bunny-Llama-3-8B-V", lambda: LlamaConfig(**dict(LLAMA_3_8B, vocab_size=128257)),
+    _real("bunny-llama-3-8b-v", "BAAI/Bunny-Llama-3-8B-V",
+          lambda: LlamaConfig(**dict(LLAMA_3_8B, vocab_size=128257)),
           "Llama-3-8B-Instruct (vocab 128257)", 8_464_760_688, "8B", "none"),
     CatalogEntry(
         id="bunny-1.0-4b-tiny",

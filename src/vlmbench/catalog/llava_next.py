@@ -84,7 +84,7 @@ CHATML_PROMPT = ("<|im_start|>system\nAnswer the questions.<|im_end|><|im_start|
                  "{prompt}<|im_end|><|im_start|>assistant\n")
 
 
-def _real(variant: str, text_config, spec: ProcessorSpec, prompt: str, total: int, llm: str,
+def _real(variant: str, text_config, spec: ProcessorSpec, prompt: str, *, total: int, llm: str,
           image_token_id: int, vocab_note: str) -> CatalogEntry:
     hub = f"llava-hf/llava-v1.6-{variant}-hf"
     return CatalogEntry(
@@ -109,8 +109,6 @@ def _real(variant: str, text_config, spec: ProcessorSpec, prompt: str, total: in
         vision_modules=VISION_MODULES,
         prompt_template=prompt,
     )
-
-
 
 
 def _tiny(variant: str, text_config, spec: ProcessorSpec, prompt: str, llm: str) -> CatalogEntry:
@@ -138,14 +136,18 @@ def _tiny(variant: str, text_config, spec: ProcessorSpec, prompt: str, llm: str)
 
 
 ENTRIES = (
-    _real("vicuna-7b", lambda: LlamaConfig(**VICUNA_7B), VICUNA_SPEC, VICUNA_PROMPT, 7_063_431_168, "Vicuna-7B-v1.5",
-          32000, "vocab 32064 as in the HF conversion"),
-    _real("vicuna-13b", lambda: LlamaConfig(**VICUNA_13B), VICUNA_SPEC, VICUNA_PROMPT, 13_351_499_776, "Vicuna-13B-v1.5",
-          32000, "vocab 32064 as in the HF conversion"),
-    _real("mistral-7b", lambda: MistralConfig(**dict(MISTRAL_7B_V02, vocab_size=32064)), MISTRAL_SPEC, MISTRAL_PROMPT,
-          7_566_747_648, "Mistral-7B-Instruct-v0.2", 32000, "vocab 32064 as in the HF conversion"),
-    _real("34b", lambda: LlamaConfig(**dict(YI_34B, vocab_size=64064)), CHATML_SPEC, CHATML_PROMPT, 34_752_083_968,
-          "Nous-Hermes-2-Yi-34B", 64000, "vocab 64064 as in the HF conversion (Yi: 64000)"),
+    _real("vicuna-7b", lambda: LlamaConfig(**VICUNA_7B), VICUNA_SPEC, VICUNA_PROMPT,
+          total=7_063_431_168, llm="Vicuna-7B-v1.5", image_token_id=32000,
+          vocab_note="vocab 32064 as in the HF conversion"),
+    _real("vicuna-13b", lambda: LlamaConfig(**VICUNA_13B), VICUNA_SPEC, VICUNA_PROMPT,
+          total=13_351_499_776, llm="Vicuna-13B-v1.5", image_token_id=32000,
+          vocab_note="vocab 32064 as in the HF conversion"),
+    _real("mistral-7b", lambda: MistralConfig(**dict(MISTRAL_7B_V02, vocab_size=32064)), MISTRAL_SPEC,
+          MISTRAL_PROMPT, total=7_566_747_648, llm="Mistral-7B-Instruct-v0.2", image_token_id=32000,
+          vocab_note="vocab 32064 as in the HF conversion (Mistral: 32000)"),
+    _real("34b", lambda: LlamaConfig(**dict(YI_34B, vocab_size=64064)), CHATML_SPEC, CHATML_PROMPT,
+          total=34_752_083_968, llm="Nous-Hermes-2-Yi-34B", image_token_id=64000,
+          vocab_note="vocab 64064 as in the HF conversion (Yi: 64000)"),
     _tiny("vicuna-7b", lambda: LlamaConfig(**LLAMA_TINY), VICUNA_SPEC, VICUNA_PROMPT, "Llama (tiny)"),
     _tiny("mistral-7b", lambda: MistralConfig(**MISTRAL_TINY), MISTRAL_SPEC, MISTRAL_PROMPT, "Mistral (tiny)"),
 )

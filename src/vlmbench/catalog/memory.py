@@ -84,3 +84,35 @@ def estimate(entry: CatalogEntry, batch_size: int, max_new_tokens: int, dtype_na
     activations = batch_size * prompt * (6 * hidden + 2 * ffn) * nbytes + batch_size * vocab * 4 * 2
     overhead = CUDA_OVERHEAD_MB if device_type == "cuda" else CPU_OVERHEAD_MB
     return MemoryEstimate(n_params * nbytes / MIB, kv / MIB, activations / MIB, overhead)
+
+
+def memory_rows(entries: list[CatalogEntry], device_memory_gib: float, batch_sizes: list[int],
+                max_new_tokens: int, dtype_name: str, device_type: str) -> list[dict[str, Any]]:
+    """Per entry and batch size: the estimate and whether it fits ``device_memory_gib``."""
+    rows = []
+    for e in entries:
+        for b in batch_sizes:
+            est = estimate(e, b, max_new_tokens, dtype_name, device_type)
+            rows.append({
+                "id": e.id, "batch_size": b, "max_new_tokens": max_new_tokens, "dtype": dtype_name,
+                "weights_gib": est.weights_mb / 1024, "kv_cache_gib": est.kv_cache_mb / 1024,
+                "activations_gib": est.activations_mb / 1024, "overhead_gib": est.overhead_mb / 1024,
+                "total_gib": est.total_mb / 1024, "device_memory_gib": device_memory_gib,
+                "fits": est.total_mb / 1024 <= device_memory_gib,
+            })
+    return rows
+
+
+def memory_table(rows: list[dict[str, Any]]) -> str:
+    header = ("id", "batch", "weights GiB", "KV GiB", "activations GiB", "total GiB", "fits")
+    lines = [header] + [
+        (r["id"], str(r["batch_size"]), f"{r['weights_gib']:.1f}", f"{r['kv_cache_gib']:.2f}",
+         f"{r['activations_gib']:.2f}", f"{r['total_gib']:.1f}",
+         "yes" if r["fits"] else f"no (> {r['device_memory_gib']:g})")
+        for r in rows
+    ]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    out = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths)))
+           for line in lines]
+    out.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(out)

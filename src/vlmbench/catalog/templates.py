@@ -32,21 +32,24 @@ def conversation_template(*, preamble: str, user_open: str, user_close: str, ass
     def lit(s: str) -> str:
         return "{{ " + repr(s) + " }}"
 
+    def parts(kind: str, body: str) -> str:
+        selected = "message['content'] | selectattr('type', 'equalto', '" + kind + "')"
+        return "{% for part in " + selected + " %}" + body + "{% endfor %}"
+
+    text = "{{ part['text'] }}"
     return (
         "{% set ns = namespace(system=false) %}"
-        "{% for message in messages %}{% if message['role'] == 'system' %}{% set ns.system = true %}{% endif %}{% endfor %}"
+        "{% for message in messages %}"
+        "{% if message['role'] == 'system' %}{% set ns.system = true %}{% endif %}"
+        "{% endfor %}"
         "{% if not ns.system %}" + lit(preamble) + "{% endif %}"
         "{% for message in messages %}"
         "{% if message['role'] == 'system' %}"
-        "{% if message['content'] is string %}{{ message['content'] }}"
-        "{% else %}{% for part in message['content'] %}{{ part['text'] }}{% endfor %}{% endif %}"
-        "{% elif message['role'] == 'user' %}" + lit(user_open) +
-        "{% for part in message['content'] | selectattr('type', 'equalto', 'image') %}" + lit(image) + "{% endfor %}"
-        "{% for part in message['content'] | selectattr('type', 'equalto', 'text') %}{{ part['text'] }}{% endfor %}"
-        + lit(user_close) +
-        "{% elif message['role'] == 'assistant' %}" + lit(assistant_open) +
-        "{% for part in message['content'] | selectattr('type', 'equalto', 'text') %}{{ part['text'] }}{% endfor %}"
-        + lit(assistant_close) +
+        "{% if message['content'] is string %}{{ message['content'] }}{% else %}" + parts("text", text) + "{% endif %}"
+        "{% elif message['role'] == 'user' %}"
+        + lit(user_open) + parts("image", lit(image)) + parts("text", text) + lit(user_close) +
+        "{% elif message['role'] == 'assistant' %}"
+        + lit(assistant_open) + parts("text", text) + lit(assistant_close) +
         "{% endif %}{% endfor %}"
         "{% if add_generation_prompt %}" + lit(assistant_open) + "{% endif %}"
     )
@@ -74,7 +77,8 @@ LLAVA_NEXT_MISTRAL = conversation_template(
     assistant_close="</s> ",
 )
 # llava-hf/llava-v1.6-34b-hf model card (ChatML, Yi):
-# "<|im_start|>system\nAnswer the questions.<|im_end|><|im_start|>user\n<image>\n{prompt}<|im_end|><|im_start|>assistant\n"
+# "<|im_start|>system\nAnswer the questions.<|im_end|><|im_start|>user\n<image>\n{prompt}<|im_end|>"
+# "<|im_start|>assistant\n"
 LLAVA_NEXT_CHATML = conversation_template(
     preamble="<|im_start|>system\nAnswer the questions.<|im_end|>", user_open="<|im_start|>user\n",
     user_close="<|im_end|>", assistant_open="<|im_start|>assistant\n", assistant_close="<|im_end|>",
@@ -92,7 +96,8 @@ CURIOUS_USER_V1 = conversation_template(
     assistant_open="ASSISTANT:", assistant_close="</s>",
 )
 # MiniGPT-4 CONV_VISION_Vicuna0 (minigpt4/conversation/conversation.py), SINGLE separator "###":
-# "Give the following image: <Img>ImageContent</Img>. ... questions.###Human: <Img><ImageHere></Img> {prompt}###Assistant: "
+# "Give the following image: <Img>ImageContent</Img>. ... questions."
+# "###Human: <Img><ImageHere></Img> {prompt}###Assistant: "
 # The 32 query embeddings sit at <ImageHere>; Blip2Processor puts them at the start of the
 # sequence instead, so the image part renders nothing here (same tokens, other position).
 MINIGPT4_VICUNA_V0 = conversation_template(

@@ -27,7 +27,7 @@ from transformers import (CLIPVisionConfig, GemmaConfig, LlamaConfig, LlavaForCo
 from vlmbench.catalog.composition import llava_composition
 from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance
 from vlmbench.catalog.processors import llava_processor, siglip_image_processor
-from vlmbench.catalog.shapes import (CLIP_L_336, CLIP_TINY, GEMMA_2B, PHI_2, PHI_2_TINY, SIGLIP_SO400M,
+from vlmbench.catalog.shapes import (CLIP_L_336, GEMMA_2B, PHI_2, PHI_2_TINY, SIGLIP_SO400M,
                                      SIGLIP_TINY, STABLELM_2_1_6B, TINYLLAMA_1_1B)
 from vlmbench.catalog.templates import CURIOUS_USER_V1, TINY_LLAVA_V1_HF
 

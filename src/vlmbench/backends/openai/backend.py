@@ -121,6 +121,7 @@ class OpenAIBackend(Backend):
         self.endpoint = Endpoint.parse(cfg.endpoint or "")
         self._api_key = read_api_key(cfg.api_key_env)
         self.client = ChatClient(self.endpoint, self._api_key, cfg.request_timeout_s)
+        self.served_models: Optional[list] = None  # from GET /v1/models, when asked (server kind auto)
         self.kind, self.kind_source = self._resolve_kind()
         self.slo = SLO.parse(cfg.slo) if cfg.slo else None
         self.count_tokens, self.tokenizer_source = load_client_tokenizer(cfg, self.spec.model)
@@ -158,7 +159,7 @@ class OpenAIBackend(Backend):
             "server_kind": self.kind.name,
             "server_kind_source": self.kind_source,
             "length_enforced": self.kind.enforces_length,
-            "served_models": getattr(self, "served_models", None),
+            "served_models": self.served_models,
             "client_tokenizer": self.tokenizer_source,
             "request_timeout_s": self.config.request_timeout_s,
             "cache_bust": self.config.cache_bust,

@@ -9,7 +9,8 @@ Behaviour that keeps a run going and its rows honest:
 - ``stream_options.include_usage`` is sent so the server reports token counts; a server that
   answers 400 or 422 is asked once more without it, and once that retry succeeds the option
   is dropped for the rest of the run (``include_usage`` turns False).
-- the whole request (retry included) must complete within ``timeout_s``;
+- the whole request (retry included) must complete within ``timeout_s``; when the retry
+  fails too, its error is the one reported;
 - every failure is an :class:`EndpointError` with a category, its text stripped of the API
   key; nothing here returns a placeholder number.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -54,6 +56,7 @@ class ChatClient:
         self.timeout_s = timeout_s
         self.include_usage = True
         self._api_key = api_key
+        self._tls = ssl.create_default_context() if endpoint.uses_tls else None  # built once, not per request
         self._headers = {"Content-Type": "application/json", "Accept": EVENT_STREAM,
                          "User-Agent": f"vlmbench/{__version__}"}
         if api_key:
@@ -78,7 +81,7 @@ class ChatClient:
             raise exc.redacted(self._api_key) from None
 
     async def _get_json(self, route: str) -> Any:
-        async with await HttpExchange.connect(self.endpoint) as http:
+        async with await HttpExchange.connect(self.endpoint, self._tls) as http:
             headers = {k: v for k, v in self._headers.items() if k != "Content-Type"}
             await http.send("GET", self.endpoint.target(route), self.endpoint.host_header, headers, b"")
             head = await http.read_head()
@@ -103,7 +106,7 @@ class ChatClient:
 
     async def _stream_once(self, request: PreparedRequest, include_usage: bool) -> StreamResult:
         payload = request.payload(include_usage)
-        async with await HttpExchange.connect(self.endpoint) as http:
+        async with await HttpExchange.connect(self.endpoint, self._tls) as http:
             await http.send("POST", self.endpoint.target(CHAT_ROUTE), self.endpoint.host_header, self._headers, payload)
             head = await http.read_head()
             if head.status >= 300:

@@ -3,7 +3,8 @@
 A load mode drives ``count`` requests through ``send(index, scheduled_ns, in_flight)``, an
 async callable that performs request ``index`` and records its outcome. ``scheduled_ns``
 (host monotonic) is when the generator meant the request to go out; the request's own send
-time comes later, and the difference is its queue delay.
+time comes later (after the generator's own lag and opening the connection), and the
+difference is its queue delay.
 
 - :class:`Sequential`   one request at a time, each scheduled when the previous finished
                         (the leaderboard mode; scenario ``seq-n<N>``);

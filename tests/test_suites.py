@@ -1,0 +1,67 @@
+"""Suite files: built-ins load; malformed files give one line naming file:line and the key, exit 2."""
+
+from __future__ import annotations
+
+import pytest
+
+from vlmbench.cli import main
+from vlmbench.config import RunConfig
+from vlmbench.runner.suite import builtin_suites, load_suite, resolve_suite
+
+GOOD = """\
+name: mine
+models:
+  - llava-1.5-7b-tiny
+device: cpu
+repeats: 2
+scenarios:
+  - {batch_sizes: [1, 2], max_new_tokens: 8}
+"""
+
+
+def test_builtin_suites_load_and_name_real_models():
+    names = {name for name, _, _ in builtin_suites()}
+    assert {"default", "seed"} <= names
+    for name in ("default", "seed"):
+        config = load_suite(resolve_suite(name))
+        assert config.models and config.suite == name
+    default = load_suite(resolve_suite("default"))
+    assert all(m.endswith("-tiny") for m in default.models) and default.device == "cpu"
+    seed = load_suite(resolve_suite("seed"))
+    assert not any(m.endswith("-tiny") for m in seed.models)
+
+
+def test_a_good_suite_becomes_a_run_config(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text(GOOD)
+    config = load_suite(path, base=RunConfig())
+    assert config.models == ["llava-1.5-7b-tiny"] and config.repeats == 2
+    assert config.scenarios == [[1, 8], [2, 8]]
+
+
+@pytest.mark.parametrize(
+    "text, line, key, problem",
+    [
+        (GOOD + "colour: blue\n", 8, "colour", "unknown key"),
+        (GOOD.replace("repeats: 2", "repeats: two"), 5, "repeats", "expected int, got str 'two'"),
+        (GOOD.replace("  - llava-1.5-7b-tiny", "  - llava-1.5-7b-tiny\n  - no-such-model"), 4, "models",
+         "unknown catalog id 'no-such-model'"),
+        (GOOD.replace("max_new_tokens: 8", "max_new_tokens: [8]"), 7, "scenarios.max_new_tokens", "expected int"),
+        (GOOD.replace("device: cpu", "device: [cpu]"), 4, "device", "expected str"),
+    ],
+)
+def test_malformed_suite_is_one_line_with_file_line_key_and_exit_2(tmp_path, capsys, text, line, key, problem):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    code = main(["run", "--suite", str(path), "--out", str(tmp_path / "out"), "--no-progress"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert f"{path}:{line}: key {key!r}" in err and problem in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_suites_command_lists_builtins(capsys):
+    assert main(["suites"]) == 0
+    out = capsys.readouterr().out
+    assert "default" in out and "seed" in out
