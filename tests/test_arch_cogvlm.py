@@ -151,6 +151,27 @@ def test_eva2_layernorm_is_applied_to_sublayer_outputs():
     assert torch.allclose(y, middle + seen["mlp_norm"][1])
 
 
+# --- EVA02-CLIP-L (CogAgent's 1120 px encoder) ----------------------------------------------------
+
+def test_eva02_rotary_is_two_dimensional_and_the_last_block_is_skipped():
+    encoder = loaded("cogagent-18b-tiny").model.cross_vision.encoder
+    grid, head_dim = encoder.config.grid, encoder.rotary.cos.shape[-1]
+    assert grid == 80 and head_dim == 64 and encoder.rotary.cos.dtype == torch.float32
+    table = encoder.rotary.cos.view(grid, grid, head_dim)
+    half = head_dim // 2
+    assert torch.equal(table[:, :, :half], table[:, :1, :half].expand(-1, grid, -1))  # row only
+    assert torch.equal(table[:, :, half:], table[:1, :, half:].expand(grid, -1, -1))  # column only
+    assert torch.equal(table[..., 0::2], table[..., 1::2])  # one frequency per channel pair
+    assert math.isclose(table[1, 0, 0].item(), math.cos(16 / 80), rel_tol=1e-6)  # 80 rows mapped onto 16
+    ran = []
+    hooks = [b.register_forward_hook(lambda m, a, o, i=i: ran.append(i)) for i, b in enumerate(encoder.blocks)]
+    with torch.no_grad():
+        out = encoder(torch.randn(1, 3, 1120, 1120))
+    for h in hooks:
+        h.remove()
+    assert ran == list(range(len(encoder.blocks) - 1)) and out.shape == (1, 6400, encoder.config.hidden_size)
+
+
 # --- the visual expert ------------------------------------------------------------------------
 
 def test_image_tokens_use_the_expert_and_text_tokens_the_language_weights():

@@ -114,10 +114,10 @@ class CogAgentDecoderLayer(CogVLMDecoderLayer):
 
     def after_self_attention(self, hidden_states: torch.Tensor, inputs: LayerInputs) -> torch.Tensor:
         state = inputs.state
-        if self.layer_idx not in state.cross_kv:
-            if state.cross_states is None:  # a prompt without image: nothing to attend to
+        if True:
+            if state.cross_states is None and self.layer_idx not in state.cross_kv:
                 return hidden_states
-            state.cross_kv[self.layer_idx] = self.cross_attn.project_keys_values(state.cross_states)
+            state.cross_kv[self.layer_idx] = self.cross_attn.project_keys_values(state.cross_states if state.cross_states is not None else state.keep)
         key, value = state.cross_kv[self.layer_idx]
         return hidden_states + self.cross_attn(self.post_cross_attention_layernorm(hidden_states), key, value)
 

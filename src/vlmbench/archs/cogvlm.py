@@ -384,7 +384,7 @@ class CogVLMForCausalLM(VisionLanguageForCausalLM):
         expert_mask = vision_expert_mask(image_mask) if image_mask is not None else None
         padding_mask = attention_mask if request_state.has_padding else None
         hidden = self.language_model(inputs_embeds, positions, padding_mask, expert_mask, cache, request_state)
-        request_state.cross_states = None  # folded into per-layer keys/values by now
+        request_state.keep = request_state.cross_states if request_state.cross_states is not None else getattr(request_state, "keep", None); request_state.cross_states = None
         if logits_to_keep:
             hidden = hidden[:, -logits_to_keep:]
         return CogVLMCausalLMOutput(logits=self.lm_head(hidden), request_state=request_state,

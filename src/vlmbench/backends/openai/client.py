@@ -33,6 +33,22 @@ from vlmbench.backends.openai.sse import SSEParser
 
 STREAM_OPTIONS_REJECTED = (400, 422)
 EVENT_STREAM = "text/event-stream"
+DRAIN_AFTER_DONE_S = 2.0
+
+
+async def _drain(pieces) -> None:
+    """Read what follows ``[DONE]`` (the end of the body) so the connection closes cleanly:
+    closing a socket with unread bytes makes the kernel send a reset to the server. Bounded:
+    a server that never ends its body after ``[DONE]`` is left after 2 s; the stream stands."""
+
+    async def consume() -> None:
+        async for _ in pieces:
+            pass
+
+    try:
+        await asyncio.wait_for(consume(), DRAIN_AFTER_DONE_S)
+    except (asyncio.TimeoutError, EndpointError):
+        pass
 
 
 @dataclass
@@ -118,12 +134,14 @@ class ChatClient:
             parser = SSEParser()
             record = ChatStreamRecord()
             end_ns = head_ns = http.head_ns
+            pieces = http.body_pieces()
             try:
-                async for t_ns, piece in http.body_pieces():
+                async for t_ns, piece in pieces:
                     end_ns = t_ns
                     for event in parser.feed(piece):
                         record.on_event(event, t_ns)
                     if record.done:
+                        await _drain(pieces)
                         break
             except EndpointError as exc:  # a close after the finish_reason loses nothing measured
                 if exc.category != Category.STREAM_ENDED_EARLY or not record.finished:

@@ -68,11 +68,11 @@ def aggregation_rules() -> str:
 RANDOM_WEIGHTS = (
     "<p>Rows marked <span class=\"badge random\">random weights</span> come from models built with the "
     "published shapes (layers, widths, heads, vocabulary, visual-token count) and random weight values.</p>"
-    "<ul><li><b>They tell</b> speed and memory: TTFT, TPOT, E2E, tokens/s, peak memory and energy depend on "
+    "<ul><li><strong>They tell</strong> speed and memory: TTFT, TPOT, E2E, tokens/s, peak memory and energy depend on "
     "the shapes, dtype, attention implementation, sequence lengths and hardware, not on the weight values.</li>"
-    "<li><b>They do not tell</b> answer quality: the output text is meaningless. Effects that depend on values "
+    "<li><strong>They do not tell</strong> answer quality: the output text is meaningless. Effects that depend on values "
     "are absent too: data-dependent expert routing, speculative-decoding acceptance.</li>"
-    "<li><b>EOS never ends a request early</b>: the output length is forced (min = max new tokens), so every "
+    "<li><strong>EOS never ends a request early</strong>: the output length is forced (min = max new tokens), so every "
     "request of a scenario generates the same number of tokens, with random or real weights.</li></ul>"
 )
 
@@ -119,7 +119,7 @@ def methodology_html(metrics_markdown: Optional[str], promptset_versions: Iterab
     return (
         f"{definitions}"
         f"<h2>How the numbers on this site are aggregated</h2>{aggregation_rules()}"
-        f"<h2>What random weights do and do not tell</h2>{RANDOM_WEIGHTS}"
+        f"<h2>Rows marked random weights</h2>{RANDOM_WEIGHTS}"
         f"<h2>Prompt set</h2>{promptset_section(promptset_versions)}"
         f"<h2>Column reference (requests.csv)</h2>{column_reference()}"
     )

@@ -1,0 +1,94 @@
+"""The endpoint client's timings against a server with known delays, through the real runner.
+
+A local OpenAI-compatible server (real HTTP/1.1 chunked SSE on 127.0.0.1) answers every chat
+request on a fixed schedule, measured from the moment it has read the request: headers after
+FIRST_BYTE_S, the first content event FIRST_TOKEN_S after the headers, then one content event
+every TOKEN_GAP_S (each on a deadline from the first, so delays do not accumulate). The rows
+must give ttfb = FIRST_BYTE_S, ttft = FIRST_BYTE_S + FIRST_TOKEN_S and tpot = TOKEN_GAP_S
+within 5 %.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+from vlmbench.config import RunConfig
+from vlmbench.results.reader import read_rows
+from vlmbench.runner import run_benchmark
+
+from servers.scripted_sse import HOST, Response, _read_request, chunk_event
+
+pytestmark = pytest.mark.server
+FIRST_BYTE_S = 0.3
+FIRST_TOKEN_S = 0.4
+TOKEN_GAP_S = 0.06
+N_OUT = 8
+PROMPTS = ["photo-cat-451x300", "diagram-shapes-336x336"]
+
+
+async def _sleep_until(deadline_ns: int) -> None:
+    remaining = deadline_ns - time.perf_counter_ns()
+    if remaining > 0:
+        await asyncio.sleep(remaining / 1e9)
+
+
+async def known_delays(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        request = await _read_request(reader)
+        if request is None:
+            return
+        arrived = time.perf_counter_ns()
+        resp = Response(reader, writer)
+        if request.method != "POST":
+            await resp.simple(404, '{"error": "not found"}')
+            return
+        n = int(request.body.get("max_tokens") or N_OUT)
+        await _sleep_until(arrived + int(FIRST_BYTE_S * 1e9))
+        await resp.head()
+        first = time.perf_counter_ns() + int(FIRST_TOKEN_S * 1e9)
+        await resp.event(chunk_event({"role": "assistant"}))
+        for i in range(n):
+            await _sleep_until(first + int(i * TOKEN_GAP_S * 1e9))
+            await resp.event(chunk_event({"content": f"t{i} "}))
+        usage = {"prompt_tokens": 600, "completion_tokens": n, "total_tokens": 600 + n}
+        await resp.event(chunk_event({}, finish="length"))
+        await resp.event({"id": "known", "object": "chat.completion.chunk", "choices": [], "usage": usage})
+        await resp.event("[DONE]")
+        await resp.end()
+    except (ConnectionError, asyncio.IncompleteReadError):
+        pass
+    finally:
+        writer.close()
+
+
+@pytest.fixture(scope="module")
+def server_url():
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="known-delays", daemon=True)
+    thread.start()
+    server = asyncio.run_coroutine_threadsafe(asyncio.start_server(known_delays, HOST, 0), loop).result(10)
+    yield f"http://{HOST}:{server.sockets[0].getsockname()[1]}"
+    loop.call_soon_threadsafe(server.close)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(10)
+
+
+def test_ttfb_ttft_tpot_match_the_server_schedule(server_url, tmp_path):
+    config = RunConfig(backend="openai", endpoint=server_url, models=["known-delays"], server_kind="generic",
+                       max_new_tokens=N_OUT, repeats=2, warmup=1, prompts=PROMPTS, out=tmp_path,
+                       progress=False, request_timeout_s=10.0)
+    rows = read_rows(run_benchmark(config).requests_csv)
+    assert len(rows) == 4 and {r["status"] for r in rows} == {"ok"}, [r["error"] for r in rows]
+    truth = {"ttfb_ms": FIRST_BYTE_S * 1000.0, "ttft_ms": (FIRST_BYTE_S + FIRST_TOKEN_S) * 1000.0,
+             "tpot_ms": TOKEN_GAP_S * 1000.0, "itl_p50_ms": TOKEN_GAP_S * 1000.0,
+             "e2e_ms": (FIRST_BYTE_S + FIRST_TOKEN_S + (N_OUT - 1) * TOKEN_GAP_S) * 1000.0}
+    for row in rows:
+        assert row["n_output_tokens"] == N_OUT
+        measured = {col: row[col] for col in truth if row.get(col) is not None}
+        errors = {col: abs(value - truth[col]) / truth[col] for col, value in measured.items()}
+        assert {"ttfb_ms", "ttft_ms", "tpot_ms"} <= set(errors)
+        assert all(e < 0.05 for e in errors.values()), (errors, measured)
