@@ -182,7 +182,8 @@ def test_image_tokens_use_the_expert_and_text_tokens_the_language_weights():
     n_image = int((inputs["input_ids"] == lm.model.config.image_token_id).sum())
     modules = {}
     for i, layer in enumerate(lm.model.language_model.layers):
-        modules.update({f"{i}.vqkv": layer.self_attn.vision_expert_qkv, f"{i}.lqkv": layer.self_attn.language_expert_qkv,
+        modules.update({f"{i}.vqkv": layer.self_attn.vision_expert_qkv,
+                        f"{i}.lqkv": layer.self_attn.language_expert_qkv,
                         f"{i}.vdense": layer.self_attn.vision_expert_dense,
                         f"{i}.ldense": layer.self_attn.language_expert_dense,
                         f"{i}.vmlp": layer.mlp.vision_mlp, f"{i}.lmlp": layer.mlp.language_mlp})
@@ -288,19 +289,26 @@ def test_batch_of_two_with_left_padding_matches_single_requests(model_id):
     batch = encode(model_id, prompts)
     padded_rows = [i for i in range(2) if (batch["attention_mask"][i] == 0).any()]
     assert len(padded_rows) == 1  # the two prompts differ in length: one row is left-padded
-    batched = generate(model_id, batch)[:, -N_NEW:]
+    steps = dict(output_logits=True, return_dict_in_generate=True)
+    batched = generate(model_id, batch, **steps)
     rows = [0, 1] if model_id.startswith("cogvlm") else padded_rows  # CogAgent: its 1120 px encoder is slow
     for row in rows:
-        single = generate(model_id, encode(model_id, [prompts[row]]))[:, -N_NEW:]
-        assert batched[row].tolist() == single[0].tolist()
+        single = generate(model_id, encode(model_id, [prompts[row]]), **steps)
+        assert batched.sequences[row, -N_NEW:].tolist() == single.sequences[0, -N_NEW:].tolist()
+        for a, b in zip(batched.logits, single.logits, strict=True):
+            assert torch.allclose(a[row], b[0], atol=1e-4, rtol=0)
 
 
 def test_cached_generation_equals_full_recomputation():
-    """KV cache + the position offset carried in RequestState give the tokens that recomputing
+    """KV cache + the position offset carried in RequestState give the logits that recomputing
     the whole sequence (image included) at every step gives."""
     inputs = encode("cogvlm-17b-224-tiny", few_prompt_ids(1))
-    cached = generate("cogvlm-17b-224-tiny", inputs)
-    assert torch.equal(cached, generate("cogvlm-17b-224-tiny", inputs, use_cache=False))
+    steps = dict(output_logits=True, return_dict_in_generate=True)
+    cached = generate("cogvlm-17b-224-tiny", inputs, **steps)
+    full = generate("cogvlm-17b-224-tiny", inputs, use_cache=False, **steps)
+    assert torch.equal(cached.sequences, full.sequences)
+    for a, b in zip(cached.logits, full.logits, strict=True):
+        assert torch.allclose(a, b, atol=1e-5, rtol=0)
 
 
 def test_cogagent_cross_keys_values_once_per_request_and_not_in_sequence():

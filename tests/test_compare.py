@@ -114,3 +114,21 @@ def test_runs_without_common_models_are_a_usage_error(pair, tmp_path):
     renamed = copy_run(a, tmp_path, "renamed", lambda r: [dict(r, model_id="another-model")])
     proc = run_cli("compare", str(a), str(renamed), "--fail-above", "10")
     assert proc.returncode == 2 and "no (model, scenario) in common" in proc.stderr
+
+
+def test_requests_failing_only_in_b_are_warned(pair, tmp_path):
+    a, _, _, _ = pair
+    identity = ("run_id", "request_id", "model_id", "system", "weights", "backend", "device", "dtype", "hardware",
+                "scenario", "promptset_version", "prompt_id", "repeat", "cold")
+
+    def fail_second_repeat(row):
+        if row["repeat"] == 1:
+            return [dict({k: row[k] for k in identity}, status="oom", error="OutOfMemoryError: injected")]
+        return [row]
+
+    broken = copy_run(a, tmp_path, "broken", fail_second_repeat)
+    comparison = compare_runs(load_run(a), load_run(broken))
+    failed = sum(1 for r in read_rows(broken / "requests.csv") if r["status"] != "ok")
+    assert failed > 0
+    assert f"llava-1.5-7b-tiny / b1-n4: {failed} failed requests in B (A: 0)" in " ".join(comparison.warnings)
+    assert all(r.n_b < r.n_a for r in comparison.rows)  # failed rows are not compared

@@ -117,6 +117,28 @@ def test_only_non_empty_content_reasoning_or_tool_calls_count_as_content():
     assert record.done
 
 
+def test_deferred_interpretation_gives_the_same_record_and_stops_at_done_and_errors():
+    stream = [(_chunk({"role": "assistant"}), 1), (_chunk({"content": "a"}), 2), (_chunk({"content": "b"}), 2),
+              (_chunk({}, finish="length", usage={"prompt_tokens": 9, "completion_tokens": 2}), 3)]
+    now, later = ChatStreamRecord(), ChatStreamRecord()
+    for event, t in stream:
+        now.on_event(_event(event), t)
+        later.receive(_event(event), t)
+    assert later.content_ns == [] and len(later.pending) == 4
+    later.receive(SSEEvent("[DONE]"), 4)
+    later.receive(_event(_chunk({"content": "after done"})), 5)
+    later.interpret()
+    assert later.done and (later.content_ns, later.text, later.completion_tokens) == (now.content_ns, "ab", 2)
+    failing = ChatStreamRecord()
+    failing.receive(_event(_chunk({"content": "x"})), 1)
+    with pytest.raises(EndpointError, match="^stream_error: boom"):
+        failing.receive(_event({"error": {"message": "boom"}}), 2)
+    quoted = ChatStreamRecord()
+    quoted.receive(_event(_chunk({"content": 'the word "error" in quotes'})), 1)
+    quoted.interpret()
+    assert quoted.text == 'the word "error" in quotes'
+
+
 @pytest.mark.parametrize("data, category", [
     ("{not json", "malformed_event"),
     ("[1, 2]", "malformed_event"),

@@ -85,7 +85,7 @@ def test_every_page_is_static_and_self_contained(site):
     """Only relative links to files that exist; scripts and styles local; no inline script."""
     for path in _pages(site):
         page = Page(path.read_text())
-        for tag, attrs in page.tags:
+        for _, attrs in page.tags:
             for name in ("href", "src"):
                 if name not in attrs:
                     continue

@@ -60,7 +60,10 @@ def _column(driver, table, header_text: str) -> tuple[list[str], list[float | No
         const index = [...table.tHead.rows[0].cells].findIndex(th => th.textContent === header);
         const rows = [...table.tBodies[0].rows];
         return [rows.map(r => r.textContent),
-                rows.map(r => { const v = r.cells[index].getAttribute('data-sort'); return v === '' ? null : parseFloat(v); })];
+                rows.map(r => {
+                    const v = r.cells[index].getAttribute('data-sort');
+                    return v === '' ? null : parseFloat(v);
+                })];
         """, table, header_text)
 
 
@@ -82,7 +85,7 @@ def test_sorting_filtering_and_literal_hostile_text_in_chromium(browser, site, t
 
     _open(browser, site.out_dir / "index.html")
     with pytest.raises(NoAlertPresentException):
-        browser.switch_to.alert  # no injected script ran
+        _ = browser.switch_to.alert  # no injected script ran
     assert browser.execute_script("return document.scripts.length") == 1
     assert browser.execute_script("return document.querySelectorAll('svg, iframe, img[src=\"x\"]').length") == 0
     model_cells = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "td.c-model a")]

@@ -114,10 +114,10 @@ class CogAgentDecoderLayer(CogVLMDecoderLayer):
 
     def after_self_attention(self, hidden_states: torch.Tensor, inputs: LayerInputs) -> torch.Tensor:
         state = inputs.state
-        if True:
-            if state.cross_states is None and self.layer_idx not in state.cross_kv:
+        if self.layer_idx not in state.cross_kv:
+            if state.cross_states is None:  # a prompt without image: nothing to attend to
                 return hidden_states
-            state.cross_kv[self.layer_idx] = self.cross_attn.project_keys_values(state.cross_states if state.cross_states is not None else state.keep)
+            state.cross_kv[self.layer_idx] = self.cross_attn.project_keys_values(state.cross_states)
         key, value = state.cross_kv[self.layer_idx]
         return hidden_states + self.cross_attn(self.post_cross_attention_layernorm(hidden_states), key, value)
 
@@ -131,14 +131,12 @@ class CogAgentForCausalLM(CogVLMForCausalLM):
     _no_split_modules = ["CogAgentDecoderLayer", "EVA2OutputNormLayer", "EVA02Block"]
 
     def build_modules(self, config: CogAgentConfig) -> None:
-        cross_width = config.cross_vision_config.hidden_size
-
-        def layer(text_config: LlamaConfig, layer_idx: int) -> CogAgentDecoderLayer:
-            return CogAgentDecoderLayer(text_config, layer_idx, cross_width, config.cross_compute_hidden_size)
-
-        self.decoder_layer_class = layer
         super().build_modules(config)
         self.cross_vision = CogAgentHighResVision(config.cross_vision_config)
+
+    def make_decoder_layer(self, text_config: LlamaConfig, layer_idx: int) -> CogAgentDecoderLayer:
+        return CogAgentDecoderLayer(text_config, layer_idx, self.config.cross_vision_config.hidden_size,
+                                    self.config.cross_compute_hidden_size)
 
     def start_request(self, image_inputs: dict[str, torch.Tensor]) -> RequestState:
         cross_pixels = image_inputs.get("cross_pixel_values")

@@ -30,7 +30,7 @@ and values) is a ``RequestState`` created at prefill and handed from step to ste
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import torch
 import torch.nn.functional as F
@@ -229,11 +229,12 @@ def attention_mask_4d(attention_mask: Optional[torch.Tensor], q_len: int, kv_len
 class CogVLMLanguageModel(nn.Module):
     """Token embedding, the expert decoder layers, final RMSNorm (the LM head is outside)."""
 
-    def __init__(self, config: LlamaConfig, layer_class: type = CogVLMDecoderLayer) -> None:
+    def __init__(self, config: LlamaConfig,
+                 make_layer: Callable[[LlamaConfig, int], nn.Module] = CogVLMDecoderLayer) -> None:
         super().__init__()
         self.config = config
         self.embed_tokens = nn.Embedding(config.vocab_size, config.hidden_size)
-        self.layers = nn.ModuleList(layer_class(config, i) for i in range(config.num_hidden_layers))
+        self.layers = nn.ModuleList(make_layer(config, i) for i in range(config.num_hidden_layers))
         self.norm = LlamaRMSNorm(config.hidden_size, eps=config.rms_norm_eps)
         self.rotary_emb = LlamaRotaryEmbedding(config=config)
 
@@ -306,7 +307,6 @@ class CogVLMForCausalLM(VisionLanguageForCausalLM):
     config_class = CogVLMConfig
     image_input_names = ("pixel_values",)
     vision_class: type = CogVLMVision
-    decoder_layer_class: type = CogVLMDecoderLayer
     _no_split_modules = ["CogVLMDecoderLayer", "EVA2OutputNormLayer"]
 
     def __init__(self, config: CogVLMConfig) -> None:
@@ -317,8 +317,11 @@ class CogVLMForCausalLM(VisionLanguageForCausalLM):
     def build_modules(self, config: CogVLMConfig) -> None:
         text = config.text_config
         self.build(self.vision_class(config.vision_config, text),
-                   CogVLMLanguageModel(text, self.decoder_layer_class))
+                   CogVLMLanguageModel(text, self.make_decoder_layer))
         self.lm_head = nn.Linear(text.hidden_size, text.vocab_size, bias=False)
+
+    def make_decoder_layer(self, text_config: LlamaConfig, layer_idx: int) -> nn.Module:
+        return CogVLMDecoderLayer(text_config, layer_idx)
 
     def get_output_embeddings(self) -> nn.Module:
         return self.lm_head
@@ -384,7 +387,7 @@ class CogVLMForCausalLM(VisionLanguageForCausalLM):
         expert_mask = vision_expert_mask(image_mask) if image_mask is not None else None
         padding_mask = attention_mask if request_state.has_padding else None
         hidden = self.language_model(inputs_embeds, positions, padding_mask, expert_mask, cache, request_state)
-        request_state.keep = request_state.cross_states if request_state.cross_states is not None else getattr(request_state, "keep", None); request_state.cross_states = None
+        request_state.cross_states = None  # folded into per-layer keys/values by now
         if logits_to_keep:
             hidden = hidden[:, -logits_to_keep:]
         return CogVLMCausalLMOutput(logits=self.lm_head(hidden), request_state=request_state,

@@ -203,8 +203,7 @@ ENTRIES = (
         reference_params=18_290_244_032,
         visual_tokens=258,
         reference_resolution=(224, 224),
-        vision_encoder="EVA2-CLIP-E/14 @224 (258 tokens in sequence) + EVA02-CLIP-L/14 @1120 "
-                       "(6400 tokens via cross-attention)",
+        vision_encoder="EVA2-CLIP-E/14 @224 + EVA02-CLIP-L/14 @1120 (6400 cross-attended)",
         language_model="Vicuna-7B-v1.5 shapes + visual expert + cross-attention",
         construction="vlmbench arch",
         vision_modules=COGAGENT_VISION,

@@ -55,7 +55,8 @@ def conversation_template(*, preamble: str, user_open: str, user_close: str, ass
     )
 
 
-# LLaVA conv_vicuna_v1 system prompts ("human": LLaVA-1.5/1.6; "user": Bunny, TinyLLaVA phi/gemma).
+# LLaVA's system prompts: conv_llava_v1 ("human": LLaVA-1.6 vicuna) and conv_vicuna_v1 ("user": Bunny,
+# TinyLLaVA phi/gemma/v1 templates).
 SYSTEM_CURIOUS_HUMAN = (
     "A chat between a curious human and an artificial intelligence assistant. The assistant gives "
     "helpful, detailed, and polite answers to the human's questions."

@@ -61,17 +61,26 @@ class MetricComparison:
 
     @property
     def ratio(self) -> Optional[float]:
-        if self.median_a is None or self.median_b is None or self.median_a == 0:
-            return None
-        return self.median_b / self.median_a
+        return median_ratio(self.median_a, self.median_b)
 
     @property
     def worse_pct(self) -> Optional[float]:
         """How much worse B is than A, in percent of A (negative: B is better)."""
-        ratio = self.ratio
-        if ratio is None:
-            return None
-        return (1.0 - ratio) * 100.0 if self.metric.higher_is_better else (ratio - 1.0) * 100.0
+        return worse_pct(self.metric, self.ratio)
+
+
+def median_ratio(median_a: Optional[float], median_b: Optional[float]) -> Optional[float]:
+    """median_B / median_A; None when either is missing or A is 0."""
+    if median_a is None or median_b is None or median_a == 0:
+        return None
+    return median_b / median_a
+
+
+def worse_pct(metric: ComparedMetric, ratio: Optional[float]) -> Optional[float]:
+    """(ratio - 1) x 100 for times, (1 - ratio) x 100 for rates: positive = B is worse."""
+    if ratio is None:
+        return None
+    return (1.0 - ratio) * 100.0 if metric.higher_is_better else (ratio - 1.0) * 100.0
 
 
 def judge(worse_pct: Optional[float], p_value: Optional[float], alpha: float, min_effect_pct: float) -> str:
@@ -87,10 +96,9 @@ def judge(worse_pct: Optional[float], p_value: Optional[float], alpha: float, mi
 def compare_metric(a: RequestGroup, b: RequestGroup, metric: ComparedMetric, alpha: float,
                    min_effect_pct: float) -> MetricComparison:
     va, vb = a.warm_values(metric.column), b.warm_values(metric.column)
-    partial = MetricComparison(a.model_id, a.scenario, metric, len(va), len(vb), percentile(va, 50),
-                               percentile(vb, 50), mann_whitney_p(va, vb), verdict="")
-    verdict = judge(partial.worse_pct, partial.p_value, alpha, min_effect_pct)
-    return MetricComparison(**{**partial.__dict__, "verdict": verdict})
+    median_a, median_b, p_value = percentile(va, 50), percentile(vb, 50), mann_whitney_p(va, vb)
+    verdict = judge(worse_pct(metric, median_ratio(median_a, median_b)), p_value, alpha, min_effect_pct)
+    return MetricComparison(a.model_id, a.scenario, metric, len(va), len(vb), median_a, median_b, p_value, verdict)
 
 
 @dataclass
@@ -126,6 +134,10 @@ def compare_runs(run_a: RunData, run_b: RunData, alpha: float = DEFAULT_ALPHA,
     for key in common:
         a, b = groups_a[key], groups_b[key]
         result.warnings += setting_differences(a, b)
+        failed_a, failed_b = len(a.rows) - len(a.ok_rows), len(b.rows) - len(b.ok_rows)
+        if failed_b > failed_a:
+            result.warnings.append(f"{a.model_id} / {a.scenario}: {failed_b} failed requests in B (A: {failed_a}); "
+                                   "failed requests carry no timings and are not compared")
         result.rows += [compare_metric(a, b, m, alpha, min_effect_pct) for m in COMPARED_METRICS]
     return result
 

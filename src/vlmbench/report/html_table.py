@@ -62,6 +62,8 @@ def html_table(summaries: Sequence[dict[str, Any]], columns: Sequence[TableColum
 
 def flags_list(summaries: Sequence[dict[str, Any]]) -> str:
     """A list of the flags of the rows that have any (empty string when none)."""
-    items = [f"<li><strong>{esc(s['model_id'])}</strong> / {esc(s['scenario'])} ({esc(s['run_id'])}): {esc(s['flags'])}</li>"
-             for s in summaries if s.get("flags")]
-    return f'<details class="flags"><summary>Flags ({len(items)})</summary><ul>{"".join(items)}</ul></details>' if items else ""
+    items = [f"<li><strong>{esc(s['model_id'])}</strong> / {esc(s['scenario'])} ({esc(s['run_id'])}): "
+             f"{esc(s['flags'])}</li>" for s in summaries if s.get("flags")]
+    if not items:
+        return ""
+    return f'<details class="flags"><summary>Flags ({len(items)})</summary><ul>{"".join(items)}</ul></details>'

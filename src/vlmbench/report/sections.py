@@ -41,7 +41,8 @@ def runs_table(runs: Sequence[RunData]) -> str:
                  software.get("torch", "?"), software.get("transformers", "?"), software.get("vlmbench", "?"),
                  counts)
         body.append("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in cells) + "</tr>")
-    return f'<div class="table-wrap"><table class="runs"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
+    return (f'<div class="table-wrap"><table class="runs"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table></div>')
 
 
 def chart_gallery(charts: Sequence[ChartFile], prefix: str = "") -> str:
@@ -51,7 +52,8 @@ def chart_gallery(charts: Sequence[ChartFile], prefix: str = "") -> str:
         png, svg = f"{prefix}{c.png.as_posix()}", f"{prefix}{c.svg.as_posix()}"
         figures.append(
             f'<figure class="chart"><a href="{esc(svg)}"><img src="{esc(png)}" alt="{esc(c.title)}" loading="lazy"></a>'
-            f'<figcaption>{esc(c.title)} · <a href="{esc(svg)}">SVG</a> · <a href="{esc(png)}">PNG</a></figcaption></figure>'
+            f'<figcaption>{esc(c.title)} · <a href="{esc(svg)}">SVG</a> · <a href="{esc(png)}">PNG</a>'
+            "</figcaption></figure>"
         )
     return f'<div class="charts">{"".join(figures)}</div>' if figures else ""
 

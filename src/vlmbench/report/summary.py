@@ -16,7 +16,9 @@ Columns (units in the names: ``_ms`` milliseconds, ``_tps`` tokens/s, ``_rps`` r
 - ``slo_met_fraction``: share of warm rows with ``slo_met`` true, among warm rows where it was judged;
 - memory: max over ok rows of each peak column; ``weights_mb``;
 - energy: mean ``energy_j`` per request and median ``tokens_per_j`` of warm rows, where measured;
-- ``flags``: '; '-separated warnings (percentile with too few rows, high CV, failures, no warm rows).
+- ``roofline_fraction_p50``: median of warm rows (batch 1 only; see metrics/roofline.py);
+- ``flags``: '; '-separated warnings (percentile with too few rows, high CV, drift between the first
+  and second half of the warm rows (report/stability.py), failures, no warm rows).
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from __future__ import annotations
 from typing import Any, Optional, Sequence
 
 from vlmbench.report.groups import RequestGroup
+from vlmbench.report.stability import stability_flags
 from vlmbench.report.statistics import (
-    HIGH_CV,
     MIN_N_FOR_PERCENTILE,
     bootstrap_median_ci,
     describe,
@@ -38,7 +40,9 @@ DISTRIBUTION_METRICS: tuple[str, ...] = ("ttft_ms", "ttft_user_ms", "tpot_ms", "
 DISTRIBUTION_STATS: tuple[str, ...] = ("p50", "p90", "p99", "mean", "std", "cv")
 CI_METRICS: tuple[str, ...] = ("ttft_ms", "tpot_ms")
 STAGE_METRICS: tuple[str, ...] = ("preprocess_ms", "vision_ms", "prefill_ms")
-PEAK_MEMORY_METRICS: tuple[str, ...] = ("peak_rss_mb", "peak_cuda_allocated_mb", "peak_cuda_reserved_mb", "peak_nvml_mb")
+PEAK_MEMORY_METRICS: tuple[str, ...] = (
+    "peak_rss_mb", "peak_cuda_allocated_mb", "peak_cuda_reserved_mb", "peak_nvml_mb",
+)
 WINDOW_METRICS: tuple[str, ...] = ("window_output_tps", "window_rps", "window_goodput_rps")
 CV_CHECKED: tuple[str, ...] = ("ttft_ms", "tpot_ms")
 
@@ -57,7 +61,7 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     + tuple(f"{m}_p50" for m in WINDOW_METRICS)
     + tuple(f"{m}_max" for m in PEAK_MEMORY_METRICS) + ("weights_mb",)
     + ("slo_met_fraction",)
-    + ("energy_j_mean", "tokens_per_j_p50", "n_prompt_tokens_p50", "n_output_tokens_p50")
+    + ("energy_j_mean", "tokens_per_j_p50", "roofline_fraction_p50", "n_prompt_tokens_p50", "n_output_tokens_p50")
     + ("flags",)
 )
 
@@ -71,10 +75,7 @@ def _flags(group: RequestGroup, summary: dict[str, Any]) -> list[str]:
         for q in (90, 99):
             if not percentile_supported(q, n):
                 flags.append(f"p{q} needs n>={MIN_N_FOR_PERCENTILE[q]} (n={n})")
-    for metric in CV_CHECKED:
-        cv = summary.get(f"{metric}_cv")
-        if cv is not None and cv > HIGH_CV:
-            flags.append(f"high CV {metric}={cv:.2f} (>{HIGH_CV:g})")
+    flags.extend(stability_flags(group.warm_rows, CV_CHECKED))  # high CV, first-vs-second-half drift
     if summary["failed"]:
         by_status = ", ".join(f"{k} {v}" for k, v in sorted(group.failed_by_status.items()))
         flags.append(f"{summary['failed']} failed ({by_status}) not in statistics")
@@ -128,6 +129,7 @@ def summarise_group(group: RequestGroup) -> dict[str, Any]:
     energy = group.warm_values("energy_j")
     row["energy_j_mean"] = sum(energy) / len(energy) if energy else None
     row["tokens_per_j_p50"] = percentile(group.warm_values("tokens_per_j"), 50)
+    row["roofline_fraction_p50"] = percentile(group.warm_values("roofline_fraction"), 50)  # batch-1 rows only
     row["n_prompt_tokens_p50"] = percentile(group.warm_values("n_prompt_tokens"), 50)
     row["n_output_tokens_p50"] = percentile(group.warm_values("n_output_tokens"), 50)
     row["flags"] = "; ".join(_flags(group, row))

@@ -9,6 +9,11 @@ The stream is *finished* when ``data: [DONE]`` arrives or a choice reports a
 ``finish_reason`` (some servers, ``transformers serve`` among them, send no ``[DONE]``).
 ``usage`` is taken from the last event that carries it (the finish chunk or a separate
 trailing chunk, depending on the server).
+
+While the stream is running, :meth:`ChatStreamRecord.receive` only keeps each event with
+its arrival time (and looks at ``[DONE]`` and error events at once); JSON decoding happens in
+:meth:`ChatStreamRecord.interpret` after the stream, so the client does the least possible
+work between network reads. Arrival times are the same either way.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ class ChatStreamRecord:
     completion_tokens: Optional[int] = None
     finish_reason: Optional[str] = None
     done: bool = False
+    pending: list[tuple[SSEEvent, int]] = field(default_factory=list)
 
     @property
     def finished(self) -> bool:
@@ -43,6 +49,28 @@ class ChatStreamRecord:
     @property
     def text(self) -> str:
         return "".join(self.text_parts)
+
+    def receive(self, event: SSEEvent, t_ns: int) -> None:
+        """Keep an event that arrived at ``t_ns`` for :meth:`interpret`; ``[DONE]`` and error
+        events take effect at once (an error raises EndpointError)."""
+        if self.done:
+            return
+        data = event.data
+        if data == DONE_MARKER or data.strip() == DONE_MARKER:
+            self.done = True
+        elif event.event == "error" or '"error"' in data:
+            self.interpret()
+            self.on_event(event, t_ns)
+        else:
+            self.pending.append((event, t_ns))
+
+    def interpret(self) -> None:
+        """Decode the kept events in arrival order (raises EndpointError on a malformed one)."""
+        pending, self.pending = self.pending, []
+        done, self.done = self.done, False
+        for event, t_ns in pending:
+            self.on_event(event, t_ns)
+        self.done = done or self.done
 
     def on_event(self, event: SSEEvent, t_ns: int) -> None:
         """Record one SSE event that arrived at ``t_ns``; raise EndpointError on a malformed

@@ -99,7 +99,7 @@ class ChatClient:
     async def _get_json(self, route: str) -> Any:
         async with await HttpExchange.connect(self.endpoint, self._tls) as http:
             headers = {k: v for k, v in self._headers.items() if k != "Content-Type"}
-            await http.send("GET", self.endpoint.target(route), self.endpoint.host_header, headers, b"")
+            await http.send("GET", self.endpoint.target(route), self.endpoint.host_header, headers)
             head = await http.read_head()
             body = await http.read_body(limit=1 << 22)
             if head.status >= 300:
@@ -121,9 +121,9 @@ class ChatClient:
         return result
 
     async def _stream_once(self, request: PreparedRequest, include_usage: bool) -> StreamResult:
-        payload = request.payload(include_usage)
+        payload = request.payload_parts(include_usage)
         async with await HttpExchange.connect(self.endpoint, self._tls) as http:
-            await http.send("POST", self.endpoint.target(CHAT_ROUTE), self.endpoint.host_header, self._headers, payload)
+            await http.send("POST", self.endpoint.target(CHAT_ROUTE), self.endpoint.host_header, self._headers, *payload)
             head = await http.read_head()
             if head.status >= 300:
                 raise EndpointError.http(head.status, head.reason, await http.read_body())
@@ -139,16 +139,18 @@ class ChatClient:
                 async for t_ns, piece in pieces:
                     end_ns = t_ns
                     for event in parser.feed(piece):
-                        record.on_event(event, t_ns)
+                        record.receive(event, t_ns)
                     if record.done:
                         await _drain(pieces)
                         break
             except EndpointError as exc:  # a close after the finish_reason loses nothing measured
+                record.interpret()
                 if exc.category != Category.STREAM_ENDED_EARLY or not record.finished:
                     raise
+            record.interpret()
             if not record.finished:
                 where = "in the middle of an event" if parser.has_partial_event else "between events"
                 raise EndpointError(Category.STREAM_ENDED_EARLY,
                                     f"the stream ended {where} without [DONE] or a finish_reason "
                                     f"after {len(record.content_ns)} content events")
-        return StreamResult(http.sent_ns, head_ns, end_ns, record, len(payload), include_usage)
+        return StreamResult(http.sent_ns, head_ns, end_ns, record, sum(len(p) for p in payload), include_usage)

@@ -58,52 +58,60 @@ class ResponseHead:
 
 class ChunkedDecoder:
     """Incremental decoder of ``Transfer-Encoding: chunked``: ``feed`` returns the payload
-    bytes completed so far; ``done`` once the zero-size last chunk (and trailers) arrived."""
+    bytes received so far (a chunk's payload is passed on before the chunk is complete);
+    ``done`` once the zero-size last chunk (and any trailers) arrived."""
 
     def __init__(self) -> None:
-        self._buffer = b""
+        self._buffer = b""  # unparsed framing bytes (a partial size line or CRLF)
         self._remaining = 0  # payload bytes still expected in the current chunk
-        self._in_payload = False
+        self._expect_crlf = False  # the CRLF that closes a chunk's payload
         self.done = False
 
     def feed(self, data: bytes) -> bytes:
-        self._buffer += data
-        out = bytearray()
-        while not self.done:
-            if self._in_payload:
+        buf = self._buffer + data if self._buffer else data
+        size_of_buf = len(buf)
+        pos = 0
+        out: list[bytes] = []
+        while not self.done and pos < size_of_buf:
+            if self._remaining:
+                take = min(self._remaining, size_of_buf - pos)
+                out.append(buf[pos:pos + take])
+                pos += take
+                self._remaining -= take
                 if self._remaining:
-                    take = self._buffer[: self._remaining]
-                    out += take
-                    self._buffer = self._buffer[len(take):]
-                    self._remaining -= len(take)
-                    if self._remaining:
-                        break  # the rest of this chunk is still on its way
-                if len(self._buffer) < 2:
+                    break  # the rest of this chunk is still on its way
+                self._expect_crlf = True
+            if self._expect_crlf:
+                if size_of_buf - pos < 2:
                     break
-                if self._buffer[:2] != b"\r\n":
+                if buf[pos:pos + 2] != b"\r\n":
                     raise EndpointError(Category.MALFORMED_EVENT, "chunked body: missing CRLF after a chunk")
-                self._buffer = self._buffer[2:]
-                self._in_payload = False
+                pos += 2
+                self._expect_crlf = False
                 continue
-            line_end = self._buffer.find(b"\r\n")
+            line_end = buf.find(b"\r\n", pos)
             if line_end < 0:
-                if len(self._buffer) > 1024:
+                if size_of_buf - pos > 1024:
                     raise EndpointError(Category.MALFORMED_EVENT, "chunked body: chunk-size line too long")
                 break
-            size_text = self._buffer[:line_end].split(b";", 1)[0].strip()
-            try:
-                size = int(size_text, 16)
-            except ValueError:
-                raise EndpointError(Category.MALFORMED_EVENT,
-                                    f"chunked body: bad chunk size {size_text[:20]!r}") from None
+            size = _chunk_size(buf[pos:line_end])
             if size == 0:
-                if self._buffer.find(b"\r\n\r\n", line_end) >= 0:  # last chunk, optional trailers, CRLF
+                if buf.find(b"\r\n\r\n", line_end) >= 0:  # last chunk, optional trailers, CRLF
                     self.done = True
+                    pos = size_of_buf
                 break
-            self._buffer = self._buffer[line_end + 2:]
+            pos = line_end + 2
             self._remaining = size
-            self._in_payload = True
-        return bytes(out)
+        self._buffer = buf[pos:]
+        return b"".join(out)
+
+
+def _chunk_size(line: bytes) -> int:
+    text = line.split(b";", 1)[0].strip()
+    try:
+        return int(text, 16)
+    except ValueError:
+        raise EndpointError(Category.MALFORMED_EVENT, f"chunked body: bad chunk size {text[:20]!r}") from None
 
 
 class _LengthDecoder:
@@ -160,14 +168,16 @@ class HttpExchange:
         if not self._writer.is_closing():
             self._writer.close()
 
-    async def send(self, method: str, target: str, host: str, headers: Mapping[str, str], body: bytes) -> None:
-        lines = [f"{method} {target} HTTP/1.1", f"Host: {host}", f"Content-Length: {len(body)}",
-                 "Connection: close"]
+    async def send(self, method: str, target: str, host: str, headers: Mapping[str, str],
+                   *body: bytes | memoryview) -> None:
+        """Send the request; ``body`` may come in parts (joined once, with the head)."""
+        length = sum(len(part) for part in body)
+        lines = [f"{method} {target} HTTP/1.1", f"Host: {host}", f"Content-Length: {length}", "Connection: close"]
         lines += [f"{name}: {value}" for name, value in headers.items()]
-        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        message = b"".join((("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"), *body))
         self.sent_ns = now_ns()
         try:
-            self._writer.write(head + body)
+            self._writer.write(message)
             await self._writer.drain()
         except (ConnectionResetError, BrokenPipeError) as exc:
             raise EndpointError(Category.RESET, f"connection reset while sending: {exc}") from None

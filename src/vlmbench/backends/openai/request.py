@@ -39,7 +39,13 @@ class PreparedRequest:
 
     def payload(self, include_usage: bool) -> bytes:
         """The bytes to send, with or without ``stream_options.include_usage``."""
-        return self.body[:-1] + USAGE_OPTION if include_usage else self.body
+        return b"".join(self.payload_parts(include_usage))
+
+    def payload_parts(self, include_usage: bool) -> tuple[bytes | memoryview, ...]:
+        """The same bytes in parts, without copying the body (the sender joins them once)."""
+        if not include_usage:
+            return (self.body,)
+        return (memoryview(self.body)[:-1], USAGE_OPTION)
 
 
 @dataclass(frozen=True)

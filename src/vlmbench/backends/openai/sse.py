@@ -66,6 +66,9 @@ class SSEParser:
     def _line(self, raw: bytes) -> SSEEvent | None:
         if not raw:
             return self._dispatch()
+        if raw.startswith(b"data: "):  # the common case, without the general field parsing
+            self._data.append(raw[6:].decode("utf-8", "replace"))
+            return None
         line = raw.decode("utf-8", "replace")
         if line.startswith(":"):
             return None

@@ -33,7 +33,8 @@ def contexts(groups: Sequence[RequestGroup], summaries: Sequence[dict[str, Any]]
     a warm ok row have nothing to draw and are left out (the tables still list them)."""
     summary_of = {id(g): s for g, s in zip(groups, summaries)}
     drawable = [g for g in groups if g.warm_rows]
-    return [ChartContext(hw, tuple(gs), tuple(summary_of[id(g)] for g in gs)) for hw, gs in by_hardware(drawable).items()]
+    return [ChartContext(hw, tuple(gs), tuple(summary_of[id(g)] for g in gs))
+            for hw, gs in by_hardware(drawable).items()]
 
 
 def render_charts(groups: Sequence[RequestGroup], summaries: Sequence[dict[str, Any]], out_dir: Path,

@@ -70,8 +70,8 @@ RANDOM_WEIGHTS = (
     "published shapes (layers, widths, heads, vocabulary, visual-token count) and random weight values.</p>"
     "<ul><li><strong>They tell</strong> speed and memory: TTFT, TPOT, E2E, tokens/s, peak memory and energy depend on "
     "the shapes, dtype, attention implementation, sequence lengths and hardware, not on the weight values.</li>"
-    "<li><strong>They do not tell</strong> answer quality: the output text is meaningless. Effects that depend on values "
-    "are absent too: data-dependent expert routing, speculative-decoding acceptance.</li>"
+    "<li><strong>They do not tell</strong> answer quality: the output text is meaningless. Effects that depend "
+    "on values are absent too: data-dependent expert routing, speculative-decoding acceptance.</li>"
     "<li><strong>EOS never ends a request early</strong>: the output length is forced (min = max new tokens), so every "
     "request of a scenario generates the same number of tokens, with random or real weights.</li></ul>"
 )

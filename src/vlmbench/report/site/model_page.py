@@ -14,7 +14,9 @@ from vlmbench.report.response_table import RESPONSE_COLUMNS, TableColumn
 from vlmbench.report.sections import chart_gallery
 
 HARDWARE_COLUMN = TableColumn("hardware", "Hardware", lambda s: s.get("hardware"), description="hardware label")
-MODEL_PAGE_COLUMNS: tuple[TableColumn, ...] = (HARDWARE_COLUMN,) + tuple(c for c in RESPONSE_COLUMNS if c.key != "model")
+MODEL_PAGE_COLUMNS: tuple[TableColumn, ...] = (
+    (HARDWARE_COLUMN,) + tuple(c for c in RESPONSE_COLUMNS if c.key != "model")
+)
 
 
 NO_CHARTS = '<p class="empty">No ok requests to chart for this model.</p>'
@@ -40,7 +42,8 @@ def distribution_table(summaries: Sequence[dict[str, Any]]) -> str:
             _fmt(s["ttft_ms_cv"], 2), _fmt(s["tpot_ms_p50"], 2), _ci(s, "tpot_ms", 2), _fmt(s["e2e_ms_p50"]),
             _fmt(s["e2e_ms_p99"]), _fmt(s["cold_ttft_ms"]), esc(s.get("flags") or ""),
         )
-        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells[:-1]) + f'<td class="flags-cell">{cells[-1]}</td></tr>')
+        numbers = "".join(f"<td>{c}</td>" for c in cells[:-1])
+        rows.append(f'<tr>{numbers}<td class="flags-cell">{cells[-1]}</td></tr>')
     return ('<div class="table-wrap"><table><caption>Times in ms over warm requests; CI = bootstrap 95% '
             'confidence interval of the median</caption><thead><tr>' + "".join(f"<th>{h}</th>" for h in head)
             + f'</tr></thead><tbody>{"".join(rows)}</tbody></table></div>')
@@ -69,7 +72,8 @@ def failures(groups: Sequence[RequestGroup]) -> str:
         if g.failed_by_status:
             counts = ", ".join(f"{k} {v}" for k, v in sorted(g.failed_by_status.items()))
             errors = "".join(f"<li><code>{esc(e)}</code></li>" for e in g.error_messages)
-            items.append(f"<li>{esc(g.hardware)} / {esc(g.scenario)} ({esc(g.run_id)}): {esc(counts)}<ul>{errors}</ul></li>")
+            items.append(f"<li>{esc(g.hardware)} / {esc(g.scenario)} ({esc(g.run_id)}): {esc(counts)}"
+                         f"<ul>{errors}</ul></li>")
     return f"<h2>Failed requests</h2><ul>{''.join(items)}</ul>" if items else ""
 
 
