@@ -45,7 +45,9 @@ def item():
 def _stream(url: str, model: str, item, timeout_s: float = 5.0, key: str | None = None, client=None):
     client = client or ChatClient(Endpoint.parse(url), key, timeout_s)
     request = RequestBuilder(model, SERVER_KINDS["generic"]).build(item, 4)
-    return asyncio.run(client.stream(request))
+    result = asyncio.run(client.stream(request))
+    result.record  # decoding (done after the window in a run) raises for malformed events
+    return result
 
 
 @pytest.mark.parametrize("model, prefix, status", [
@@ -212,6 +214,28 @@ def test_auto_detects_vllm_and_forces_the_length():
     assert backend.manifest_info()["server_kind"] == "vllm" and constants["device"] == label
     assert (body["min_tokens"], body["max_tokens"], body["ignore_eos"]) == (5, 5, True)
     assert len(rows) == 2 and all(r["length_enforced"] is True and r["n_output_tokens"] == 5 for r in rows)
+
+
+@pytest.mark.parametrize("kind", ["auto", "generic"])
+def test_an_unreachable_endpoint_gives_connect_refused_rows(kind):
+    """auto: the /v1/models probe fails; generic: every request fails. Either way one row per
+    cell, category first, the endpoint as device, no timings."""
+    from vlmbench.backends.base import ModelSpec
+    from vlmbench.backends.openai.backend import OpenAIBackend
+    from vlmbench.runner.plan import plan
+
+    url = f"http://127.0.0.1:{free_port()}"
+    config = RunConfig(backend="openai", endpoint=url, models=["m"], max_new_tokens=4, repeats=1, warmup=1,
+                       prompts=PROMPTS, server_kind=kind, concurrency=[2])
+    backend = OpenAIBackend(config, ModelSpec("m", "random"))
+    constants = backend.load()
+    rows = []
+    backend.run_job("r", plan(config, PROMPTS)[0].cells, load_promptset(ids=PROMPTS),
+                    lambda cell, slot, columns: rows.append(columns))
+    assert constants["device"] == url.split("//")[1] and len(rows) == 2
+    for row in rows:
+        assert row["status"] == "error" and row["error"].startswith("connect_refused: nothing listens at")
+        assert row.get("ttft_ms") is None and row.get("n_output_tokens") is None
 
 
 @pytest.mark.parametrize("extra, message", [

@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-from vlmbench.backends.openai.chat_stream import ChatStreamRecord
+from vlmbench.backends.openai.chat_stream import ChatStreamRecord, EventLog
 from vlmbench.backends.openai.endpoint import Endpoint
 from vlmbench.backends.openai.errors import EndpointError, redact
 from vlmbench.backends.openai.http import ChunkedDecoder
@@ -117,26 +117,31 @@ def test_only_non_empty_content_reasoning_or_tool_calls_count_as_content():
     assert record.done
 
 
-def test_deferred_interpretation_gives_the_same_record_and_stops_at_done_and_errors():
+def test_event_log_defers_decoding_but_sees_done_finish_and_errors_at_once():
     stream = [(_chunk({"role": "assistant"}), 1), (_chunk({"content": "a"}), 2), (_chunk({"content": "b"}), 2),
               (_chunk({}, finish="length", usage={"prompt_tokens": 9, "completion_tokens": 2}), 3)]
-    now, later = ChatStreamRecord(), ChatStreamRecord()
+    now, log = ChatStreamRecord(), EventLog()
     for event, t in stream:
         now.on_event(_event(event), t)
-        later.receive(_event(event), t)
-    assert later.content_ns == [] and len(later.pending) == 4
-    later.receive(SSEEvent("[DONE]"), 4)
-    later.receive(_event(_chunk({"content": "after done"})), 5)
-    later.interpret()
-    assert later.done and (later.content_ns, later.text, later.completion_tokens) == (now.content_ns, "ab", 2)
-    failing = ChatStreamRecord()
+        assert not log.finished
+        log.receive(_event(event), t)
+    assert log.finished and not log.done and len(log.events) == 4
+    log.receive(SSEEvent("[DONE]"), 4)
+    log.receive(_event(_chunk({"content": "after done"})), 5)
+    record = log.decode()
+    assert record.done and (record.content_ns, record.text, record.completion_tokens) == (now.content_ns, "ab", 2)
+    failing = EventLog()
     failing.receive(_event(_chunk({"content": "x"})), 1)
     with pytest.raises(EndpointError, match="^stream_error: boom"):
         failing.receive(_event({"error": {"message": "boom"}}), 2)
-    quoted = ChatStreamRecord()
-    quoted.receive(_event(_chunk({"content": 'the word "error" in quotes'})), 1)
-    quoted.interpret()
-    assert quoted.text == 'the word "error" in quotes'
+    tricky = EventLog()  # generated text that mentions "error" and "finish_reason" changes nothing
+    tricky.receive(_event(_chunk({"content": 'an "error" and "finish_reason": "x"'})), 1)
+    tricky.receive(_event(_chunk({"content": "y"}, finish=None)), 2)
+    assert not tricky.finished and tricky.decode().text == 'an "error" and "finish_reason": "x"y'
+    garbage = EventLog()
+    garbage.receive(SSEEvent("{not json"), 1)  # kept: decoding reports it
+    with pytest.raises(EndpointError, match="^malformed_event: "):
+        garbage.decode()
 
 
 @pytest.mark.parametrize("data, category", [

@@ -11,10 +11,17 @@ from typing import Any, Optional
 
 WEIGHT_MODES = ("random", "pretrained")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
-DEFAULT_MODELS = ("llava-1.5-7b-tiny", "llava-1.6-vicuna-7b-tiny", "paligemma-3b-224-tiny",
-                  "tinyllava-3.1b-tiny", "bunny-1.0-4b-tiny", "minigpt4-7b-tiny",
-                  "mgm-7b-tiny", "minigpt-v2-tiny", "tinygpt-v-tiny",
-                  "hpt-1.5-air-tiny", "pali3-5b-tiny", "cogvlm-17b-tiny", "cogagent-18b-tiny")
+DEFAULT_SUITE_FILE = Path(__file__).resolve().parent / "suites" / "default.yaml"
+
+
+def _default_models() -> tuple[str, ...]:
+    """The models of the built-in 'default' suite, its single source (suites/default.yaml)."""
+    import yaml
+
+    return tuple(yaml.safe_load(DEFAULT_SUITE_FILE.read_text())["models"])
+
+
+DEFAULT_MODELS = _default_models()
 
 
 @dataclass

@@ -49,9 +49,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--trust-remote-code", action="store_true", default=None,
                    help="allow a pretrained checkpoint to run its own code (off unless given)")
     p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--attn", default=None, help="attention implementation: eager, sdpa, flash_attention_2")
+    p.add_argument("--attn", default=None,
+                   help="attention implementation: eager, sdpa, flash_attention_2 (default: transformers' "
+                        "choice; rows record the one resolved)")
     p.add_argument("--cache", default=None, choices=("dynamic", "static"), help="KV cache implementation")
-    p.add_argument("--compile", action="store_true", default=None, help="torch.compile the decode step")
+    p.add_argument("--compile", action="store_true", default=None,
+                   help="torch.compile the decode step (transformers' generate auto-compile; uses a static KV cache)")
     p.add_argument("--plugin", action="append", dest="plugins", default=None, metavar="MODULE",
                    help="import MODULE and add its ENTRIES to the catalog (repeatable)")
     p.add_argument("--model-timeout", type=float, default=None, dest="model_timeout_s", metavar="S",

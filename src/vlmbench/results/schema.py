@@ -116,8 +116,9 @@ COLUMNS: tuple[Column, ...] = (
     _c("peak_cuda_reserved_mb", "float", "MiB"),
     _c("peak_nvml_mb", "float", "MiB", "NVML per-process device memory"),
     _c("weights_mb", "float", "MiB", "bytes of parameters and buffers"),
-    _c("energy_j", "float", "J", "NVML total-energy delta over the request (or window share)"),
-    _c("tokens_per_j", "float", "tokens/J"),
+    _c("energy_j", "float", "J", "NVML total-energy delta over the generate call / its batch size (equal share "
+                                  "per row); empty where unsupported or the call is too short for the counter"),
+    _c("tokens_per_j", "float", "tokens/J", "n_output_tokens / energy_j"),
     _c("roofline_fraction", "float", "", "decode lower bound / measured TPOT at batch 1"),
     _c("model_load_ms", "float", "ms", "time to build or load the model in the worker"),
     _c("started_at", "str", doc="ISO 8601 UTC wall-clock anchor of the request"),

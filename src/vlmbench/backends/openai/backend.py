@@ -11,7 +11,9 @@ one load window per scenario (see :mod:`load`):
    the window runs under its load mode, then rows are computed and sent on.
 
 Rows record ``device`` = endpoint ``host:port``, ``hardware`` = ``--hardware`` or ``remote``,
-``processor_kind`` = ``remote``.
+``processor_kind`` = ``remote``. An endpoint that cannot be probed for ``--server-kind auto``
+gives every row of the job that error (e.g. ``connect_refused: ...``) rather than failing the
+model load, so the rows still name the endpoint.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from vlmbench.backends.openai.endpoint import Endpoint
 from vlmbench.backends.openai.load import ClosedLoop, LoadMode, LoadScenario, Sequential, load_modes
 from vlmbench.backends.openai.metrics import SLO
 from vlmbench.backends.openai.request import CacheBuster, RequestBuilder
-from vlmbench.backends.openai.server_kinds import AUTO, KIND_CHOICES, ServerKind, detect, server_kind
+from vlmbench.backends.openai.errors import EndpointError
+from vlmbench.backends.openai.server_kinds import AUTO, KIND_CHOICES, SERVER_KINDS, ServerKind, detect, server_kind
 from vlmbench.backends.openai.window import run_window
 from vlmbench.config import RunConfig
 from vlmbench.errors import UsageError
@@ -122,7 +125,14 @@ class OpenAIBackend(Backend):
         self._api_key = read_api_key(cfg.api_key_env)
         self.client = ChatClient(self.endpoint, self._api_key, cfg.request_timeout_s)
         self.served_models: Optional[list] = None  # from GET /v1/models, when asked (server kind auto)
-        self.kind, self.kind_source = self._resolve_kind()
+        # An endpoint that cannot be probed is not a load failure: every row gets the probe's
+        # error (category first) with the endpoint's own device label.
+        self.probe_error: Optional[EndpointError] = None
+        try:
+            self.kind, self.kind_source = self._resolve_kind()
+        except EndpointError as exc:
+            self.probe_error = exc
+            self.kind, self.kind_source = SERVER_KINDS["generic"], f"not detected: {exc}"
         self.slo = SLO.parse(cfg.slo) if cfg.slo else None
         self.count_tokens, self.tokenizer_source = load_client_tokenizer(cfg, self.spec.model)
         return {
@@ -156,9 +166,9 @@ class OpenAIBackend(Backend):
     def manifest_info(self) -> dict[str, Any]:
         return {
             "endpoint": self.endpoint.label,
-            "server_kind": self.kind.name,
+            "server_kind": None if self.probe_error else self.kind.name,
             "server_kind_source": self.kind_source,
-            "length_enforced": self.kind.enforces_length,
+            "length_enforced": None if self.probe_error else self.kind.enforces_length,
             "served_models": self.served_models,
             "client_tokenizer": self.tokenizer_source,
             "request_timeout_s": self.config.request_timeout_s,
@@ -172,6 +182,12 @@ class OpenAIBackend(Backend):
     def run_job(self, run_id: str, cells: Sequence[Cell], promptset: PromptSet, emit: Emit) -> None:
         """Measure every cell (one request each), window by window; ``emit(cell, 0, columns)``
         per request once its window is done."""
+        if self.probe_error is not None:
+            error = EndpointError(self.probe_error.category,
+                                  f"{self.probe_error.detail} (GET /v1/models, asked by --server-kind auto)")
+            for cell in cells:
+                emit(cell, 0, self._columns(cell.scenario.max_new_tokens).unsent(error, f"{self.spec.model}|{cell.scenario.name}"))
+            return
         builder = RequestBuilder(self.spec.model, self.kind, CacheBuster(run_id) if self.config.cache_bust else None)
         first_window = True
         for scenario, group in _scenario_groups(cells):

@@ -10,15 +10,22 @@ The stream is *finished* when ``data: [DONE]`` arrives or a choice reports a
 ``usage`` is taken from the last event that carries it (the finish chunk or a separate
 trailing chunk, depending on the server).
 
-While the stream is running, :meth:`ChatStreamRecord.receive` only keeps each event with
-its arrival time (and looks at ``[DONE]`` and error events at once); JSON decoding happens in
-:meth:`ChatStreamRecord.interpret` after the stream, so the client does the least possible
-work between network reads. Arrival times are the same either way.
+Two steps, so the client does the least possible work between network reads:
+
+- while the stream runs, :class:`EventLog` keeps each event with its arrival time and only
+  looks for ``[DONE]``, a ``finish_reason`` (a pattern match, no JSON) and error events
+  (decoded at once, so a server that reports an error and then hangs is not a timeout);
+- after the load window, :meth:`EventLog.decode` decodes every event into a
+  :class:`ChatStreamRecord` (a malformed event raises ``malformed_event`` then).
+
+Arrival times are the same either way: each event carries the time of the read that
+delivered it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -27,6 +34,45 @@ from vlmbench.backends.openai.sse import SSEEvent
 
 DONE_MARKER = "[DONE]"
 REASONING_FIELDS = ("reasoning_content", "reasoning")
+# A JSON member "finish_reason" with a string value (null does not match; inside a string
+# value the quotes would be escaped, so generated text cannot match either).
+FINISH_PATTERN = re.compile(r'"finish_reason"\s*:\s*"')
+ERROR_MARKER = '"error"'
+
+
+@dataclass
+class EventLog:
+    """The SSE events of one stream as received: ``(event, arrival ns)`` in order."""
+
+    events: list[tuple[SSEEvent, int]] = field(default_factory=list)
+    done: bool = False  # [DONE] received; later events are ignored
+    finish_seen: bool = False
+
+    @property
+    def finished(self) -> bool:
+        return self.done or self.finish_seen
+
+    def receive(self, event: SSEEvent, t_ns: int) -> None:
+        """Keep one event; an error event raises EndpointError at once."""
+        if self.done:
+            return
+        data = event.data
+        if data == DONE_MARKER or data.strip() == DONE_MARKER:
+            self.done = True
+            return
+        if event.event == "error" or ERROR_MARKER in data:
+            ChatStreamRecord().on_event(event, t_ns)  # raises stream_error (or malformed_event)
+        self.events.append((event, t_ns))
+        if not self.finish_seen and FINISH_PATTERN.search(data):
+            self.finish_seen = True
+
+    def decode(self) -> "ChatStreamRecord":
+        """Every kept event decoded, in arrival order; raises EndpointError on a malformed one."""
+        record = ChatStreamRecord()
+        for event, t_ns in self.events:
+            record.on_event(event, t_ns)
+        record.done = self.done
+        return record
 
 
 @dataclass
@@ -40,7 +86,6 @@ class ChatStreamRecord:
     completion_tokens: Optional[int] = None
     finish_reason: Optional[str] = None
     done: bool = False
-    pending: list[tuple[SSEEvent, int]] = field(default_factory=list)
 
     @property
     def finished(self) -> bool:
@@ -49,28 +94,6 @@ class ChatStreamRecord:
     @property
     def text(self) -> str:
         return "".join(self.text_parts)
-
-    def receive(self, event: SSEEvent, t_ns: int) -> None:
-        """Keep an event that arrived at ``t_ns`` for :meth:`interpret`; ``[DONE]`` and error
-        events take effect at once (an error raises EndpointError)."""
-        if self.done:
-            return
-        data = event.data
-        if data == DONE_MARKER or data.strip() == DONE_MARKER:
-            self.done = True
-        elif event.event == "error" or '"error"' in data:
-            self.interpret()
-            self.on_event(event, t_ns)
-        else:
-            self.pending.append((event, t_ns))
-
-    def interpret(self) -> None:
-        """Decode the kept events in arrival order (raises EndpointError on a malformed one)."""
-        pending, self.pending = self.pending, []
-        done, self.done = self.done, False
-        for event, t_ns in pending:
-            self.on_event(event, t_ns)
-        self.done = done or self.done
 
     def on_event(self, event: SSEEvent, t_ns: int) -> None:
         """Record one SSE event that arrived at ``t_ns``; raise EndpointError on a malformed

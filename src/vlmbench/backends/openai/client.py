@@ -12,19 +12,21 @@ Behaviour that keeps a run going and its rows honest:
 - the whole request (retry included) must complete within ``timeout_s``; when the retry
   fails too, its error is the one reported;
 - every failure is an :class:`EndpointError` with a category, its text stripped of the API
-  key; nothing here returns a placeholder number.
+  key; nothing here returns a placeholder number. Events are decoded after the window
+  (:attr:`StreamResult.record`), so a malformed event raises there, not in ``stream``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from vlmbench import __version__
-from vlmbench.backends.openai.chat_stream import ChatStreamRecord
+from vlmbench.backends.openai.chat_stream import ChatStreamRecord, EventLog
 from vlmbench.backends.openai.endpoint import CHAT_ROUTE, MODELS_ROUTE, Endpoint
 from vlmbench.backends.openai.errors import Category, EndpointError
 from vlmbench.backends.openai.http import HttpExchange
@@ -54,14 +56,24 @@ async def _drain(pieces) -> None:
 @dataclass
 class StreamResult:
     """One completed stream. Times are host monotonic ns: ``sent_ns`` request handed to the
-    socket, ``head_ns`` response headers in, ``end_ns`` the read that finished the stream."""
+    socket, ``head_ns`` response headers in, ``end_ns`` the read that finished the stream.
+    ``events`` are kept undecoded; ``record`` decodes them on first use (after the window)."""
 
     sent_ns: int
     head_ns: int
     end_ns: int
-    record: ChatStreamRecord
+    events: EventLog
     payload_bytes: int
     include_usage: bool
+    mask: Optional[str] = field(default=None, repr=False)  # the API key, masked in decode errors
+
+    @functools.cached_property
+    def record(self) -> ChatStreamRecord:
+        """The decoded stream; raises EndpointError (``malformed_event``, ``stream_error``)."""
+        try:
+            return self.events.decode()
+        except EndpointError as exc:
+            raise exc.redacted(self.mask) from None
 
 
 class ChatClient:
@@ -132,25 +144,27 @@ class ChatClient:
                 raise EndpointError(Category.MALFORMED_EVENT,
                                     f"the response is not an event stream (content-type {content_type[:60]!r})")
             parser = SSEParser()
-            record = ChatStreamRecord()
+            log = EventLog()
             end_ns = head_ns = http.head_ns
             pieces = http.body_pieces()
             try:
                 async for t_ns, piece in pieces:
                     end_ns = t_ns
                     for event in parser.feed(piece):
-                        record.receive(event, t_ns)
-                    if record.done:
+                        log.receive(event, t_ns)
+                    if log.done:
                         await _drain(pieces)
                         break
             except EndpointError as exc:  # a close after the finish_reason loses nothing measured
-                record.interpret()
-                if exc.category != Category.STREAM_ENDED_EARLY or not record.finished:
+                if exc.category != Category.STREAM_ENDED_EARLY or not log.finished:
+                    if exc.category == Category.STREAM_ENDED_EARLY:
+                        log.decode()  # a malformed event, if any, is the cause to report
                     raise
-            record.interpret()
-            if not record.finished:
+            if not log.finished:
+                log.decode()  # a malformed event, if any, is the cause to report
                 where = "in the middle of an event" if parser.has_partial_event else "between events"
                 raise EndpointError(Category.STREAM_ENDED_EARLY,
                                     f"the stream ended {where} without [DONE] or a finish_reason "
-                                    f"after {len(record.content_ns)} content events")
-        return StreamResult(http.sent_ns, head_ns, end_ns, record, sum(len(p) for p in payload), include_usage)
+                                    f"after {len(log.events)} events")
+        return StreamResult(http.sent_ns, head_ns, end_ns, log, sum(len(p) for p in payload), include_usage,
+                            mask=self._api_key)

@@ -9,7 +9,8 @@ tokens is not visible to a client and stays empty).
 ``length_enforced`` is true when the server kind forces the length (min = max tokens) and
 the count, where known, equals ``max_new_tokens``.
 
-A failed request keeps what was known before it was sent (body bytes without the
+Events are decoded here, after the window: a malformed event turns an outcome into an error
+row then. A failed request keeps what was known before it was sent (body bytes without the
 ``stream_options`` suffix, encode time, concurrency, cache-bust mode) and its error text; it
 carries no timings.
 """
@@ -18,6 +19,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional, Sequence
 
+from vlmbench.backends.openai.chat_stream import ChatStreamRecord
+from vlmbench.backends.openai.errors import EndpointError
 from vlmbench.backends.openai.metrics import (
     SLO,
     EndpointTimeline,
@@ -55,13 +58,18 @@ class OutcomeColumns:
                 sent_ns=result.sent_ns if result else None,
                 end_ns=result.end_ns if result else None,
                 n_out=row.get("n_output_tokens"),
-                ok=result is not None,
+                ok=row["status"] == Status.OK.value,
                 slo_met=row.get("slo_met"),
             ))
         aggregate = window_columns(window_requests, with_slo=self.slo is not None)
         for row in rows:
             row.update(aggregate)
         return rows
+
+    def unsent(self, error: EndpointError, window_id: str) -> dict[str, Any]:
+        """Columns of a request that was never sent (the endpoint could not be probed)."""
+        return {"weights": None, "cache_bust": self.cache_bust, "max_new_tokens": self.max_new_tokens,
+                "window_id": window_id, "cold": False, "status": error.status.value, "error": str(error)}
 
     def request(self, outcome: Outcome) -> dict[str, Any]:
         row: dict[str, Any] = {
@@ -72,14 +80,12 @@ class OutcomeColumns:
             "encode_ms": outcome.request.encode_ms,
             "max_new_tokens": self.max_new_tokens,
         }
-        if outcome.result is None:
-            error = outcome.error
-            row.update(status=(error.status if error else Status.ERROR).value,
-                       error=str(error) if error else "client_error: no outcome recorded",
-                       payload_bytes=len(outcome.request.body))
+        record, error = _decoded(outcome)
+        if record is None:
+            assert error is not None, "an outcome has a result or an error"
+            row.update(status=error.status.value, error=str(error), payload_bytes=len(outcome.request.body))
             return row
         result = outcome.result
-        record = result.record
         client_count = self.count_tokens(record.text) if self.count_tokens else None
         n_out = record.completion_tokens if record.completion_tokens is not None else client_count
         timeline = EndpointTimeline(start_ns=result.sent_ns, token_ns=list(record.content_ns), n_out=n_out,
@@ -98,3 +104,12 @@ class OutcomeColumns:
             row["slo_met"] = self.slo.met(row)
         return row
 
+
+def _decoded(outcome: Outcome) -> tuple[Optional[ChatStreamRecord], Optional[EndpointError]]:
+    """The outcome's decoded stream (decoding happens here, after the window), or its error."""
+    if outcome.result is None:
+        return None, outcome.error
+    try:
+        return outcome.result.record, None
+    except EndpointError as exc:
+        return None, exc

@@ -1,8 +1,8 @@
 """Command-line options of ``vlmbench run --backend openai`` and their RunConfig fields.
 
 ``cli/run.py`` calls :func:`add_arguments` and merges :func:`config_fields` into the
-RunConfig, so the options and the fields stay in one place. Light on imports on purpose:
-every ``vlmbench`` invocation builds this parser.
+RunConfig, so the options and the fields stay in one place. Light on imports on purpose
+(argparse and :mod:`server_kinds` only): every ``vlmbench`` invocation builds this parser.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-KIND_CHOICES = ("auto", "vllm", "sglang", "transformers", "generic")  # server_kinds.KIND_CHOICES
+from vlmbench.backends.openai.server_kinds import KIND_CHOICES
 
 
 def _int_list(text: str) -> list[int]:
