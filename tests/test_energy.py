@@ -40,6 +40,7 @@ class UnreadableCounter:
         return None
 
 
+@pytest.mark.slow
 def test_cpu_run_has_empty_energy_and_says_why(tiny_run):
     rows = read_rows(tiny_run.requests_csv)
     ok = [r for r in rows if r["status"] == "ok"]

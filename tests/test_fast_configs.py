@@ -19,6 +19,7 @@ from vlmbench.runner.validate import validate
 
 from conftest import TINY, few_prompt_ids, run_cli
 
+pytestmark = pytest.mark.slow  # real tiny runs through the runner and the backend
 N_OUT = 3
 
 

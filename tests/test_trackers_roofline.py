@@ -96,6 +96,7 @@ def test_fraction_formula_and_where_it_is_empty():
     assert fraction.compute(None, 2.0, 1) is None
 
 
+@pytest.mark.slow
 def test_runner_rows_carry_the_fraction_of_the_recorded_bound(tiny_run):
     facts = read_manifest(tiny_run.run_dir)["models"][TINY]
     bandwidth = facts["memory_bandwidth"]["gb_per_s"] * 1e9

@@ -8,21 +8,23 @@ from typing import Iterable
 from vlmbench.catalog.entry import CatalogEntry
 from vlmbench.errors import UsageError
 
-# Each module defines ``ENTRIES``: a tuple of CatalogEntry.
-FAMILIES: tuple[str, ...] = (
-    "vlmbench.catalog.llava",
-    "vlmbench.catalog.llava_next",
-    "vlmbench.catalog.paligemma",
-    "vlmbench.catalog.tinyllava",
-    "vlmbench.catalog.bunny",
-    "vlmbench.catalog.minigpt4",
-    "vlmbench.catalog.mgm",
-    "vlmbench.catalog.minigptv2",
-    "vlmbench.catalog.tinygptv",
-    "vlmbench.catalog.bunny_s2",
-    "vlmbench.catalog.hpt",
-    "vlmbench.catalog.pali3",
-    "vlmbench.catalog.cogvlm",
+# (module, id prefixes): each module defines ``ENTRIES``, a tuple of CatalogEntry whose ids start
+# with one of its prefixes. The prefixes let a worker import only the family it runs (importing
+# every family's transformers classes costs seconds); a test keeps them true.
+FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("vlmbench.catalog.llava", ("llava-1.5-",)),
+    ("vlmbench.catalog.llava_next", ("llava-1.6-",)),
+    ("vlmbench.catalog.paligemma", ("paligemma-",)),
+    ("vlmbench.catalog.tinyllava", ("tinyllava-",)),
+    ("vlmbench.catalog.bunny", ("bunny-1.0-", "bunny-llama-3-8b-v")),
+    ("vlmbench.catalog.minigpt4", ("minigpt4-",)),
+    ("vlmbench.catalog.mgm", ("mgm-",)),
+    ("vlmbench.catalog.minigptv2", ("minigpt-v2", "minigpt-4-llama2")),
+    ("vlmbench.catalog.tinygptv", ("tinygpt-v",)),
+    ("vlmbench.catalog.bunny_s2", ("bunny-1.1-",)),
+    ("vlmbench.catalog.hpt", ("hpt-",)),
+    ("vlmbench.catalog.pali3", ("pali3-",)),
+    ("vlmbench.catalog.cogvlm", ("cogvlm-", "cogagent-")),
 )
 
 _REGISTRY: dict[str, CatalogEntry] = {}
@@ -51,9 +53,16 @@ def load_module(name: str) -> None:
     _LOADED_MODULES.add(name)
 
 
-def _ensure_loaded() -> None:
-    for name in FAMILIES:
+def _ensure_loaded(model_id: str | None = None) -> None:
+    """Import the families that can define ``model_id`` (all of them when None or no prefix fits)."""
+    if model_id is not None and model_id in _REGISTRY:
+        return
+    candidates = [m for m, prefixes in FAMILIES if model_id is not None and model_id.startswith(prefixes)]
+    for name in candidates:
         load_module(name)
+    if model_id is None or model_id not in _REGISTRY:
+        for name, _ in FAMILIES:
+            load_module(name)
 
 
 def all_entries() -> list[CatalogEntry]:
@@ -62,7 +71,7 @@ def all_entries() -> list[CatalogEntry]:
 
 
 def get(model_id: str) -> CatalogEntry:
-    _ensure_loaded()
+    _ensure_loaded(model_id)
     try:
         return _REGISTRY[model_id]
     except KeyError:
@@ -71,5 +80,5 @@ def get(model_id: str) -> CatalogEntry:
 
 
 def has(model_id: str) -> bool:
-    _ensure_loaded()
+    _ensure_loaded(model_id)
     return model_id in _REGISTRY
