@@ -9,8 +9,9 @@ measure/device.py): one when ``generate`` is entered, one at the end of every fo
     device TPOT = (last forward end - first forward end) / (n - 1)
 
 and the streamer's ``ttft_ms`` / ``tpot_ms`` (stamped on the host after each token was copied
-to it) must agree within ``--tolerance`` or ``--abs-tolerance-ms``, whichever is larger
-(medians over ``--repeats``). The host stamps
+to it) must agree within ``--tolerance`` (medians over ``--repeats``); a host stamp *later*
+than the device by up to ``--abs-tolerance-ms`` is accepted as well (sampling and the copy of
+the token to the host come after the forward pass; on a tiny model that can exceed 5 %). The host stamps
 include the sampling step and the copy of each token to the host, so they come out slightly
 later; a host clock that ran ahead of unfinished device work would come out *earlier*, and
 that is what the check catches. A second pass with a static cache (no --compile) checks that
@@ -86,8 +87,9 @@ def main() -> int:
     ap.add_argument("--tokens", type=int, default=64)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--tolerance", type=float, default=0.05, help="relative agreement required (default 5 %%)")
-    ap.add_argument("--abs-tolerance-ms", type=float, default=0.3,
-                    help="or this many ms: the host stamp follows sampling and the copy to the host (default 0.3)")
+    ap.add_argument("--abs-tolerance-ms", type=float, default=1.0,
+                    help="host later than device by up to this many ms is accepted too: the host stamp follows "
+                         "sampling and the copy to the host (default 1.0)")
     ap.add_argument("--json", type=Path, default=None, help="write the figures here")
     args = ap.parse_args()
 
@@ -109,7 +111,9 @@ def main() -> int:
             host = statistics.median(r[f"host_{metric}"] for r in requests)
             device = statistics.median(r[f"device_{metric}"] for r in requests)
             error = (host - device) / device
-            agrees = abs(host - device) <= max(args.tolerance * device, args.abs_tolerance_ms)
+            # Host earlier than the device would mean a stamp taken before the work was done:
+            # only the relative tolerance. Host later: the post-forward work, up to the larger.
+            agrees = -args.tolerance * device <= host - device <= max(args.tolerance * device, args.abs_tolerance_ms)
             summary[metric] = {"host": host, "device": device, "relative_difference": error, "agrees": agrees}
             ok &= agrees
         summary["cache_recorded"] = sorted({r["cache"] for r in requests})

@@ -20,7 +20,6 @@ from vlmbench.backends.openai.window import run_window
 from vlmbench.config import RunConfig
 from vlmbench.promptset import load_promptset
 from vlmbench.results.reader import read_rows
-from vlmbench.runner import run_benchmark
 
 from conftest import run_cli
 from servers.scripted_sse import ServerThread, Settings

@@ -9,10 +9,11 @@ The model is a metronome. Hooks on the real modules pace each forward to a deadl
 
 The real forward runs first (a few ms for this tiny model), then the hook sleeps until the
 deadline. Deadlines are chained to the schedule, not to when the last sleep happened to wake
-up, so scheduler jitter does not accumulate: generated token ``k`` leaves the language model
+up, so scheduler jitter does not accumulate: the logits of generated token ``k`` are ready
 at ``t_vision_start + VISION_S + PREFILL_S + (k - 1) x DECODE_S``. Hence the truth for the
-trackers: TTFT = VISION_S + PREFILL_S (plus generate's own set-up before the vision tower, a
-few ms), TPOT = ITL = DECODE_S, vision_ms = VISION_S, prefill_ms = PREFILL_S.
+trackers: TTFT = VISION_S + PREFILL_S (plus generate's own set-up before the vision tower and
+the sampling after the last forward, a few ms), TPOT = ITL = DECODE_S, vision_ms = VISION_S,
+prefill_ms = PREFILL_S. The real work of each step must stay well inside it: see __init__.
 
 ``known-alloc-tiny`` is the same model that also allocates and touches ``ALLOC_MIB`` MiB (then
 frees it) once per request, in the vision tower's forward: its peak RSS must exceed the

@@ -38,6 +38,11 @@ class Backend(ABC):
     def measure(self, items: Sequence[PromptItem], max_new_tokens: int) -> list[dict[str, Any]]:
         """Serve ``items`` as one batch; return one dict of columns per item, in order."""
 
+    @classmethod
+    def fallback_columns(cls, config: RunConfig) -> dict[str, Any]:
+        """Columns for rows the runner writes itself when a worker dies before loading."""
+        return {"backend": config.backend, "device": config.device}
+
     def close(self) -> None:
         """Release the model."""
 

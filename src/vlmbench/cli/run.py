@@ -59,6 +59,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="import MODULE and add its ENTRIES to the catalog (repeatable)")
     p.add_argument("--model-timeout", type=float, default=None, dest="model_timeout_s", metavar="S",
                    help="give up on a model after S seconds (rows become status=timeout)")
+    p.add_argument("--request-timeout", type=float, default=None, dest="request_timeout_s", metavar="S",
+                   help="give up on one request after S seconds (row status=timeout; default 300). In-process, "
+                        "the worker is killed and a fresh one continues with the model's other requests")
     p.add_argument("--no-progress", action="store_false", dest="progress", default=None, help="no progress bar")
     endpoint_options.add_arguments(p)
 
@@ -67,7 +70,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 OVERRIDES = (
     "models", "weights", "backend", "device", "dtype", "max_new_tokens", "repeats", "warmup", "prompts",
     "promptset_version", "promptset_dir", "batch_sizes", "out", "run_id", "trust_remote_code", "seed",
-    "attn", "cache", "compile", "plugins", "model_timeout_s", "progress",
+    "attn", "cache", "compile", "plugins", "model_timeout_s", "request_timeout_s", "progress",
 )
 
 

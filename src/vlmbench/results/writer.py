@@ -29,7 +29,7 @@ def format_cell(name: str, value: Any) -> str:
         value = float(value)
         if math.isnan(value) or math.isinf(value):
             return ""
-        return repr(round(value, 4))
+        return f"{value:.7g}"  # 7 significant digits, so small ratios keep their precision
     if kind == "int":
         return str(int(value))
     return neutralise(str(value))

@@ -207,7 +207,12 @@ class _JobRunner:
 
     def _fail_pending(self, cells: list[Cell], pending: dict[str, Cell], status: Status, error: str,
                       constants: Optional[dict[str, Any]]) -> None:
-        base = dict(constants) if constants else {"device": self.config.device, "backend": self.config.backend}
+        if constants:
+            base = dict(constants)
+        else:
+            from vlmbench.backends import backend_class
+
+            base = backend_class(self.config.backend).fallback_columns(self.config)
         for cell in cells:
             if not any(rid in pending for rid in cell.request_ids()):
                 continue

@@ -113,6 +113,12 @@ class OpenAIBackend(Backend):
             raise UsageError("--model: empty model name")
 
     @classmethod
+    def fallback_columns(cls, config: RunConfig) -> dict[str, Any]:
+        """Columns for rows the runner writes itself when a worker dies before loading."""
+        return {"backend": cls.name, "device": Endpoint.parse(config.endpoint or "").label,
+                "hardware": config.hardware or "remote"}
+
+    @classmethod
     def scenarios(cls, config: RunConfig) -> list[LoadScenario]:
         """One scenario per load window (``seq``, ``c<C>``, ``r<R>``), each one request per cell."""
         modes = load_modes(config.concurrency, config.rates, config.seed)

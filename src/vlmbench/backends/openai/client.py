@@ -38,19 +38,58 @@ EVENT_STREAM = "text/event-stream"
 DRAIN_AFTER_DONE_S = 2.0
 
 
-async def _drain(pieces) -> None:
+async def _drain(http: HttpExchange, pieces) -> None:
     """Read what follows ``[DONE]`` (the end of the body) so the connection closes cleanly:
-    closing a socket with unread bytes makes the kernel send a reset to the server. Bounded:
-    a server that never ends its body after ``[DONE]`` is left after 2 s; the stream stands."""
-
-    async def consume() -> None:
+    closing a socket with unread bytes makes the kernel send a reset to the server. Bounded
+    by a timer that closes the connection: a server that never ends its body after ``[DONE]``
+    is left after 2 s, and the stream stands."""
+    stop = asyncio.get_running_loop().call_later(DRAIN_AFTER_DONE_S, http.close)
+    try:
         async for _ in pieces:
             pass
-
-    try:
-        await asyncio.wait_for(consume(), DRAIN_AFTER_DONE_S)
-    except (asyncio.TimeoutError, EndpointError):
+    except EndpointError:
         pass
+    finally:
+        stop.cancel()
+
+
+async def _within(seconds: float, work):
+    """``await work`` with a deadline: ``asyncio.timeout`` where it exists (3.11+, no extra
+    task per request), else ``asyncio.wait_for``. Raises ``asyncio.TimeoutError``."""
+    if hasattr(asyncio, "timeout"):
+        async with asyncio.timeout(seconds):
+            return await work
+    return await asyncio.wait_for(work, seconds)
+
+
+async def _read_events(http: HttpExchange) -> tuple[EventLog, int]:
+    """The SSE events of the response body and the arrival time of the read that finished
+    the stream. Raises ``stream_ended_early`` for a stream without ``[DONE]`` or a
+    ``finish_reason`` (or the malformed event that explains it)."""
+    parser = SSEParser()
+    log = EventLog()
+    end_ns = http.head_ns
+    pieces = http.body_pieces()
+    try:
+        async for t_ns, piece in pieces:
+            end_ns = t_ns
+            for event in parser.feed(piece):
+                log.receive(event, t_ns)
+            if log.done:
+                await _drain(http, pieces)
+                break
+    except EndpointError as exc:
+        if exc.category != Category.STREAM_ENDED_EARLY:
+            raise
+        if not log.finished:  # a close after the finish_reason loses nothing measured
+            log.decode()  # a malformed event, if any, is the cause to report
+            raise
+    if not log.finished:
+        log.decode()
+        where = "in the middle of an event" if parser.has_partial_event else "between events"
+        raise EndpointError(Category.STREAM_ENDED_EARLY, f"the stream ended {where} without [DONE] or a "
+                                                         f"finish_reason after {len(log.events)} events")
+    return log, end_ns
 
 
 @dataclass
@@ -93,7 +132,7 @@ class ChatClient:
     async def stream(self, request: PreparedRequest) -> StreamResult:
         """Send ``request`` and read its stream to the end; raises EndpointError."""
         try:
-            return await asyncio.wait_for(self._stream_with_fallback(request), self.timeout_s)
+            return await _within(self.timeout_s, self._stream_with_fallback(request))
         except asyncio.TimeoutError:
             raise EndpointError(Category.TIMEOUT, f"no complete response within {self.timeout_s:g} s") from None
         except EndpointError as exc:
@@ -102,7 +141,7 @@ class ChatClient:
     async def get_json(self, route: str = MODELS_ROUTE) -> Any:
         """``GET route`` and its parsed JSON body (e.g. the model listing)."""
         try:
-            return await asyncio.wait_for(self._get_json(route), self.timeout_s)
+            return await _within(self.timeout_s, self._get_json(route))
         except asyncio.TimeoutError:
             raise EndpointError(Category.TIMEOUT, f"GET {route}: no answer within {self.timeout_s:g} s") from None
         except EndpointError as exc:
@@ -143,28 +182,6 @@ class ChatClient:
             if EVENT_STREAM not in content_type:
                 raise EndpointError(Category.MALFORMED_EVENT,
                                     f"the response is not an event stream (content-type {content_type[:60]!r})")
-            parser = SSEParser()
-            log = EventLog()
-            end_ns = head_ns = http.head_ns
-            pieces = http.body_pieces()
-            try:
-                async for t_ns, piece in pieces:
-                    end_ns = t_ns
-                    for event in parser.feed(piece):
-                        log.receive(event, t_ns)
-                    if log.done:
-                        await _drain(pieces)
-                        break
-            except EndpointError as exc:  # a close after the finish_reason loses nothing measured
-                if exc.category != Category.STREAM_ENDED_EARLY or not log.finished:
-                    if exc.category == Category.STREAM_ENDED_EARLY:
-                        log.decode()  # a malformed event, if any, is the cause to report
-                    raise
-            if not log.finished:
-                log.decode()  # a malformed event, if any, is the cause to report
-                where = "in the middle of an event" if parser.has_partial_event else "between events"
-                raise EndpointError(Category.STREAM_ENDED_EARLY,
-                                    f"the stream ended {where} without [DONE] or a finish_reason "
-                                    f"after {len(log.events)} events")
-        return StreamResult(http.sent_ns, head_ns, end_ns, log, sum(len(p) for p in payload), include_usage,
+            log, end_ns = await _read_events(http)
+        return StreamResult(http.sent_ns, http.head_ns, end_ns, log, sum(len(p) for p in payload), include_usage,
                             mask=self._api_key)

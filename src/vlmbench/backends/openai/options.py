@@ -47,8 +47,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--cache-bust", action="store_true",
                    help="make every request unique (text nonce + one imperceptible pixel change) "
                         "so prefix and image caches cannot hide the cold cost")
-    g.add_argument("--request-timeout", type=float, default=300.0, dest="request_timeout_s", metavar="S",
-                   help="give up on a request after S seconds (row status=timeout; default 300)")
     g.add_argument("--hardware", default=None, metavar="LABEL",
                    help="hardware label for the rows (default: remote)")
     g.add_argument("--tokenizer", default=None, metavar="ID_OR_DIR",
@@ -66,7 +64,6 @@ def config_fields(args: argparse.Namespace) -> dict[str, Any]:
         "rates": args.rates,
         "slo": args.slo,
         "cache_bust": args.cache_bust,
-        "request_timeout_s": args.request_timeout_s,
         "hardware": args.hardware,
         "tokenizer": args.tokenizer,
     }

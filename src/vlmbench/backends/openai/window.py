@@ -1,9 +1,10 @@
 """Run one load window: prepared requests, a load mode and a client -> one outcome each.
 
-Everything costly happens outside the window: bodies are built before it starts, token
-counting and metrics after it ends. During the window the event loop only schedules, sends
-and reads, and Python's cyclic garbage collector is paused (request bodies are plain bytes;
-nothing cyclic is created), so a collection cannot land inside a measured interval.
+Everything costly happens outside the window: bodies are built before it starts; event
+decoding (JSON), token counting and metrics after it ends. During the window the event loop
+only schedules, sends, reads and splits events, and Python's cyclic garbage collector is
+paused (request bodies are plain bytes; nothing cyclic is created), so a collection cannot
+land inside a measured interval.
 """
 
 from __future__ import annotations
