@@ -17,7 +17,7 @@ import subprocess
 import sys
 
 CHILD = r"""
-import json, sys, time, torch
+import json, statistics, sys, time, torch
 from vlmbench.catalog import get
 from vlmbench.catalog.materialise import build_random_model, construct, default_dtype
 method, model_id, dtype_name = sys.argv[1], sys.argv[2], sys.argv[3]
