@@ -22,28 +22,12 @@ import torch
 import torch.nn.functional as F
 
 from vlmbench.catalog.processors import ExpandingProcessor, clip_image_processor
-
-VICUNA_V1_SYSTEM = (
-    "A chat between a curious user and an artificial intelligence assistant. "
-    "The assistant gives helpful, detailed, and polite answers to the user's questions."
-)
+from vlmbench.catalog.templates import CURIOUS_USER_V1, SYSTEM_CURIOUS_USER
 
 # MGM ``conversation.py`` conv_vicuna_v1 (sep " ", sep2 "</s>"), with its default system
-# prompt: "{system} USER: <image>\n{prompt} ASSISTANT:".
-MGM_VICUNA_V1 = (
-    "{% if messages[0]['role'] != 'system' %}" + VICUNA_V1_SYSTEM + " {% endif %}"
-    "{% for message in messages %}"
-    "{% if message['role'] == 'system' %}{{ message['content'] }} {% endif %}"
-    "{% if message['role'] == 'user' %}USER: "
-    "{% for part in message['content'] %}"
-    "{% if part['type'] == 'image' %}<image>\n{% endif %}"
-    "{% if part['type'] == 'text' %}{{ part['text'] }}{% endif %}"
-    "{% endfor %} {% endif %}"
-    "{% if message['role'] == 'assistant' %}ASSISTANT: {{ message['content'][0]['text'] }}</s>{% endif %}"
-    "{% endfor %}"
-    "{% if add_generation_prompt %}ASSISTANT:{% endif %}"
-)
-MGM_VICUNA_V1_PROMPT = VICUNA_V1_SYSTEM + " USER: <image>\n{prompt} ASSISTANT:"
+# prompt: "{system} USER: <image>\n{prompt} ASSISTANT:" -- the same format as LLaVA-1.5's.
+MGM_VICUNA_V1 = CURIOUS_USER_V1
+MGM_VICUNA_V1_PROMPT = SYSTEM_CURIOUS_USER + " USER: <image>\n{prompt} ASSISTANT:"
 
 
 class MGMImageInputs:

@@ -110,9 +110,9 @@ class DecodeTPS(Metric):
         return 1000.0 / tpot if tpot else None
 
 
-class _ITLPercentile(Metric):
-    """Inter-token latency percentile: percentile q of the gaps between consecutive token
-    arrivals (per token, not per request). ms."""
+class GapPercentile(Metric):
+    """Percentile q of the gaps between consecutive arrivals in ``token_ns`` (in-process: tokens,
+    so this is the inter-token latency, per token, not per request; endpoint: content chunks). ms."""
 
     q = 50.0
     depends_on = ("token_ns",)
@@ -124,14 +124,14 @@ class _ITLPercentile(Metric):
         return float(np.percentile(gaps, self.q))
 
 
-class ITLP50(_ITLPercentile):
+class ITLP50(GapPercentile):
     """Median inter-token latency. ms."""
 
     column = "itl_p50_ms"
     q = 50.0
 
 
-class ITLP99(_ITLPercentile):
+class ITLP99(GapPercentile):
     """99th-percentile inter-token latency. ms."""
 
     column = "itl_p99_ms"

@@ -20,11 +20,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional
 
-import numpy as np
 
 from vlmbench.errors import UsageError
 from vlmbench.metrics import Timeline
-from vlmbench.metrics.request import E2E, TPOT, TTFT, DecodeTPS, Metric, TokenTimes, compute_request_metrics
+from vlmbench.metrics.request import (
+    E2E, TPOT, TTFT, DecodeTPS, GapPercentile, Metric, TokenTimes, compute_request_metrics,
+)
 
 
 @dataclass
@@ -100,26 +101,14 @@ class TokensPerChunk(Metric):
         return t.n_out / len(t.token_ns) if t.n_out is not None and t.token_ns else None
 
 
-class _ChunkGapPercentile(Metric):
-    """Percentile q of the gaps between consecutive content events (per chunk). ms."""
-
-    q = 50.0
-    depends_on = ("token_ns",)
-
-    def compute(self, t, row):
-        if len(t.token_ns) < 2:
-            return None
-        return float(np.percentile(np.diff(np.asarray(t.token_ns, dtype=np.int64)) / 1e6, self.q))
-
-
-class ChunkGapP50(_ChunkGapPercentile):
+class ChunkGapP50(GapPercentile):
     """Median gap between content events. ms."""
 
     column = "chunk_gap_p50_ms"
     q = 50.0
 
 
-class ChunkGapP99(_ChunkGapPercentile):
+class ChunkGapP99(GapPercentile):
     """99th-percentile gap between content events. ms."""
 
     column = "chunk_gap_p99_ms"
