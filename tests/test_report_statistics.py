@@ -101,3 +101,18 @@ def test_slugs_are_safe_and_distinct():
     assert a != b
     for s in (a, b, slug("../../etc/passwd"), slug("")):
         assert all(ch.isalnum() or ch == "-" for ch in s) and ".." not in s
+
+
+def test_mann_whitney_fallback_without_scipy_matches_scipy():
+    """The GPU machines may lack scipy: the numpy fallback must give scipy's p-value."""
+    import numpy as np
+    from scipy.stats import mannwhitneyu
+
+    from vlmbench.report.statistics import _mann_whitney_normal_p
+
+    rng = np.random.default_rng(1)
+    for shift in (0.0, 0.4, 1.5):
+        a = list(rng.normal(10, 1, 14).round(1))  # rounding makes ties
+        b = list(rng.normal(10 + shift, 1, 17).round(1))
+        expected = mannwhitneyu(a, b, alternative="two-sided", method="asymptotic").pvalue
+        assert _mann_whitney_normal_p(a, b) == pytest.approx(expected, rel=1e-9, abs=1e-12)
