@@ -80,9 +80,12 @@ class DeviceOps:
         return config
 
     def name(self) -> str:
+        """Short hardware label used to group results: the CPU model and its thread count."""
+        import psutil
+
         from vlmbench.measure.fingerprint import cpu_model
 
-        return cpu_model()
+        return f"{cpu_model()} ({psutil.cpu_count(logical=True)} threads)"
 
 
 class CudaOps(DeviceOps):

@@ -94,12 +94,9 @@ def driver_version() -> Optional[str]:
 
 def hardware_label(device: str) -> str:
     """Short label used to group results by hardware: the GPU name, or the CPU model."""
-    import torch
+    from vlmbench.measure.device import device_ops
 
-    dev = torch.device(device)
-    if dev.type == "cuda" and torch.cuda.is_available():
-        return torch.cuda.get_device_name(dev)
-    return f"{cpu_model()} ({psutil.cpu_count(logical=True)} threads)"
+    return device_ops(device).name()
 
 
 def fingerprint() -> dict[str, Any]:
