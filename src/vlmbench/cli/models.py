@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from vlmbench.cli.listargs import int_list
+
 NAME = "models"
 HELP = "list the model catalog (ids, systems, parameters, visual tokens, checkpoints)"
 
@@ -15,7 +17,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     mem = p.add_argument_group("memory estimate (weights + KV cache + activations, see catalog/memory.py)")
     mem.add_argument("--memory", type=float, default=None, metavar="GIB",
                      help="print the memory estimate of every entry against a device with GIB of memory")
-    mem.add_argument("--batch-sizes", default="1", metavar="B,B", help="batch sizes to estimate (default 1)")
+    mem.add_argument("--batch-sizes", type=int_list, default=[1], metavar="B,B", help="batch sizes to estimate (default 1)")
     mem.add_argument("--max-new-tokens", type=int, default=32)
     mem.add_argument("--dtype", default="bfloat16", choices=("bfloat16", "float16", "float32"))
     mem.add_argument("--device-type", default="cuda", choices=("cuda", "cpu"))
@@ -29,13 +31,7 @@ def execute(args: argparse.Namespace) -> int:
         load_module(plugin)
     if args.memory is not None:
         from vlmbench.catalog.memory import memory_rows, memory_table
-        from vlmbench.errors import UsageError
-
-        try:
-            batch_sizes = [int(b) for b in args.batch_sizes.split(",") if b.strip()]
-        except ValueError:
-            raise UsageError(f"--batch-sizes {args.batch_sizes!r}: expected comma-separated integers") from None
-        mem_rows = memory_rows(all_entries(), args.memory, batch_sizes, args.max_new_tokens, args.dtype,
+        mem_rows = memory_rows(all_entries(), args.memory, args.batch_sizes, args.max_new_tokens, args.dtype,
                                args.device_type)
         print(json.dumps(mem_rows, indent=2) if args.json else memory_table(mem_rows))
         return 0

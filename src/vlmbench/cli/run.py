@@ -6,17 +6,11 @@ import argparse
 from pathlib import Path
 
 from vlmbench.backends.openai import options as endpoint_options
+from vlmbench.cli.listargs import int_list
 from vlmbench.config import DTYPES, WEIGHT_MODES, RunConfig
 
 NAME = "run"
 HELP = "benchmark models on the fixed image-prompt set; writes requests.csv and manifest.json"
-
-
-def _int_list(text: str) -> list[int]:
-    try:
-        return [int(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated integers") from None
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -42,7 +36,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--promptset", default=None, dest="promptset_version", help="prompt-set version (default v1)")
     p.add_argument("--promptset-dir", default=None, metavar="DIR",
                    help="use the prompt set in DIR (manifest.json + images) instead of the packaged one")
-    p.add_argument("--batch-sizes", type=_int_list, default=None, metavar="B,B",
+    p.add_argument("--batch-sizes", type=int_list, default=None, metavar="B,B",
                    help="batch sizes, each one generate call over different images (default 1)")
     p.add_argument("--out", type=Path, default=None, help="results root (default ./results)")
     p.add_argument("--run-id", default=None, help="name of the run folder (default: time-host-random)")

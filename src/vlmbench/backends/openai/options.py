@@ -2,7 +2,7 @@
 
 ``cli/run.py`` calls :func:`add_arguments` and merges :func:`config_fields` into the
 RunConfig, so the options and the fields stay in one place. Light on imports on purpose
-(argparse and :mod:`server_kinds` only): every ``vlmbench`` invocation builds this parser.
+(argparse, :mod:`server_kinds` and the list argument types only): every ``vlmbench`` invocation builds this parser.
 """
 
 from __future__ import annotations
@@ -11,20 +11,7 @@ import argparse
 from typing import Any
 
 from vlmbench.backends.openai.server_kinds import KIND_CHOICES
-
-
-def _int_list(text: str) -> list[int]:
-    try:
-        return [int(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated integers") from None
-
-
-def _float_list(text: str) -> list[float]:
-    try:
-        return [float(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated numbers") from None
+from vlmbench.cli.listargs import float_list, int_list
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -38,9 +25,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="how to force the output length: vllm/sglang (min_tokens + ignore_eos), "
                         "transformers (generation_config), generic (max_tokens only, length not enforced); "
                         "auto: detect from GET /v1/models (default)")
-    g.add_argument("--concurrency", type=_int_list, default=[], metavar="C,C",
+    g.add_argument("--concurrency", type=int_list, default=[], metavar="C,C",
                    help="one closed-loop window per value: C requests kept in flight (default: sequential)")
-    g.add_argument("--rate", type=_float_list, default=[], dest="rates", metavar="R,R",
+    g.add_argument("--rate", type=float_list, default=[], dest="rates", metavar="R,R",
                    help="one open-loop window per value: Poisson arrivals at R requests/s")
     g.add_argument("--slo", default=None, metavar="ttft=MS,tpot=MS",
                    help="service-level limits (ttft, tpot, e2e in ms): rows record slo_met, windows goodput")
