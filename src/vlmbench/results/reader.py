@@ -9,7 +9,7 @@ from typing import Any, Iterator
 
 from vlmbench.errors import SchemaError
 from vlmbench.results.csvsafe import restore
-from vlmbench.results.schema import COLUMN_BY_NAME, COLUMN_NAMES, READABLE_VERSIONS
+from vlmbench.results.schema import COLUMN_BY_NAME, COLUMN_NAMES, COLUMNS_BY_VERSION, READABLE_VERSIONS
 
 REQUESTS_FILE = "requests.csv"
 
@@ -37,8 +37,17 @@ def requests_path(path: str | os.PathLike) -> Path:
     return p
 
 
+def header_names(version: str) -> tuple[str, ...]:
+    """The CSV header a file of schema ``version`` has."""
+    return tuple(c.name for c in COLUMNS_BY_VERSION[version])
+
+
 def iter_rows(path: str | os.PathLike) -> Iterator[dict[str, Any]]:
-    """Yield typed rows. A final line without newline (a torn write) is dropped."""
+    """Yield typed rows with every current column (those an older version lacks are None).
+
+    A final line without newline (a torn write) is dropped. ``schema_version`` keeps the
+    version the row was written with.
+    """
     p = requests_path(path)
     with open(p, newline="", encoding="utf-8") as fh:
         text = fh.read()
@@ -59,16 +68,19 @@ def iter_rows(path: str | os.PathLike) -> Iterator[dict[str, Any]]:
                 f"{p}:{lineno}: schema version {version!r} is not one this vlmbench reads "
                 f"({', '.join(READABLE_VERSIONS)}); use the vlmbench release that wrote it"
             )
-        if tuple(header) != COLUMN_NAMES:
-            missing = [c for c in COLUMN_NAMES if c not in header]
-            extra = [c for c in header if c not in COLUMN_NAMES]
+        expected = header_names(version)
+        if tuple(header) != expected:
+            missing = [c for c in expected if c not in header]
+            extra = [c for c in header if c not in expected]
             raise SchemaError(
                 f"{p}: header does not match schema version {version}: "
                 f"missing {missing or 'none'}, unknown {extra or 'none'}"
             )
         if len(cells) != len(header):
             raise SchemaError(f"{p}:{lineno}: {len(cells)} cells, expected {len(header)}")
-        yield {name: parse_cell(name, cell) for name, cell in zip(header, cells)}
+        row = dict.fromkeys(COLUMN_NAMES)
+        row.update((name, parse_cell(name, cell)) for name, cell in zip(header, cells))
+        yield row
 
 
 def read_rows(path: str | os.PathLike) -> list[dict[str, Any]]:

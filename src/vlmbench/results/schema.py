@@ -6,7 +6,12 @@ instead of them.
 
 Versioning: ``SCHEMA_VERSION`` is written into every row. A reader accepts exactly the
 versions listed in ``READABLE_VERSIONS`` and refuses anything else with a clear message.
-Adding a column is a new version.
+Adding a column is a new version: each released version keeps its own column list in
+``COLUMNS_BY_VERSION``, so files written by an older release are still read (columns that
+version did not have come back empty).
+
+- version 1: the first release.
+- version 2: adds ``size_class``, ``ttft_missing_reason`` and ``connect_ms`` (appended at the end).
 """
 
 from __future__ import annotations
@@ -14,8 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-SCHEMA_VERSION = "1"
-READABLE_VERSIONS = ("1",)
+SCHEMA_VERSION = "2"
+READABLE_VERSIONS = ("1", "2")
 
 
 class Status(str, Enum):
@@ -44,7 +49,7 @@ def _c(name: str, kind: str, unit: str = "", doc: str = "") -> Column:
 
 
 # Order matters: it is the CSV column order.
-COLUMNS: tuple[Column, ...] = (
+COLUMNS_V1: tuple[Column, ...] = (
     # identity
     _c("schema_version", "str", doc="row schema version"),
     _c("run_id", "str", doc="run this row belongs to"),
@@ -123,6 +128,18 @@ COLUMNS: tuple[Column, ...] = (
     _c("model_load_ms", "float", "ms", "time to build or load the model in the worker"),
     _c("started_at", "str", doc="ISO 8601 UTC wall-clock anchor of the request"),
 )
+
+# Version 2: appended columns only, so a version-1 row reads as a version-2 row with these empty.
+COLUMNS_V2_ADDED: tuple[Column, ...] = (
+    _c("size_class", "str", doc="tiny (a shrunken test variant) | real (published shapes); empty when unknown "
+                                "(endpoints, hub ids)"),
+    _c("ttft_missing_reason", "str", doc="why ttft_ms is empty on an ok row (e.g. no chunk carried output)"),
+    _c("connect_ms", "float", "ms", "endpoint: connection set-up (TCP + TLS) when a new connection was opened "
+                                    "for this request; empty when a pooled connection was reused"),
+)
+
+COLUMNS: tuple[Column, ...] = COLUMNS_V1 + COLUMNS_V2_ADDED
+COLUMNS_BY_VERSION: dict[str, tuple[Column, ...]] = {"1": COLUMNS_V1, "2": COLUMNS}
 
 COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
 COLUMN_BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 from typing import Any, Mapping
 
+from vlmbench.errors import SchemaError
 from vlmbench.results.csvsafe import neutralise
 from vlmbench.results.schema import COLUMN_BY_NAME, COLUMN_NAMES, SCHEMA_VERSION
 
@@ -87,7 +88,19 @@ class RowWriter:
         self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         if os.fstat(self._fd).st_size == 0:
             self._write(header_line())
+        else:
+            self._refuse_other_header()
         self.rows_written = 0
+
+    def _refuse_other_header(self) -> None:
+        """Appending rows of this version under another version's header would tear the file."""
+        with open(self.path, encoding="utf-8", newline="") as fh:
+            first = fh.readline()
+        if first != header_line():
+            os.close(self._fd)
+            self._fd = -1
+            raise SchemaError(f"{self.path}: written with another schema version (header differs from version "
+                              f"{SCHEMA_VERSION}); resume or append with the vlmbench release that wrote it")
 
     def _write(self, text: str) -> None:
         data = text.encode("utf-8")
