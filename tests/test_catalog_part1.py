@@ -307,13 +307,24 @@ def test_tiny_generates_exactly_n_tokens_through_the_runner(tiny, tiny_rows):
         assert row["n_image_tokens"] == expected_tokens(tiny, image.size)
 
 
-def test_models_cli_lists_every_entry(tmp_path):
+MODELS_JSON_V1 = Path(__file__).parent / "data" / "models-json-v1.json"  # `vlmbench models --json`, captured
+
+
+@pytest.fixture(scope="module")
+def models_json(tmp_path_factory):
+    """``vlmbench models --json`` in a fresh process with an empty cache: (HOME used, parsed output)."""
+    home = tmp_path_factory.mktemp("home")
+    result = run_cli("models", "--json", env={"HOME": str(home)})
+    assert result.returncode == 0, result.stderr
+    return home, json.loads(result.stdout)
+
+
+def test_models_cli_lists_every_entry(models_json):
     """``vlmbench models --json`` in a fresh process (empty cache); the table from the same rows."""
     from vlmbench.catalog.describe import table
 
-    result = run_cli("models", "--json", env={"HOME": str(tmp_path)})
-    assert result.returncode == 0, result.stderr
-    rows = {r["id"]: r for r in json.loads(result.stdout)}
+    tmp_path, listed = models_json
+    rows = {r["id"]: r for r in listed}
     for entry in ENTRIES:
         row = rows[entry.id]
         assert row["system"] == entry.system
@@ -329,3 +340,15 @@ def test_models_cli_lists_every_entry(tmp_path):
         line = next(line for line in lines if line.split()[0] == entry.id)
         assert entry.system in line and entry.language_model in line and entry.vision_encoder in line
         assert ("random only" in line) == (not entry.checkpoints)
+
+
+def test_models_json_is_unchanged_for_every_entry(models_json):
+    """Every entry's ``vlmbench models --json`` record equals the one captured before the tiny
+    variants were derived from their real entries (tests/data/models-json-v1.json): same ids in the
+    same order, and every field of every entry the same."""
+    _, listed = models_json
+    captured = json.loads(MODELS_JSON_V1.read_text())
+    assert [r["id"] for r in listed] == [r["id"] for r in captured]
+    for now, before in zip(listed, captured):
+        changed = {k: (before.get(k), now.get(k)) for k in before.keys() | now.keys() if before.get(k) != now.get(k)}
+        assert not changed, f"{now['id']}: {changed}"
