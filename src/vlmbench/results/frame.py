@@ -12,7 +12,12 @@ Two columns are added that are not in the CSV: ``source_file`` (the ``requests.c
 came from) and ``run_dir`` (its folder).
 
 What a path may be: a ``requests.csv`` file; a run folder holding one; or any folder above run
-folders (a campaign's ``results/<campaign>/``, an archive), searched recursively.
+folders (a campaign's ``results/<campaign>/``), searched recursively; or an archive (a folder
+with an ``index.json``, see :mod:`vlmbench.results.archive_index`), read through its index: only
+indexed runs (never a half-copied one), with ``ARCHIVE_COLUMNS`` added from their index entries:
+``partial`` (published with ``--allow-partial`` and rows missing), ``archive_date`` (the run's
+date folder, ``YYYY-MM-DD``), ``run_started_at`` (the run's start from its manifest, UTC
+datetime). Those columns are missing values for rows loaded from plain run folders.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import Iterable, Union
 import pandas as pd
 
 from vlmbench.errors import SchemaError
+from vlmbench.results.archive_index import is_archive, read_index
 from vlmbench.results.reader import REQUESTS_FILE, iter_rows
 from vlmbench.results.schema import COLUMNS
 
@@ -31,6 +37,7 @@ PathLike = Union[str, os.PathLike]
 
 _DTYPES = {"int": "Int64", "float": "float64", "bool": "boolean", "str": "string"}
 EXTRA_COLUMNS = ("source_file", "run_dir")
+ARCHIVE_COLUMNS = ("partial", "archive_date", "run_started_at")
 
 
 def requests_files(paths: Union[PathLike, Iterable[PathLike]]) -> list[Path]:
@@ -84,14 +91,43 @@ def typed(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _archive_files(archive: Path) -> list[tuple[Path, dict]]:
+    """(requests.csv, archive metadata) of every run in an archive's index."""
+    out = []
+    for entry in read_index(archive)["runs"]:
+        meta = {"partial": bool(entry.get("partial")), "archive_date": entry.get("date"),
+                "run_started_at": entry.get("started_at")}
+        out.append((archive / entry["path"] / REQUESTS_FILE, meta))
+    return out
+
+
 def load(paths: Union[PathLike, Iterable[PathLike]]) -> pd.DataFrame:
     """All rows under ``paths`` as one typed DataFrame (see the module docstring)."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    sources: list[tuple[Path, dict]] = []
+    for raw in paths:
+        if Path(raw).is_dir() and is_archive(raw):
+            sources.extend(_archive_files(Path(raw)))
+        else:
+            sources.extend((f, {}) for f in requests_files([raw]))
     records = []
-    for f in requests_files(paths):
+    seen: set[Path] = set()
+    for f, meta in sources:
+        if f.resolve() in seen:
+            continue
+        seen.add(f.resolve())
         for row in iter_rows(f):
             row["source_file"] = str(f)
             row["run_dir"] = str(f.parent)
+            row.update(meta)
             records.append(row)
     if not records:
         return empty_frame()
-    return typed(pd.DataFrame.from_records(records))
+    frame = typed(pd.DataFrame.from_records(records))
+    if any(meta for _, meta in sources):
+        frame["partial"] = frame["partial"].astype("boolean")
+        frame["archive_date"] = frame["archive_date"].astype("string")
+        frame["run_started_at"] = pd.to_datetime(frame["run_started_at"], utc=True, errors="coerce",
+                                                 format="ISO8601")
+    return frame
