@@ -27,6 +27,8 @@ SUBCOMMANDS: tuple[str, ...] = (
     "site",
     "publish",
     "archive",
+    "history",
+    "gate",
 )
 
 

@@ -1,0 +1,43 @@
+"""Software and driver changes between two runs, from their manifests' fingerprints: the fields
+``report/fingerprints.py`` compares (hardware and software) plus the git commit, which matters
+here (a scheduled run that got slower after a commit should say so)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+from vlmbench.report.fingerprints import HARDWARE_FIELDS, SOFTWARE_FIELDS
+
+FIELDS: tuple[str, ...] = SOFTWARE_FIELDS + HARDWARE_FIELDS + ("git_commit",)
+
+
+def manifest_environment(run_dir: str | Path) -> dict[str, Any]:
+    try:
+        data = json.loads((Path(run_dir) / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    env = data.get("environment") if isinstance(data, dict) else None
+    return env if isinstance(env, dict) else {}
+
+
+def _lookup(data: dict[str, Any], dotted: str) -> Optional[Any]:
+    value: Any = data
+    for part in dotted.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def changes(old_env: dict[str, Any], new_env: dict[str, Any]) -> list[str]:
+    """``field: old -> new`` for every fingerprint field that differs (empty when a side has none)."""
+    if not old_env or not new_env:
+        return []
+    out = []
+    for name in FIELDS:
+        a, b = _lookup(old_env, name), _lookup(new_env, name)
+        if a != b:
+            out.append(f"{name}: {a} -> {b}")
+    return out

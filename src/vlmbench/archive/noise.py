@@ -1,0 +1,111 @@
+"""Between-run spread: how much a cell's run median moves from one run to the next when nothing
+changed but the machine's state. Per-request samples of one run cannot measure it (they share
+that run's conditions), so it is learned from the archive's own series of run medians.
+
+For a cell (``keys``) and a metric, with run medians ``m_1..m_k`` in time order:
+
+- differences of consecutive runs ``d_i = ln m_{i+1} - ln m_i``;
+- robust sigma of one run's log median: ``s = 1.4826 * median(|d_i|) / sqrt(2)`` (the MAD of
+  first differences: a level shift, e.g. a real regression, moves only one difference, so it
+  barely changes the estimate; an outlier run moves two);
+- pooled sigma ``s_pool``: the same formula over the differences of every cell sharing the
+  ``pool_by`` columns (by default the hardware), else over all cells;
+- the cell's sigma shrinks its own estimate towards the pool by the number of differences it
+  has: ``s^2 = (k_d s_cell^2 + K0 s_pool^2) / (k_d + K0)``, ``K0 = PRIOR_DIFFS`` (a cell with no
+  history gets the pool's value, one with many gets mostly its own);
+- where fewer than ``MIN_POOLED_DIFFS`` differences exist in the pool, the spread is unknown
+  and ``ASSUMED_SIGMA`` (ln 1.10, i.e. 10 %) is used, marked ``assumed``.
+
+``spread_pct = 100 (exp(s) - 1)``: the typical run-to-run change of one cell's median in percent.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from vlmbench.archive.series import METRICS, SERIES_KEYS, run_medians
+
+MAD_TO_SIGMA = 1.4826
+PRIOR_DIFFS = 4
+MIN_POOLED_DIFFS = 3
+ASSUMED_SIGMA = math.log(1.10)
+MIN_SIGMA = math.log(1.002)  # floor, so a series of identical copies never yields a zero spread
+
+
+def _robust_sigma(abs_diffs: pd.Series) -> float:
+    values = abs_diffs.dropna()
+    return float(MAD_TO_SIGMA * values.median() / math.sqrt(2.0)) if len(values) else float("nan")
+
+
+def log_differences(medians: pd.DataFrame, keys: Sequence[str], metric: str) -> pd.DataFrame:
+    """Per run (after a cell's first): ``absdiff`` = |ln m - ln m_previous| of its cell."""
+    ordered = medians.sort_values(list(keys) + ["run_time", "run_id"], kind="mergesort")
+    logs = np.log(ordered[metric].where(ordered[metric] > 0))
+    diffs = logs.groupby([ordered[k] for k in keys], dropna=False, sort=False).diff()
+    return ordered[list(keys)].assign(absdiff=diffs.abs())
+
+
+def spread_from_medians(medians: pd.DataFrame, keys: Sequence[str] = SERIES_KEYS,
+                        pool_by: Sequence[str] = ("hardware",)) -> pd.DataFrame:
+    """Between-run spread per cell and metric from a frame of run medians (see the module doc).
+
+    Columns: the keys, ``metric``, ``runs``, ``diffs``, ``sigma`` (of ln run median),
+    ``spread_pct``, ``source`` (``cell+pool`` | ``pool`` | ``assumed``)."""
+    keys = list(keys)
+    pool_by = [k for k in pool_by if k in keys]
+    parts = []
+    for metric in (m.column for m in METRICS):
+        d = log_differences(medians, keys, metric)
+        cell = d.groupby(keys, dropna=False, sort=True).agg(
+            diffs=("absdiff", "count"), sigma_cell=("absdiff", _robust_sigma))
+        cell["runs"] = medians.groupby(keys, dropna=False, sort=True).size()
+        all_pool = _robust_sigma(d["absdiff"])
+        all_n = int(d["absdiff"].count())
+        if pool_by:
+            pool = d.groupby(pool_by, dropna=False).agg(pool_n=("absdiff", "count"),
+                                                        sigma_pool=("absdiff", _robust_sigma))
+            cell = cell.join(pool, on=pool_by)
+            thin = cell["pool_n"] < MIN_POOLED_DIFFS
+            cell.loc[thin, "sigma_pool"] = all_pool
+            cell.loc[thin, "pool_n"] = all_n
+        else:
+            cell["sigma_pool"], cell["pool_n"] = all_pool, all_n
+        known = cell["pool_n"] >= MIN_POOLED_DIFFS
+        w = cell["diffs"] / (cell["diffs"] + PRIOR_DIFFS)
+        sigma_cell = cell["sigma_cell"].fillna(0.0)
+        shrunk = np.sqrt(w * sigma_cell ** 2 + (1 - w) * cell["sigma_pool"] ** 2)
+        cell["sigma"] = shrunk.where(known, ASSUMED_SIGMA).clip(lower=MIN_SIGMA)
+        cell["source"] = np.where(~known, "assumed", np.where(cell["diffs"] > 0, "cell+pool", "pool"))
+        cell["spread_pct"] = 100.0 * np.expm1(cell["sigma"])
+        cell["metric"] = metric
+        parts.append(cell.reset_index()[keys + ["metric", "runs", "diffs", "sigma", "spread_pct", "source"]])
+    return pd.concat(parts, ignore_index=True)
+
+
+def between_run_spread(frame: pd.DataFrame, keys: Sequence[str] = SERIES_KEYS,
+                       pool_by: Sequence[str] = ("hardware",)) -> pd.DataFrame:
+    """Between-run spread per cell and metric of the rows in ``frame`` (e.g.
+    ``vlmbench.results.load(archive)``); see :func:`spread_from_medians` for the columns.
+
+    The public entry point for ``compare`` and the gate: one row per (cell, metric)."""
+    return spread_from_medians(run_medians(frame, tuple(keys)), keys, pool_by)
+
+
+def sigma_for(spread: pd.DataFrame, cell: dict, metric: str, keys: Sequence[str] = SERIES_KEYS) -> tuple[float, str]:
+    """(sigma, source) of one cell and metric; a cell absent from ``spread`` gets its pool's value
+    (same ``hardware``), else the assumed one."""
+    rows = spread[spread["metric"] == metric]
+    match = rows
+    for k in keys:
+        match = match[match[k].astype("string") == str(cell[k])] if cell.get(k) is not None else match[match[k].isna()]
+    if len(match):
+        return float(match["sigma"].iloc[0]), str(match["source"].iloc[0])
+    same_hw = rows[rows["hardware"].astype("string") == str(cell.get("hardware"))] if "hardware" in rows else rows
+    known = same_hw[same_hw["source"] != "assumed"]
+    if len(known):
+        return float(known["sigma"].median()), "pool"
+    return ASSUMED_SIGMA, "assumed"

@@ -1,0 +1,129 @@
+"""History: the series of run medians per model x hardware x scenario x prompt-set version, and
+the current value of each series. pandas throughout (groupby, rolling, quantiles).
+
+- Rows used: ``status == ok`` and warm (``cold`` false), as everywhere in the reports.
+- Run median of a metric: the median of that run's warm rows of the cell, with the percentile
+  bootstrap CI of :func:`vlmbench.report.statistics.bootstrap_median_ci`. Peak memory is the
+  run's maximum instead (a peak, not a distribution), without CI.
+- Run time: the run's ``started_at`` from its manifest (``run_started_at``, archives), else the
+  earliest row's ``started_at``.
+- Current value: the median of the series' last ``last_n`` run medians, or of the run medians of
+  the last ``days`` days before the newest run when ``days`` is given; shown with its spread (min,
+  max, and the between-run spread of :mod:`vlmbench.archive.noise`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+
+from vlmbench.report.statistics import bootstrap_median_ci
+
+SERIES_KEYS: tuple[str, ...] = ("model_id", "hardware", "scenario", "promptset_version")
+PEAK_MEMORY = "peak_memory_mb"
+_MEMORY_SOURCES = ("peak_nvml_mb", "peak_cuda_reserved_mb", "peak_cuda_allocated_mb", "peak_rss_mb")
+DEFAULT_LAST_N = 5
+
+
+@dataclass(frozen=True)
+class Metric:
+    column: str
+    label: str
+    unit: str
+    higher_is_better: bool = False
+    distribution: bool = True  # False: a per-run peak, no per-request distribution
+
+
+METRICS: tuple[Metric, ...] = (
+    Metric("ttft_ms", "TTFT", "ms"),
+    Metric("ttft_user_ms", "TTFT user", "ms"),
+    Metric("tpot_ms", "TPOT", "ms"),
+    Metric("decode_tps", "tokens/s", "tokens/s", higher_is_better=True),
+    Metric(PEAK_MEMORY, "peak memory", "MiB", distribution=False),
+)
+METRIC_BY_COLUMN = {m.column: m for m in METRICS}
+
+
+def warm_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """ok, warm rows with a ``peak_memory_mb`` column (NVML, else CUDA reserved/allocated, else RSS)."""
+    ok = frame[(frame["status"] == "ok") & ~frame["cold"].fillna(False).astype(bool)].copy()
+    ok[PEAK_MEMORY] = ok[list(_MEMORY_SOURCES)].bfill(axis=1).iloc[:, 0].astype("float64")
+    return ok
+
+
+def _ci(values: pd.Series) -> tuple[float, float]:
+    ci = bootstrap_median_ci(values.dropna().tolist())
+    return ci if ci is not None else (np.nan, np.nan)
+
+
+def run_medians(frame: pd.DataFrame, keys: tuple[str, ...] = SERIES_KEYS) -> pd.DataFrame:
+    """One row per (cell, run): ``run_time``, ``n`` warm rows, and per metric its run median with
+    ``<metric>_lo``/``<metric>_hi`` (bootstrap CI), sorted by cell then time."""
+    ok = warm_rows(frame)
+    by = list(keys) + ["run_id"]
+    if ok.empty:
+        return pd.DataFrame(columns=by + ["run_time", "n", "partial"]
+                            + [f"{m.column}{s}" for m in METRICS for s in ("", "_lo", "_hi")])
+    groups = ok.groupby(by, dropna=False, sort=False)
+    out = groups[[m.column for m in METRICS if m.distribution]].median()
+    out[PEAK_MEMORY] = groups[PEAK_MEMORY].max()
+    for m in METRICS:
+        if m.distribution:
+            ci = groups[m.column].agg(_ci)
+            out[f"{m.column}_lo"] = ci.map(lambda t: t[0]).astype("float64")
+            out[f"{m.column}_hi"] = ci.map(lambda t: t[1]).astype("float64")
+        else:
+            out[f"{m.column}_lo"] = out[f"{m.column}_hi"] = out[m.column]
+    started = pd.to_datetime(groups["started_at"].min(), utc=True)
+    if "run_started_at" in ok.columns:
+        started = groups["run_started_at"].first().fillna(started)
+    out["run_time"] = started
+    out["n"] = groups.size()
+    out["partial"] = groups["partial"].first().fillna(False).astype(bool) if "partial" in ok.columns else False
+    out["run_dir"] = groups["run_dir"].first()
+    return out.reset_index().sort_values(list(keys) + ["run_time", "run_id"], kind="mergesort",
+                                          ignore_index=True)
+
+
+def add_rolling(medians: pd.DataFrame, last_n: int = DEFAULT_LAST_N,
+                keys: tuple[str, ...] = SERIES_KEYS) -> pd.DataFrame:
+    """``<metric>_current``: at each run, the median of that run's and the previous runs' medians
+    (``last_n`` at most) of its series (a rolling median)."""
+    out = medians.copy()
+    grouped = out.groupby(list(keys), dropna=False, sort=False)
+    for m in METRICS:
+        out[f"{m.column}_current"] = grouped[m.column].transform(
+            lambda s: s.rolling(last_n, min_periods=1).median())
+    return out
+
+
+def recent(medians: pd.DataFrame, last_n: int = DEFAULT_LAST_N, days: Optional[float] = None,
+           keys: tuple[str, ...] = SERIES_KEYS) -> pd.DataFrame:
+    """The run medians the current value is taken from: the last ``last_n`` runs of each series,
+    or (``days`` given) those within ``days`` days of the series' newest run."""
+    grouped = medians.groupby(list(keys), dropna=False, sort=False)
+    if days is None:
+        return grouped.tail(last_n)
+    newest = grouped["run_time"].transform("max")
+    return medians[medians["run_time"] >= newest - pd.Timedelta(days=days)]
+
+
+def current_values(medians: pd.DataFrame, last_n: int = DEFAULT_LAST_N, days: Optional[float] = None,
+                   keys: tuple[str, ...] = SERIES_KEYS) -> pd.DataFrame:
+    """One row per series: ``runs`` (in the window), ``first``/``last`` run time, ``last_run_id``,
+    and per metric ``<m>`` (median of run medians), ``<m>_min``, ``<m>_max``, ``<m>_q25``, ``<m>_q75``."""
+    window = recent(medians, last_n, days, keys)
+    grouped = window.groupby(list(keys), dropna=False, sort=True)
+    out = pd.DataFrame({"runs": grouped.size(), "first": grouped["run_time"].min(),
+                        "last": grouped["run_time"].max(), "last_run_id": grouped["run_id"].last()})
+    for m in METRICS:
+        col = grouped[m.column]
+        out[m.column] = col.median()
+        out[f"{m.column}_min"] = col.min()
+        out[f"{m.column}_max"] = col.max()
+        out[f"{m.column}_q25"] = col.quantile(0.25)
+        out[f"{m.column}_q75"] = col.quantile(0.75)
+    return out.reset_index()
