@@ -13,6 +13,21 @@ from vlmbench.promptset import packaged_root
 from conftest import run_cli
 
 
+def _absent_gpu() -> tuple[str, str]:
+    """A CUDA device that exists on no host: seven past the last GPU this one has (cuda:7 on a
+    machine without CUDA). The refusal names it either way: "CUDA is not available" where there
+    is no CUDA, "no such GPU" where there is."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return "cuda:7", "--device 'cuda:7': CUDA is not available"
+    name = f"cuda:{torch.cuda.device_count() + 7}"
+    return name, f"--device '{name}': no such GPU"
+
+
+_ABSENT_GPU, _ABSENT_GPU_NEEDLE = _absent_gpu()
+
+
 def _digest(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -23,7 +38,7 @@ def _digest(path):
         (["--model", "no-such-model"], "--model 'no-such-model': unknown catalog id"),
         (["--model", "./no/such/folder", "--weights", "pretrained"], "no such local folder"),
         (["--device", "tpu9"], "--device 'tpu9'"),
-        (["--device", "cuda:0"], "--device 'cuda:0': CUDA is not available"),
+        (["--device", _ABSENT_GPU], _ABSENT_GPU_NEEDLE),
         (["--dtype", "float8"], "--dtype 'float8': unknown dtype"),
         (["--max-new-tokens", "0"], "--max-new-tokens 0: must be at least 1"),
         (["--prompts", "no-such-prompt"], "unknown prompt id 'no-such-prompt'"),

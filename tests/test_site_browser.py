@@ -2,11 +2,14 @@
 clicking a header, the hardware filter, hostile text shown literally, and a screenshot.
 
 Needs Debian's chromium and chromium-driver (``apt-get install -y chromium chromium-driver``) and
-selenium (the ``test`` extra). Skipped, with that reason, only where /usr/bin/chromium is absent.
+selenium (the ``test`` extra). Skipped, with that reason, only where /usr/bin/chromium is absent
+and the suite is not running in CI; in CI (``CI=true``, which CI services set) a missing
+chromium fails the test instead, so the browser check can never go missing silently.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -16,11 +19,28 @@ from test_report_support import HOSTILE_HOST, HOSTILE_SCRIPT, MACHINE_B, demo_si
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium "
-                       "(apt-get install -y chromium chromium-driver)"),
-]
+NEEDS = "needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium chromium-driver)"
+
+
+def in_ci() -> bool:
+    """CI services (GitHub Actions, GitLab, .ci/run's hosts) set CI=true; the test reads it to
+    decide between failing and skipping, it configures nothing."""
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+pytestmark = [pytest.mark.browser]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def chromium_present():
+    """Locally a missing browser skips with the reason; in CI it is a failure. Module-scoped
+    autouse, so it runs before the (slow) demo site is built."""
+    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
+    if missing:
+        if in_ci():
+            pytest.fail(f"CI=true but {', '.join(missing)} missing: the browser test must run in CI ({NEEDS})")
+        pytest.skip(NEEDS)
+
 
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1400,1000")
