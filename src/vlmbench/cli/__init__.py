@@ -29,6 +29,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "archive",
     "history",
     "gate",
+    "cycle",
 )
 
 

@@ -12,7 +12,13 @@ METRICS_FILE = "METRICS.md"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run folders (any number of machines)")
+    p.add_argument("runs", nargs="*", metavar="RUN_DIR", help="run folders (any number of machines)")
+    p.add_argument("--archive", type=Path, default=None, metavar="DIR",
+                   help="build the site from an archive instead (history, trends, hardware comparison)")
+    p.add_argument("--last-n", type=int, default=5, metavar="N",
+                   help="with --archive: current value = median of the last N run medians (default 5)")
+    p.add_argument("--days", type=float, default=None, metavar="D",
+                   help="with --archive: current value = median of the run medians of the last D days")
     p.add_argument("-o", "--out", type=Path, default=Path("site"), metavar="DIR", help="output folder (default: site)")
     p.add_argument("--metrics", type=Path, default=None, metavar="FILE",
                    help="Markdown file of metric definitions for the methodology page "
@@ -35,7 +41,26 @@ def execute(args: argparse.Namespace) -> int:
     if args.metrics is not None and not args.metrics.is_file():
         raise UsageError(f"--metrics {args.metrics}: no such file")
     markdown = metrics_path.read_text(encoding="utf-8") if metrics_path else None
+    if args.archive is not None:
+        return _archive_site(args, markdown)
+    if not args.runs:
+        raise UsageError("site: give run folders, or --archive DIR")
     site = build_site(args.runs, args.out, metrics_markdown=markdown)
     print(f"{len(site.summaries)} rows from {len(site.runs)} run(s), {len(site.model_pages)} model pages")
+    print(f"site: {site.index}")
+    return 0
+
+
+def _archive_site(args: argparse.Namespace, markdown: Optional[str]) -> int:
+    from vlmbench.errors import UsageError
+    from vlmbench.report.site.archive_build import build_archive_site
+    from vlmbench.results.archive_index import is_archive
+
+    if args.runs:
+        raise UsageError("site: give either run folders or --archive DIR, not both")
+    if not is_archive(args.archive):
+        raise UsageError(f"--archive {args.archive}: not an archive (no index.json)")
+    site = build_archive_site(args.archive, args.out, metrics_markdown=markdown, last_n=args.last_n, days=args.days)
+    print(f"{site.runs} archived run(s), {site.series} series, {len(site.model_pages)} model pages")
     print(f"site: {site.index}")
     return 0

@@ -1,0 +1,171 @@
+"""Page bodies of the site built from an archive: the leaderboard of current values per hardware,
+the hardware comparison (same model across machines, with ratios), and one page per model with
+trend charts. Every string from the archive goes through :func:`esc`."""
+
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+import pandas as pd
+
+from vlmbench.archive.series import METRICS, SERIES_KEYS
+from vlmbench.report.html import esc
+from vlmbench.report.site.archive_svg import trend_svg
+
+HEADLINE = ("ttft_ms", "ttft_user_ms", "tpot_ms", "decode_tps", "peak_memory_mb")
+TREND_METRICS = ("ttft_ms", "ttft_user_ms", "tpot_ms", "decode_tps")
+
+
+def _num(value: Optional[float], digits: int = 4) -> str:
+    return "–" if value is None or value != value else f"{value:.{digits}g}"
+
+
+def _day(t) -> str:
+    return f"{t:%Y-%m-%d}"
+
+
+def _minute(t) -> str:
+    return f"{t:%Y-%m-%d %H:%M}"
+
+
+def _pct(value: float) -> str:
+    return f"{value:+.1f}"
+
+
+def _sort(value: Optional[float]) -> str:
+    return "" if value is None or value != value else repr(float(value))
+
+
+def _current_cell(row: pd.Series, column: str) -> str:
+    spread = row.get(f"{column}_spread_pct")
+    title = (f"median of {row['runs']} run medians; range {_num(row[column + '_min'])}-{_num(row[column + '_max'])}"
+             + (f"; between-run spread ±{_num(spread, 2)}%" if spread == spread and spread is not None else ""))
+    extra = f' <span class="spread">±{esc(_num(spread, 2))}%</span>' if spread == spread and spread is not None else ""
+    return (f'<td class="num" data-sort="{esc(_sort(row[column]))}" title="{esc(title)}">'
+            f'{esc(_num(row[column]))}{extra}</td>')
+
+
+def leaderboard_html(current: pd.DataFrame, changes: pd.DataFrame, model_href: Callable[[str], str],
+                     window: str) -> str:
+    hardware = sorted(current["hardware"].astype(str).unique())
+    options = "".join(f'<option value="{esc(h)}">{esc(h)}</option>' for h in hardware)
+    filters = (f'<div class="filters"><label>Hardware<select data-filter="hardware" id="filter-hardware">'
+               f'<option value="">all</option>{options}</select></label>'
+               f'<span class="count"><span id="shown-count">{len(current)}</span> of {len(current)} rows</span></div>')
+    changed = set(changes["model_id"].astype(str) + "\0" + changes["hardware"].astype(str)
+                  + "\0" + changes["scenario"].astype(str)) if len(changes) else set()
+    head = ("<th>Model</th><th>Scenario</th><th>Prompt set</th><th class=\"num\" data-sort-type=\"num\">Runs</th>"
+            + "".join(f'<th class="num" data-sort-type="num">{esc(m.label)} ({esc(m.unit)})</th>'
+                      for m in METRICS if m.column in HEADLINE)
+            + "<th>Last run</th><th>Change points</th>")
+    sections = []
+    for hw in hardware:
+        rows = []
+        for _, r in current[current["hardware"].astype(str) == hw].iterrows():
+            key = f"{r['model_id']}\0{r['hardware']}\0{r['scenario']}"
+            rows.append(
+                f'<tr data-hardware="{esc(hw)}"><td class="c-model"><a href="{esc(model_href(str(r["model_id"])))}">'
+                f'{esc(r["model_id"])}</a></td><td>{esc(r["scenario"])}</td><td>{esc(r["promptset_version"])}</td>'
+                f'<td class="num" data-sort="{esc(r["runs"])}">{esc(r["runs"])}</td>'
+                + "".join(_current_cell(r, c) for c in HEADLINE)
+                + f'<td>{esc(_day(r["last"]))}</td><td>{"yes" if key in changed else ""}</td></tr>')
+        sections.append(f'<section class="hardware" data-hardware="{esc(hw)}"><h2>{esc(hw)}</h2>'
+                        f'<div class="table-wrap"><table class="results sortable"><thead><tr>{head}</tr></thead>'
+                        f'<tbody>{"".join(rows)}</tbody></table></div></section>')
+    return (
+        '<p class="lead">Current response times of every model on every machine, from the archive of scheduled '
+        f"runs: each value is the median of the run medians of the {esc(window)} of its series (warm requests, "
+        "p50), ± the series' between-run spread. Click a model for its history; "
+        '<a href="hardware.html">hardware comparison</a>; definitions: <a href="methodology.html">methodology</a>; '
+        'data: <a href="data/index.csv">index.csv</a>, <a href="data/index.json">index.json</a>, '
+        '<a href="data/current.csv">current.csv</a>, <a href="data/history.csv">history.csv</a>.</p>'
+        f"{filters}{''.join(sections)}"
+    )
+
+
+def hardware_comparison_html(current: pd.DataFrame, model_href: Callable[[str], str]) -> str:
+    """Same model x scenario x prompt set across machines: current TTFT and TPOT per hardware and
+    the ratio to the first machine (alphabetical) that has the series."""
+    hardware = sorted(current["hardware"].astype(str).unique())
+    keys = [k for k in SERIES_KEYS if k != "hardware"]
+    blocks = []
+    for column, label in (("ttft_ms", "TTFT p50 (ms)"), ("tpot_ms", "TPOT p50 (ms)"), ("decode_tps", "tokens/s p50")):
+        wide = current.pivot_table(index=keys, columns="hardware", values=column, aggfunc="first")
+        wide = wide.reindex(columns=hardware)
+        reference = wide.bfill(axis=1).iloc[:, 0] if len(wide.columns) else wide
+        ratios = wide.div(reference, axis=0)
+        head = ("<th>Model</th><th>Scenario</th><th>Prompt set</th>"
+                + "".join(f'<th class="num" data-sort-type="num">{esc(h)}</th>' for h in hardware))
+        body = []
+        for idx, values in wide.iterrows():
+            cell = dict(zip(keys, idx))
+            tds = "".join(
+                f'<td class="num" data-sort="{esc(_sort(values[h]))}">{esc(_num(values[h]))}'
+                + (f' <span class="ratio">(×{esc(_num(ratios.loc[idx, h], 3))})</span>' if values[h] == values[h] else "")
+                + "</td>" for h in hardware)
+            body.append(f'<tr><td class="c-model"><a href="{esc(model_href(str(cell["model_id"])))}">'
+                        f'{esc(cell["model_id"])}</a></td><td>{esc(cell["scenario"])}</td>'
+                        f'<td>{esc(cell["promptset_version"])}</td>{tds}</tr>')
+        blocks.append(f'<h2>{esc(label)}</h2><div class="table-wrap"><table class="compare-hardware sortable">'
+                      f'<thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>')
+    return ('<p class="lead">The same model, scenario and prompt set on each machine: current values (median of '
+            "recent run medians) and, in brackets, the ratio to the first machine that has the series "
+            "(alphabetical order of hardware labels).</p>" + "".join(blocks))
+
+
+def _runs_table(rows: pd.DataFrame, run_href: Callable[[str], Optional[str]]) -> str:
+    head = ("<th>Run started</th><th>Run</th>"
+            + "".join(f'<th class="num">{esc(m.label)} p50 [95% CI]</th>' for m in METRICS if m.column in HEADLINE)
+            + "<th>Raw data</th><th>Note</th>")
+    body = []
+    for _, r in rows.iterrows():
+        href = run_href(str(r["run_id"]))
+        link = f'<a href="{esc(href)}">requests.csv</a>' if href else "–"
+        note = ("partial; " if bool(r.get("partial")) else "") + (
+            f"change point: {r['change_metrics']}" if isinstance(r.get("change_metrics"), str) else "")
+        cells = "".join(f'<td class="num">{esc(_num(r[c]))} [{esc(_num(r[c + "_lo"]))}-{esc(_num(r[c + "_hi"]))}]</td>'
+                        for c in HEADLINE)
+        body.append(f'<tr><td>{esc(_minute(r["run_time"]))}</td><td><code>{esc(r["run_id"])}</code></td>'
+                    f"{cells}<td>{link}</td><td>{esc(note)}</td></tr>")
+    return (f'<div class="table-wrap"><table class="runs"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table></div>')
+
+
+def model_page_html(model_id: str, medians: pd.DataFrame, current: pd.DataFrame, changes: pd.DataFrame,
+                    run_href: Callable[[str], Optional[str]]) -> str:
+    parts = ['<p class="lead">History of this model on every machine: run medians (points) with their 95% '
+             "bootstrap CI (band), the rolling current value (line) and change points (dashed lines). "
+             '<a href="../index.html">Back to the leaderboard</a>.</p>']
+    keys = list(SERIES_KEYS)
+    for cell, rows in medians.groupby(keys, dropna=False, sort=True):
+        cell_d = dict(zip(keys, cell))
+        cell_changes = changes
+        for k in keys:
+            cell_changes = cell_changes[cell_changes[k].astype(str) == str(cell_d[k])]
+        now = current
+        for k in keys:
+            now = now[now[k].astype(str) == str(cell_d[k])]
+        facts = ""
+        if len(now):
+            r = now.iloc[0]
+            facts = "<dl class=\"facts\">" + "".join(
+                f"<dt>{esc(m.label)} now</dt><dd>{esc(_num(r[m.column]))} {esc(m.unit)} "
+                f"(range {esc(_num(r[m.column + '_min']))}-{esc(_num(r[m.column + '_max']))} over {esc(r['runs'])} runs"
+                + (f"; between-run spread ±{esc(_num(r.get(m.column + '_spread_pct'), 2))}%)"
+                   if r.get(m.column + "_spread_pct") == r.get(m.column + "_spread_pct") else ")") + "</dd>"
+                for m in METRICS if m.column in HEADLINE) + "</dl>"
+        charts = "".join(
+            f'<figure class="chart trend-chart">{trend_svg(rows, m.column, m.label, m.unit, cell_changes[cell_changes["metric"] == m.column]["run_id"].astype(str).tolist())}'
+            f"<figcaption>{esc(m.label)}: run medians, 95% CI band, rolling current value</figcaption></figure>"
+            for m in METRICS if m.column in TREND_METRICS)
+        change_list = "".join(
+            f"<li>{esc(c['label'])}: {esc(_num(c['before']))} → {esc(_num(c['after']))} "
+            f"({esc(_pct(c['shift_pct']))}%) at run <code>{esc(c['run_id'])}</code> "
+            f"({esc(_day(c['run_time']))})</li>" for _, c in cell_changes.iterrows())
+        changes_html = (f'<h3>Change points</h3><ul class="change-points">{change_list}</ul>' if change_list
+                        else '<p class="empty">No change point in this series.</p>')
+        parts.append(
+            f'<section class="series" data-hardware="{esc(cell_d["hardware"])}">'
+            f'<h2>{esc(cell_d["hardware"])} · {esc(cell_d["scenario"])} · prompt set {esc(cell_d["promptset_version"])}</h2>'
+            f'{facts}<div class="charts">{charts}</div>{changes_html}<h3>Runs</h3>{_runs_table(rows, run_href)}</section>')
+    return "".join(parts)
