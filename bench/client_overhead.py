@@ -3,10 +3,12 @@
 Runs, against the scripted SSE server (``tests/servers/scripted_sse.py``, started here as a
 separate process on 127.0.0.1), the same requests through two clients, alternating rounds:
 
-- ``vlmbench``: the real path of a run: ``ChatClient`` + ``ClosedLoop`` + ``run_window``
-  (HTTP framing, SSE parsing, JSON decoding of every event, usage, outcome records);
-- ``raw``: a minimal asyncio raw-socket client that writes the same bytes and only looks
-  for the first content event's bytes, then drains the connection.
+- ``vlmbench``: the real path of a run: ``ChatClient`` on aiohttp (keep-alive connection
+  pool sized for C, as in a run; ``--new-connection-per-request`` for one connection per
+  request) + ``ClosedLoop`` + ``run_window`` (HTTP parsing, SSE parsing, JSON decoding of every
+  event, usage, outcome records);
+- ``raw``: a minimal asyncio raw-socket client that writes the same bytes on a fresh
+  connection and only looks for the content events' bytes, until the server closes.
 
 The server writes ``"<i>@<perf_counter_ns>"`` as each content event's text just before it
 writes the event; ``perf_counter_ns`` is CLOCK_MONOTONIC, shared by processes on one host,
@@ -22,8 +24,11 @@ own latency. Reported per concurrency C (C streams always in flight):
   level counts as sustained when nothing failed, the added TTFT p50 is under 1 ms and the
   vlmbench gap p50 is within 1 ms of the raw client's.
 
+Delivery latency does not include connection set-up for either client (the server stamps
+the event after the request arrived), so pooling does not flatter the vlmbench client there.
+
 Usage: ``python bench/client_overhead.py [--concurrency 1,16,64,128] [--chunks 8]
-[--chunk-gap-ms 20] [--rounds 2]``. Only 127.0.0.1 is used.
+[--chunk-gap-ms 20] [--rounds 6] [--new-connection-per-request]``. Only 127.0.0.1 is used.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from vlmbench.backends.openai.endpoint import CHAT_ROUTE, Endpoint
 from vlmbench.backends.openai.load import ClosedLoop
 from vlmbench.backends.openai.request import RequestBuilder
 from vlmbench.backends.openai.server_kinds import SERVER_KINDS
+from vlmbench.backends.openai.session import ConnectionOptions
 from vlmbench.backends.openai.window import run_window
 from vlmbench.promptset import load_promptset
 
@@ -92,11 +98,13 @@ def start_server(chunk_gap_ms: float) -> tuple[subprocess.Popen, int]:
     return proc, int(line.split()[1])
 
 
-def vlmbench_round(endpoint: Endpoint, requests: list, concurrency: int) -> Sample:
-    client = ChatClient(endpoint, None, timeout_s=60.0)
+def vlmbench_round(endpoint: Endpoint, requests: list, concurrency: int, new_connection: bool) -> Sample:
+    options = ConnectionOptions(new_connection_per_request=new_connection, pool_size=concurrency)
+    client = ChatClient(endpoint, None, timeout_s=60.0, options=options)
     cpu0 = time.process_time()
     outcomes = run_window(client, requests, ClosedLoop(concurrency))
     sample = Sample(requests=len(outcomes), cpu_s=time.process_time() - cpu0)
+    client.close()
     for outcome in outcomes:
         result = outcome.result
         if result is None or not result.record.content_ns:
@@ -171,6 +179,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=6, help="alternating rounds per client and concurrency")
     parser.add_argument("--requests-per-stream", type=int, default=2, help="requests per lane per round")
     parser.add_argument("--min-requests", type=int, default=32, help="requests per round at least")
+    parser.add_argument("--new-connection-per-request", action="store_true",
+                        help="the vlmbench client opens a connection per request (default: keep-alive pool)")
     args = parser.parse_args()
     levels = [int(c) for c in args.concurrency.split(",") if c]
 
@@ -179,6 +189,8 @@ def main() -> int:
         endpoint = Endpoint.parse(f"http://{HOST}:{port}")
         item = load_promptset(ids=["photo-cat-451x300"]).items[0]
         builder = RequestBuilder("normal", SERVER_KINDS["generic"])
+        mode = "one connection per request" if args.new_connection_per_request else "keep-alive pool"
+        print(f"vlmbench client: aiohttp, {mode}; raw client: one connection per request")
         print(f"server: scripted SSE on {HOST}:{port}, {args.chunks} content events per response, "
               f"{args.chunk_gap_ms:g} ms apart; request body {len(builder.build(item, args.chunks).body)} bytes "
               f"(one {item.id} image)")
@@ -196,9 +208,9 @@ def main() -> int:
                 payloads = [_raw_payload(endpoint, r.payload(include_usage=True)) for r in requests]
                 if index % 2:  # alternate which client goes first: slow drifts of the machine cancel
                     raw_sample = raw_round(port, payloads, concurrency)
-                    ours_sample = vlmbench_round(endpoint, requests, concurrency)
+                    ours_sample = vlmbench_round(endpoint, requests, concurrency, args.new_connection_per_request)
                 else:
-                    ours_sample = vlmbench_round(endpoint, requests, concurrency)
+                    ours_sample = vlmbench_round(endpoint, requests, concurrency, args.new_connection_per_request)
                     raw_sample = raw_round(port, payloads, concurrency)
                 round_differences.append(percentile(ours_sample.delivery, 50) - percentile(raw_sample.delivery, 50))
                 ours.add(ours_sample)

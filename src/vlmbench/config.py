@@ -57,10 +57,12 @@ class RunConfig:
     concurrency: list[int] = field(default_factory=list)  # closed-loop windows, requests in flight
     rates: list[float] = field(default_factory=list)  # Poisson-arrival windows, requests/s
     slo: Optional[str] = None  # "ttft=MS,tpot=MS[,e2e=MS]"
-    cache_bust: bool = False  # make every request unique (text nonce + imperceptible image change)
+    cache_bust: bool = True  # make every request unique (text nonce + imperceptible image change); --no-cache-bust
     request_timeout_s: float = 300.0
     hardware: Optional[str] = None  # label for rows (default: remote)
     tokenizer: Optional[str] = None  # client-side token counting (default: the model folder if local)
+    new_connection_per_request: bool = False  # default: keep-alive connections, reused
+    ca_bundle: Optional[str] = None  # PEM file of the certificates trusted for https endpoints
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "RunConfig":

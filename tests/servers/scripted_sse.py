@@ -1,7 +1,10 @@
 """A scripted OpenAI-compatible server on 127.0.0.1 for failure injection and client benchmarks.
 
-It really speaks HTTP/1.1 and SSE (chunked transfer encoding, one connection per request).
-The ``model`` field of a chat request picks the behaviour (see ``BEHAVIOURS``):
+It really speaks HTTP/1.1 and SSE: chunked transfer encoding, persistent connections
+(keep-alive, several requests in turn on one connection, unless the request says
+``Connection: close`` or the behaviour breaks the connection), and TLS when given an
+``ssl.SSLContext``. The ``model`` field of a chat request picks the behaviour (see
+``BEHAVIOURS``):
 
 normal                  role chunk, an empty-content chunk, ``max_tokens`` content chunks
                         ``chunk_gap_s`` apart, finish chunk, usage chunk (when
@@ -17,6 +20,12 @@ end-early               two content events, then a well-formed end of body: no f
 garbage                 a content event, then ``data: {not json``
 error-event             a content event, then ``data: {"error": {"message": ...}}``
 no-usage                normal, but never a usage chunk
+empty-content           role chunk, ``max_tokens`` chunks with ``content: ""``, finish, usage
+                        saying ``max_tokens`` tokens were generated, ``[DONE]`` (a model whose
+                        tokens decode to no visible text)
+bad-chunk-size          a content event, then (50 ms later) a chunk whose size line is not hex
+not-http                answers with a line that is not an HTTP status line, then closes
+close-before-head       reads the request and closes the connection without answering
 reject-stream-options   422 when the body has ``stream_options`` (as ``transformers serve``
                         does for unknown fields); otherwise normal with usage in the finish
                         chunk and no ``[DONE]`` (also as ``transformers serve`` does)
@@ -29,11 +38,13 @@ just before the server wrote it (CLOCK_MONOTONIC, comparable across processes on
 host), so a client can measure its own delivery latency.
 
 ``GET /health`` answers ``{"status": "ok"}``; ``GET /v1/models`` lists one model with
-``owned_by`` as configured (to exercise server-kind detection).
+``owned_by`` as configured (to exercise server-kind detection). A request in absolute form
+(``POST http://host:port/v1/...``, as a client sends it to a forward proxy) is answered as if
+it were addressed here, so the server can stand in for an HTTP proxy.
 
 Use in-process (:class:`ServerThread`, own event loop in a thread; ``requests`` keeps every
-parsed request) or as a process: ``python tests/servers/scripted_sse.py --port 0`` prints
-``PORT <n>`` once listening.
+parsed request with its raw body bytes, ``connections`` counts accepted connections) or as a
+process: ``python tests/servers/scripted_sse.py --port 0`` prints ``PORT <n>`` once listening.
 """
 
 from __future__ import annotations
@@ -43,6 +54,7 @@ import asyncio
 import itertools
 import json
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -66,19 +78,31 @@ class Request:
     path: str
     headers: dict[str, str]
     body: dict[str, Any] = field(default_factory=dict)
+    raw: bytes = b""
+
+    @property
+    def wants_close(self) -> bool:
+        return self.headers.get("connection", "").lower() == "close"
 
 
 class Response:
-    """Writes one chunked SSE response."""
+    """Writes one chunked SSE response. ``keep_alive``: the connection stays open for the
+    next request (announced in the ``Connection`` header); a behaviour that breaks the
+    connection turns it off."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, keep_alive: bool = False) -> None:
         self.reader = reader
         self.writer = writer
+        self.keep_alive = keep_alive
+
+    @property
+    def connection_header(self) -> str:
+        return f"Connection: {'keep-alive' if self.keep_alive else 'close'}\r\n"
 
     async def head(self, status: int = 200, content_type: str = "text/event-stream") -> None:
         self.writer.write(
             f"HTTP/1.1 {status} {'OK' if status == 200 else 'Error'}\r\nContent-Type: {content_type}\r\n"
-            "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n".encode()
+            f"Transfer-Encoding: chunked\r\n{self.connection_header}\r\n".encode()
         )
         await self.writer.drain()
 
@@ -97,7 +121,7 @@ class Response:
     async def simple(self, status: int, body: str) -> None:
         data = body.encode()
         self.writer.write(f"HTTP/1.1 {status} Error\r\nContent-Type: application/json\r\n"
-                          f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n".encode() + data)
+                          f"Content-Length: {len(data)}\r\n{self.connection_header}\r\n".encode() + data)
         await self.writer.drain()
 
 
@@ -165,6 +189,7 @@ async def split_events(resp: Response, request: Request, settings: Settings) -> 
     for part in (b"data: ", b"[DONE]\r\n\r\n"):  # one event split over two HTTP chunks
         body += b"%x\r\n%s\r\n" % (len(part), part)
     body += b"0\r\n\r\n"
+    resp.keep_alive = False
     resp.writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n"
                       b"Connection: close\r\n\r\n")
     for start in range(0, len(body), 7):
@@ -189,6 +214,7 @@ async def _two_events(resp: Response) -> None:
 
 
 async def reset(resp: Response, request: Request, settings: Settings) -> None:
+    resp.keep_alive = False
     await _two_events(resp)
     sock = resp.writer.get_extra_info("socket")
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -196,6 +222,7 @@ async def reset(resp: Response, request: Request, settings: Settings) -> None:
 
 
 async def close_mid_body(resp: Response, request: Request, settings: Settings) -> None:
+    resp.keep_alive = False
     await _two_events(resp)
     resp.writer.write(b"40\r\ndata: {\"partial")
     await resp.writer.drain()
@@ -225,6 +252,39 @@ async def no_usage(resp: Response, request: Request, settings: Settings) -> None
     await normal(resp, request, settings, usage=False)
 
 
+async def empty_content(resp: Response, request: Request, settings: Settings) -> None:
+    await resp.head()
+    await resp.event(chunk_event({"role": "assistant"}))
+    for i in range(n_tokens(request)):
+        if i and settings.chunk_gap_s:
+            await asyncio.sleep(settings.chunk_gap_s)
+        await resp.event(chunk_event({"content": ""}))
+    await resp.event(chunk_event({}, finish="length"))
+    await resp.event({"id": "scripted", "object": "chat.completion.chunk", "choices": [],
+                      "usage": usage_of(request, settings)})
+    await resp.event("[DONE]")
+    await resp.end()
+
+
+async def bad_chunk_size(resp: Response, request: Request, settings: Settings) -> None:
+    resp.keep_alive = False
+    await resp.head()
+    await resp.event(content_event(0))
+    await asyncio.sleep(0.05)  # the bad framing arrives in a later read, inside the body
+    resp.writer.write(b"zz\r\ndata: x\r\n")
+    await resp.writer.drain()
+
+
+async def not_http(resp: Response, request: Request, settings: Settings) -> None:
+    resp.keep_alive = False
+    resp.writer.write(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
+    await resp.writer.drain()
+
+
+async def close_before_head(resp: Response, request: Request, settings: Settings) -> None:
+    resp.keep_alive = False
+
+
 async def reject_stream_options(resp: Response, request: Request, settings: Settings) -> None:
     if "stream_options" in request.body:
         await resp.simple(422, json.dumps({"detail": "Unexpected fields in the request: {'stream_options'}"}))
@@ -233,6 +293,7 @@ async def reject_stream_options(resp: Response, request: Request, settings: Sett
 
 
 async def stall(resp: Response, request: Request, settings: Settings) -> None:
+    resp.keep_alive = False
     await resp.head()
     await resp.event(content_event(0))
     await resp.reader.read()  # returns when the client closes the connection
@@ -253,15 +314,20 @@ BEHAVIOURS: dict[str, Behaviour] = {
     "http-500": http_500, "echo-auth": echo_auth, "reset": reset, "close-mid-body": close_mid_body,
     "end-early": end_early, "garbage": garbage, "error-event": error_event, "no-usage": no_usage,
     "reject-stream-options": reject_stream_options, "stall": stall, "flaky": flaky,
+    "empty-content": empty_content, "bad-chunk-size": bad_chunk_size, "not-http": not_http,
+    "close-before-head": close_before_head,
 }
 
 
 class ScriptedServer:
-    def __init__(self, settings: Optional[Settings] = None, port: int = 0, keep_requests: bool = True) -> None:
+    def __init__(self, settings: Optional[Settings] = None, port: int = 0, keep_requests: bool = True,
+                 tls: Optional[ssl.SSLContext] = None) -> None:
         self.settings = settings or Settings()
         self.requested_port = port
         self.keep_requests = keep_requests
+        self.tls = tls
         self.requests: list[Request] = []
+        self.connections = 0
         self._server: Optional[asyncio.base_events.Server] = None
 
     @property
@@ -270,35 +336,44 @@ class ScriptedServer:
         return self._server.sockets[0].getsockname()[1]
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, HOST, self.requested_port, backlog=1024)
+        self._server = await asyncio.start_server(self._handle, HOST, self.requested_port, backlog=1024, ssl=self.tls)
 
     async def close(self) -> None:
         if self._server is not None:
             self._server.close()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
         try:
-            request = await _read_request(reader)
-            if request is None:
-                return
-            if self.keep_requests:
-                self.requests.append(request)
-            resp = Response(reader, writer)
-            if request.method == "GET" and request.path.endswith("/health"):
-                await resp.simple(200, '{"status": "ok"}')
-            elif request.method == "GET" and request.path.endswith("/v1/models"):
-                await resp.simple(200, json.dumps({"object": "list", "data": [
-                    {"id": "scripted", "object": "model", "owned_by": self.settings.owned_by}]}))
-            elif request.method == "POST" and request.path.endswith("/v1/chat/completions"):
-                behaviour = BEHAVIOURS.get(str(request.body.get("model")), normal)
-                await behaviour(resp, request, self.settings)
-            else:
-                await resp.simple(404, '{"error": "not found"}')
-        except (ConnectionError, asyncio.IncompleteReadError):
+            while True:  # one request after another on this connection (keep-alive)
+                request = await _read_request(reader)
+                if request is None:
+                    return
+                if self.keep_requests:
+                    self.requests.append(request)
+                resp = Response(reader, writer, keep_alive=not request.wants_close)
+                await self._answer(resp, request)
+                if not resp.keep_alive or writer.is_closing():
+                    return
+        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
+            pass
+        except asyncio.CancelledError:  # the server stops: an idle keep-alive connection ends quietly
             pass
         finally:
             if not writer.is_closing():
                 writer.close()
+
+    async def _answer(self, resp: Response, request: Request) -> None:
+        if request.method == "GET" and request.path.endswith("/health"):
+            await resp.simple(200, '{"status": "ok"}')
+        elif request.method == "GET" and request.path.endswith("/v1/models"):
+            await resp.simple(200, json.dumps({"object": "list", "data": [
+                {"id": "scripted", "object": "model", "owned_by": self.settings.owned_by}]}))
+        elif request.method == "POST" and request.path.endswith("/v1/chat/completions"):
+            behaviour = BEHAVIOURS.get(str(request.body.get("model")), normal)
+            await behaviour(resp, request, self.settings)
+        else:
+            await resp.simple(404, '{"error": "not found"}')
 
 
 async def _read_request(reader: asyncio.StreamReader) -> Optional[Request]:
@@ -316,14 +391,14 @@ async def _read_request(reader: asyncio.StreamReader) -> Optional[Request]:
     length = int(headers.get("content-length", "0"))
     raw = await reader.readexactly(length) if length else b""
     body = json.loads(raw) if raw else {}
-    return Request(method, path, headers, body)
+    return Request(method, path, headers, body, raw)
 
 
 class ServerThread:
     """A :class:`ScriptedServer` on its own event loop in a daemon thread (for tests)."""
 
-    def __init__(self, settings: Optional[Settings] = None) -> None:
-        self.server = ScriptedServer(settings)
+    def __init__(self, settings: Optional[Settings] = None, tls: Optional[ssl.SSLContext] = None) -> None:
+        self.server = ScriptedServer(settings, tls=tls)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="scripted-sse", daemon=True)
 
@@ -341,11 +416,15 @@ class ServerThread:
 
     @property
     def url(self) -> str:
-        return f"http://{HOST}:{self.server.port}"
+        return f"{'https' if self.server.tls else 'http'}://{HOST}:{self.server.port}"
 
     @property
     def requests(self) -> list[Request]:
         return self.server.requests
+
+    @property
+    def connections(self) -> int:
+        return self.server.connections
 
     def stop(self) -> None:
         asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(timeout=10)

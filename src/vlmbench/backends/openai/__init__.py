@@ -4,7 +4,8 @@ serve``, hosted APIs) benchmarked with streaming chat completions.
 Modules, one job each:
 
 - ``endpoint``      the ``--endpoint`` URL, parsed (``host:port`` label for rows)
-- ``http``          streaming HTTP/1.1 on asyncio sockets, chunked decoding, arrival times
+- ``session``       the aiohttp session: keep-alive pool, TLS, proxies, send/connect instants
+- ``http_errors``   aiohttp exceptions -> error categories
 - ``sse``           incremental Server-Sent Events parser
 - ``chat_stream``   content events, usage and finish of one ``chat.completion.chunk`` stream
 - ``client``        one request end to end; stream_options fallback; timeout; error categories

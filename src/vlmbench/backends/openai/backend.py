@@ -10,6 +10,12 @@ one load window per scenario (see :mod:`load`):
 3. every request body of the window is built (image encoding timed as ``encode_ms``), then
    the window runs under its load mode, then rows are computed and sent on.
 
+Every request, warmup included, is made unique (cache busting, see :mod:`request`) unless
+``--no-cache-bust``; every row records which in ``cache_bust``. All requests of the job go
+through one HTTP session (:mod:`session`): keep-alive connections reused from window to
+window, at most max(``--concurrency``) of them open (no limit with ``--rate``), or one new
+connection per request with ``--new-connection-per-request``.
+
 Rows record ``device`` = endpoint ``host:port``, ``hardware`` = ``--hardware`` or ``remote``,
 ``processor_kind`` = ``remote``. An endpoint that cannot be probed for ``--server-kind auto``
 gives every row of the job that error (e.g. ``connect_refused: ...``) rather than failing the
@@ -18,9 +24,9 @@ model load, so the rows still name the endpoint.
 
 from __future__ import annotations
 
-import asyncio
 import math
 import os
+import uuid
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
@@ -33,6 +39,7 @@ from vlmbench.backends.openai.metrics import SLO
 from vlmbench.backends.openai.request import CacheBuster, RequestBuilder
 from vlmbench.backends.openai.errors import EndpointError
 from vlmbench.backends.openai.server_kinds import AUTO, KIND_CHOICES, SERVER_KINDS, ServerKind, detect, server_kind
+from vlmbench.backends.openai.session import ConnectionOptions, tls_context
 from vlmbench.backends.openai.window import run_window
 from vlmbench.config import RunConfig
 from vlmbench.errors import UsageError
@@ -79,6 +86,14 @@ def load_client_tokenizer(config: RunConfig, model: str) -> tuple[Optional[Token
     return count, source
 
 
+def connection_options(config: RunConfig) -> ConnectionOptions:
+    """The HTTP session's settings: pool sized for the largest closed-loop window; no limit
+    when Poisson arrivals (which have no bound on requests in flight) are asked for."""
+    pool = 0 if config.rates else max(config.concurrency or [1])
+    return ConnectionOptions(new_connection_per_request=config.new_connection_per_request,
+                             ca_bundle=config.ca_bundle, pool_size=pool)
+
+
 def _scenario_groups(cells: Sequence[Cell]) -> list[tuple[LoadScenario, list[Cell]]]:
     groups: dict[Any, list[Cell]] = {}
     for cell in cells:
@@ -109,6 +124,8 @@ class OpenAIBackend(Backend):
                              "load an endpoint with --concurrency or --rate")
         if config.slo is not None:
             SLO.parse(config.slo)
+        if config.ca_bundle is not None:
+            tls_context(config.ca_bundle)
         if any(not m.strip() for m in config.models):
             raise UsageError("--model: empty model name")
 
@@ -129,7 +146,7 @@ class OpenAIBackend(Backend):
         cfg = self.config
         self.endpoint = Endpoint.parse(cfg.endpoint or "")
         self._api_key = read_api_key(cfg.api_key_env)
-        self.client = ChatClient(self.endpoint, self._api_key, cfg.request_timeout_s)
+        self.client = ChatClient(self.endpoint, self._api_key, cfg.request_timeout_s, connection_options(cfg))
         self.served_models: Optional[list] = None  # from GET /v1/models, when asked (server kind auto)
         # An endpoint that cannot be probed is not a load failure: every row gets the probe's
         # error (category first) with the endpoint's own device label.
@@ -140,6 +157,7 @@ class OpenAIBackend(Backend):
             self.probe_error = exc
             self.kind, self.kind_source = SERVER_KINDS["generic"], f"not detected: {exc}"
         self.slo = SLO.parse(cfg.slo) if cfg.slo else None
+        self._measure_builder: Optional[RequestBuilder] = None
         self.count_tokens, self.tokenizer_source = load_client_tokenizer(cfg, self.spec.model)
         return {
             "system": self._system(),
@@ -159,7 +177,7 @@ class OpenAIBackend(Backend):
     def _resolve_kind(self) -> tuple[ServerKind, str]:
         if self.config.server_kind != AUTO:
             return server_kind(self.config.server_kind), "--server-kind"
-        listing = asyncio.run(self.client.get_json())
+        listing = self.client.run(self.client.get_json())
         self.served_models = [m.get("id") for m in listing.get("data", []) if isinstance(m, dict)] \
             if isinstance(listing, dict) and isinstance(listing.get("data"), list) else []
         return detect(listing)
@@ -179,6 +197,9 @@ class OpenAIBackend(Backend):
             "client_tokenizer": self.tokenizer_source,
             "request_timeout_s": self.config.request_timeout_s,
             "cache_bust": self.config.cache_bust,
+            "connections": "new per request" if self.config.new_connection_per_request else
+                           f"keep-alive, pool of {self.client.http.options.pool_size or 'unlimited'}",
+            "ca_bundle": self.config.ca_bundle,
             "slo_ms": self.slo.limits if self.slo else None,
         }
 
@@ -194,7 +215,7 @@ class OpenAIBackend(Backend):
             for cell in cells:
                 emit(cell, 0, self._columns(cell.scenario.max_new_tokens).unsent(error, f"{self.spec.model}|{cell.scenario.name}"))
             return
-        builder = RequestBuilder(self.spec.model, self.kind, CacheBuster(run_id) if self.config.cache_bust else None)
+        builder = self._builder(run_id)
         first_window = True
         for scenario, group in _scenario_groups(cells):
             window_id = f"{self.spec.model}|{scenario.name}"
@@ -205,6 +226,16 @@ class OpenAIBackend(Backend):
             self._warmup(builder, promptset, scenario.max_new_tokens)
             if group:
                 self._window(builder, group, promptset, scenario, scenario.mode, window_id, emit)
+
+    def _builder(self, run_id: str) -> RequestBuilder:
+        """Request bodies of this job: every one unique (warmup included) unless --no-cache-bust."""
+        return RequestBuilder(self.spec.model, self.kind, CacheBuster(run_id) if self.config.cache_bust else None)
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        client = getattr(self, "client", None)
+        if client is not None:
+            client.close()
 
     def _window(self, builder: RequestBuilder, cells: Sequence[Cell], promptset: PromptSet, scenario: LoadScenario,
                 mode: LoadMode, window_id: str, emit: Emit, cold: bool = False) -> None:
@@ -224,7 +255,9 @@ class OpenAIBackend(Backend):
     def measure(self, items: Sequence[PromptItem], max_new_tokens: int) -> list[dict[str, Any]]:
         """All ``items`` in flight at once, as one window (the per-cell protocol; ``run_job``
         is what the worker uses)."""
-        builder = RequestBuilder(self.spec.model, self.kind)
+        if self._measure_builder is None:  # one builder: cache-bust tokens stay unique across calls
+            self._measure_builder = self._builder(uuid.uuid4().hex)
+        builder = self._measure_builder
         requests = [builder.build(item, max_new_tokens) for item in items]
         outcomes = run_window(self.client, requests, ClosedLoop(len(items)))
         failed = next((o.error for o in outcomes if o.error is not None), None)

@@ -1,8 +1,8 @@
 """Streams one chat completion and records when each part of the answer arrived.
 
-:class:`ChatClient` glues the pieces: :class:`~.http.HttpExchange` (bytes and their arrival
-times), :class:`~.sse.SSEParser` (events out of arbitrary byte pieces) and
-:class:`~.chat_stream.ChatStreamRecord` (content events, usage, finish).
+:class:`ChatClient` glues the pieces: :class:`~.session.HttpSession` (aiohttp: connections,
+TLS, proxies, the send instant), :class:`~.sse.SSEParser` (events out of arbitrary byte
+pieces) and :class:`~.chat_stream.ChatStreamRecord` (content events, usage, finish).
 
 Behaviour that keeps a run going and its rows honest:
 
@@ -11,9 +11,14 @@ Behaviour that keeps a run going and its rows honest:
   is dropped for the rest of the run (``include_usage`` turns False).
 - the whole request (retry included) must complete within ``timeout_s``; when the retry
   fails too, its error is the one reported;
-- every failure is an :class:`EndpointError` with a category, its text stripped of the API
-  key; nothing here returns a placeholder number. Events are decoded after the window
-  (:attr:`StreamResult.record`), so a malformed event raises there, not in ``stream``.
+- every failure is an :class:`EndpointError` with a category (:mod:`http_errors`), its text
+  stripped of the API key; nothing here returns a placeholder number. Events are decoded after
+  the window (:attr:`StreamResult.record`), so a malformed event raises there, not in ``stream``.
+- after ``[DONE]`` the rest of the body is read (at most :data:`DRAIN_AFTER_DONE_S`), so the
+  connection goes back to the pool clean; a server that never ends its body is left then and
+  that connection closed; the stream stands.
+
+Requests run on the session's own event loop: use :meth:`ChatClient.run`.
 """
 
 from __future__ import annotations
@@ -21,36 +26,28 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import ssl
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Awaitable, Optional, TypeVar
+
+import aiohttp
 
 from vlmbench import __version__
 from vlmbench.backends.openai.chat_stream import ChatStreamRecord, EventLog
 from vlmbench.backends.openai.endpoint import CHAT_ROUTE, MODELS_ROUTE, Endpoint
 from vlmbench.backends.openai.errors import Category, EndpointError
-from vlmbench.backends.openai.http import HttpExchange
+from vlmbench.backends.openai.http_errors import translate
 from vlmbench.backends.openai.request import PreparedRequest
+from vlmbench.backends.openai.session import (
+    ConnectionOptions, HttpSession, RequestTrace, end_body_with_connection, now_ns,
+)
 from vlmbench.backends.openai.sse import SSEParser
 
 STREAM_OPTIONS_REJECTED = (400, 422)
 EVENT_STREAM = "text/event-stream"
 DRAIN_AFTER_DONE_S = 2.0
-
-
-async def _drain(http: HttpExchange, pieces) -> None:
-    """Read what follows ``[DONE]`` (the end of the body) so the connection closes cleanly:
-    closing a socket with unread bytes makes the kernel send a reset to the server. Bounded
-    by a timer that closes the connection: a server that never ends its body after ``[DONE]``
-    is left after 2 s, and the stream stands."""
-    stop = asyncio.get_running_loop().call_later(DRAIN_AFTER_DONE_S, http.close)
-    try:
-        async for _ in pieces:
-            pass
-    except EndpointError:
-        pass
-    finally:
-        stop.cancel()
+MAX_ERROR_BODY_BYTES = 4096
+MAX_JSON_BODY_BYTES = 1 << 22
+T = TypeVar("T")
 
 
 async def _within(seconds: float, work):
@@ -62,28 +59,51 @@ async def _within(seconds: float, work):
     return await asyncio.wait_for(work, seconds)
 
 
-async def _read_events(http: HttpExchange) -> tuple[EventLog, int]:
+async def _drain(response: aiohttp.ClientResponse, pieces) -> None:
+    """Read what follows ``[DONE]`` (the end of the body), at most DRAIN_AFTER_DONE_S; a body
+    that does not end by then has its connection closed."""
+    async def rest() -> None:
+        async for _ in pieces:
+            pass
+
+    try:
+        await _within(DRAIN_AFTER_DONE_S, rest())
+    except (asyncio.TimeoutError, aiohttp.ClientError, OSError):
+        response.close()
+
+
+async def _error_body(response: aiohttp.ClientResponse) -> bytes:
+    """Up to MAX_ERROR_BODY_BYTES of an error response's body; tolerant of broken bodies."""
+    try:
+        return await response.content.read(MAX_ERROR_BODY_BYTES)
+    except (aiohttp.ClientError, OSError):
+        return b""
+
+
+async def _read_events(response: aiohttp.ClientResponse, endpoint: Endpoint, head_ns: int) -> tuple[EventLog, int]:
     """The SSE events of the response body and the arrival time of the read that finished
     the stream. Raises ``stream_ended_early`` for a stream without ``[DONE]`` or a
     ``finish_reason`` (or the malformed event that explains it)."""
     parser = SSEParser()
     log = EventLog()
-    end_ns = http.head_ns
-    pieces = http.body_pieces()
+    end_ns = head_ns
+    pieces = response.content.iter_any()
     try:
-        async for t_ns, piece in pieces:
+        async for piece in pieces:
+            t_ns = now_ns()
             end_ns = t_ns
             for event in parser.feed(piece):
                 log.receive(event, t_ns)
             if log.done:
-                await _drain(http, pieces)
+                await _drain(response, pieces)
                 break
-    except EndpointError as exc:
-        if exc.category != Category.STREAM_ENDED_EARLY:
-            raise
+    except (aiohttp.ClientError, OSError) as exc:
+        error = translate(exc, endpoint, in_body=True)
+        if error.category != Category.STREAM_ENDED_EARLY:
+            raise error from None
         if not log.finished:  # a close after the finish_reason loses nothing measured
             log.decode()  # a malformed event, if any, is the cause to report
-            raise
+            raise error from None
     if not log.finished:
         log.decode()
         where = "in the middle of an event" if parser.has_partial_event else "between events"
@@ -95,8 +115,10 @@ async def _read_events(http: HttpExchange) -> tuple[EventLog, int]:
 @dataclass
 class StreamResult:
     """One completed stream. Times are host monotonic ns: ``sent_ns`` request handed to the
-    socket, ``head_ns`` response headers in, ``end_ns`` the read that finished the stream.
-    ``events`` are kept undecoded; ``record`` decodes them on first use (after the window)."""
+    socket, ``head_ns`` response headers in, ``end_ns`` the read that finished the stream;
+    ``connect_ms`` the set-up time of a connection opened for this request (None when a
+    pooled one was reused). ``events`` are kept undecoded; ``record`` decodes them on first
+    use (after the window)."""
 
     sent_ns: int
     head_ns: int
@@ -104,6 +126,7 @@ class StreamResult:
     events: EventLog
     payload_bytes: int
     include_usage: bool
+    connect_ms: Optional[float] = None
     mask: Optional[str] = field(default=None, repr=False)  # the API key, masked in decode errors
 
     @functools.cached_property
@@ -116,18 +139,32 @@ class StreamResult:
 
 
 class ChatClient:
-    """Sends prepared chat requests to one endpoint, one fresh connection per request."""
+    """Sends prepared chat requests to one endpoint over one aiohttp session (pooled
+    keep-alive connections unless ``options.new_connection_per_request``)."""
 
-    def __init__(self, endpoint: Endpoint, api_key: Optional[str], timeout_s: float) -> None:
+    def __init__(self, endpoint: Endpoint, api_key: Optional[str], timeout_s: float,
+                 options: ConnectionOptions = ConnectionOptions()) -> None:
         self.endpoint = endpoint
         self.timeout_s = timeout_s
         self.include_usage = True
         self._api_key = api_key
-        self._tls = ssl.create_default_context() if endpoint.uses_tls else None  # built once, not per request
+        self.http = HttpSession(endpoint, options)
+        self._chat_url = self._url(CHAT_ROUTE)
         self._headers = {"Content-Type": "application/json", "Accept": EVENT_STREAM,
-                         "User-Agent": f"vlmbench/{__version__}"}
+                         "Accept-Encoding": "identity", "User-Agent": f"vlmbench/{__version__}"}
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
+
+    def _url(self, route: str) -> str:
+        host = f"[{self.endpoint.host}]" if ":" in self.endpoint.host else self.endpoint.host
+        return f"{self.endpoint.scheme}://{host}:{self.endpoint.port}{self.endpoint.target(route)}"
+
+    def run(self, work: Awaitable[T]) -> T:
+        """Run ``work`` (e.g. ``client.stream(request)``) on the client's event loop."""
+        return self.http.run(work)
+
+    def close(self) -> None:
+        self.http.close()
 
     async def stream(self, request: PreparedRequest) -> StreamResult:
         """Send ``request`` and read its stream to the end; raises EndpointError."""
@@ -148,13 +185,15 @@ class ChatClient:
             raise exc.redacted(self._api_key) from None
 
     async def _get_json(self, route: str) -> Any:
-        async with await HttpExchange.connect(self.endpoint, self._tls) as http:
-            headers = {k: v for k, v in self._headers.items() if k != "Content-Type"}
-            await http.send("GET", self.endpoint.target(route), self.endpoint.host_header, headers)
-            head = await http.read_head()
-            body = await http.read_body(limit=1 << 22)
-            if head.status >= 300:
-                raise EndpointError.http(head.status, head.reason, body)
+        headers = {k: v for k, v in self._headers.items() if k not in ("Content-Type", "Accept")}
+        headers["Accept"] = "application/json"
+        try:
+            async with self.http.session().get(self._url(route), headers=headers) as response:
+                if response.status >= 300:
+                    raise EndpointError.http(response.status, response.reason or "", await _error_body(response))
+                body = await response.content.read(MAX_JSON_BODY_BYTES)
+        except (aiohttp.ClientError, OSError) as exc:
+            raise translate(exc, self.endpoint, in_body=False) from None
         try:
             return json.loads(body)
         except ValueError:
@@ -172,16 +211,25 @@ class ChatClient:
         return result
 
     async def _stream_once(self, request: PreparedRequest, include_usage: bool) -> StreamResult:
-        payload = request.payload_parts(include_usage)
-        async with await HttpExchange.connect(self.endpoint, self._tls) as http:
-            await http.send("POST", self.endpoint.target(CHAT_ROUTE), self.endpoint.host_header, self._headers, *payload)
-            head = await http.read_head()
-            if head.status >= 300:
-                raise EndpointError.http(head.status, head.reason, await http.read_body())
-            content_type = head.headers.get("content-type", "")
-            if EVENT_STREAM not in content_type:
-                raise EndpointError(Category.MALFORMED_EVENT,
-                                    f"the response is not an event stream (content-type {content_type[:60]!r})")
-            log, end_ns = await _read_events(http)
-        return StreamResult(http.sent_ns, http.head_ns, end_ns, log, sum(len(p) for p in payload), include_usage,
-                            mask=self._api_key)
+        payload = request.payload(include_usage)
+        trace = RequestTrace()
+        try:
+            async with self.http.session().post(self._chat_url, data=payload, headers=self._headers,
+                                                trace_request_ctx=trace) as response:
+                head_ns = now_ns()
+                if response.status >= 300:
+                    raise EndpointError.http(response.status, response.reason or "", await _error_body(response))
+                content_type = response.headers.get("Content-Type", "")
+                if EVENT_STREAM not in content_type:
+                    raise EndpointError(Category.MALFORMED_EVENT,
+                                        f"the response is not an event stream (content-type {content_type[:60]!r})")
+                unwatch = end_body_with_connection(response)
+                try:
+                    log, end_ns = await _read_events(response, self.endpoint, head_ns)
+                finally:
+                    unwatch()
+        except (aiohttp.ClientError, OSError) as exc:
+            raise translate(exc, self.endpoint, in_body=False) from None
+        sent_ns = trace.sent_ns if trace.sent_ns is not None else head_ns
+        return StreamResult(sent_ns, head_ns, end_ns, log, len(payload), include_usage,
+                            connect_ms=trace.connect_ms, mask=self._api_key)

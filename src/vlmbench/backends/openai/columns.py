@@ -9,10 +9,16 @@ tokens is not visible to a client and stays empty).
 ``length_enforced`` is true when the server kind forces the length (min = max tokens) and
 the count, where known, equals ``max_new_tokens``.
 
+A completed request always has ``e2e_ms``. When no chunk carried content (content,
+reasoning or tool calls) ``ttft_ms`` (and what derives from it) stays empty and
+``ttft_missing_reason`` says why: ``no_content: ...`` when the server reports generated
+tokens that no chunk showed (e.g. tokens that decode to no visible text), ``no_output: ...``
+when it reports none, or does not say.
+
 Events are decoded here, after the window: a malformed event turns an outcome into an error
 row then. A failed request keeps what was known before it was sent (body bytes without the
 ``stream_options`` suffix, encode time, concurrency, cache-bust mode) and its error text; it
-carries no timings.
+carries no timings. With ``--slo`` a failed request's ``slo_met`` is false (a miss).
 """
 
 from __future__ import annotations
@@ -69,7 +75,11 @@ class OutcomeColumns:
     def unsent(self, error: EndpointError, window_id: str) -> dict[str, Any]:
         """Columns of a request that was never sent (the endpoint could not be probed)."""
         return {"weights": None, "cache_bust": self.cache_bust, "max_new_tokens": self.max_new_tokens,
-                "window_id": window_id, "cold": False, "status": error.status.value, "error": str(error)}
+                "window_id": window_id, "cold": False, "status": error.status.value, "error": str(error),
+                "slo_met": self._verdict({}, completed=False)}
+
+    def _verdict(self, row: dict[str, Any], completed: bool) -> Optional[bool]:
+        return self.slo.met(row, completed) if self.slo is not None else None
 
     def request(self, outcome: Outcome) -> dict[str, Any]:
         row: dict[str, Any] = {
@@ -83,14 +93,18 @@ class OutcomeColumns:
         record, error = _decoded(outcome)
         if record is None:
             assert error is not None, "an outcome has a result or an error"
-            row.update(status=error.status.value, error=str(error), payload_bytes=len(outcome.request.body))
+            row.update(status=error.status.value, error=str(error), payload_bytes=len(outcome.request.body),
+                       slo_met=self._verdict(row, completed=False))
             return row
         result = outcome.result
         client_count = self.count_tokens(record.text) if self.count_tokens else None
         n_out = record.completion_tokens if record.completion_tokens is not None else client_count
         timeline = EndpointTimeline(start_ns=result.sent_ns, token_ns=list(record.content_ns), n_out=n_out,
-                                    scheduled_ns=outcome.scheduled_ns, head_ns=result.head_ns)
+                                    scheduled_ns=outcome.scheduled_ns, head_ns=result.head_ns,
+                                    end_ns=result.end_ns, connect_ms=result.connect_ms)
         row.update(endpoint_metrics(timeline))
+        row["connect_ms"] = result.connect_ms
+        row["ttft_missing_reason"] = None if record.content_ns else _missing_ttft_reason(record)
         row.update(
             status=Status.OK.value,
             error=None,
@@ -100,9 +114,18 @@ class OutcomeColumns:
             n_prompt_tokens=record.prompt_tokens,
             length_enforced=self.kind.enforces_length and (n_out is None or n_out == self.max_new_tokens),
         )
-        if self.slo is not None:
-            row["slo_met"] = self.slo.met(row)
+        row["slo_met"] = self._verdict(row, completed=True)
         return row
+
+
+def _missing_ttft_reason(record: ChatStreamRecord) -> str:
+    """Why a completed stream has no TTFT: no chunk carried content, reasoning or tool calls."""
+    n = record.completion_tokens
+    if n:
+        return (f"no_content: the server reports {n} generated tokens (usage) but no chunk carried content, "
+                "reasoning or tool calls")
+    said = "reports 0 generated tokens" if n == 0 else "reports no token count"
+    return f"no_output: no chunk carried content, reasoning or tool calls and the server {said}"
 
 
 def _decoded(outcome: Outcome) -> tuple[Optional[ChatStreamRecord], Optional[EndpointError]]:

@@ -8,11 +8,16 @@ host monotonic ns in :class:`EndpointTimeline`; columns are ms unless said other
                  one per chunk, not per token: chunks carry one or more tokens
 - ``n_out``      server ``usage.completion_tokens``, else the client tokenizer count, else
                  unknown (then TPOT and decode tokens/s stay empty: chunks are not tokens)
+- ``end_ns``     the read that finished the stream (``[DONE]`` or the finish chunk)
+- ``connect_ms`` set-up time of a connection opened for this request (None: pooled, reused)
 
-TTFT, E2E, TPOT, decode tokens/s and the raw arrival list are the shared classes of
-:mod:`vlmbench.metrics.request` (E2E ends at the last content event, not the usage chunk);
-the classes below add TTFB, queue delay, TTFT from the scheduled send, and chunk statistics.
-SLO attainment and window throughput are computed after all requests of a window finished.
+TTFT, TPOT, decode tokens/s and the raw arrival list are the shared classes of
+:mod:`vlmbench.metrics.request`. E2E ends at the last content event (not the usage chunk),
+or, when no chunk carried content, at the end of the stream: a completed request always has
+an E2E. The classes below add TTFB, queue delay, TTFT from the scheduled send, the user's
+TTFT (connection set-up included) and chunk statistics. SLO attainment
+(:mod:`vlmbench.metrics.slo`) and window throughput are computed after all requests of a
+window finished.
 """
 
 from __future__ import annotations
@@ -26,15 +31,45 @@ from vlmbench.metrics import Timeline
 from vlmbench.metrics.request import (
     E2E, TPOT, TTFT, DecodeTPS, GapPercentile, Metric, TokenTimes, compute_request_metrics,
 )
+from vlmbench.metrics.slo import slo_met_count, slo_verdict
 
 
 @dataclass
 class EndpointTimeline(Timeline):
     """A :class:`Timeline` with the endpoint's extra instants: ``scheduled_ns`` (when the load
-    generator meant to send) and ``head_ns`` (response headers received)."""
+    generator meant to send), ``head_ns`` (response headers received), ``end_ns`` (the read
+    that finished the stream) and ``connect_ms`` (a new connection's set-up time)."""
 
     scheduled_ns: int = 0
     head_ns: Optional[int] = None
+    end_ns: Optional[int] = None
+    connect_ms: Optional[float] = None
+
+
+class EndpointE2E(E2E):
+    """End to end: last content event - request sent; when no chunk carried content, the end
+    of the stream - request sent (a completed request always has one). ms."""
+
+    depends_on = ("start_ns", "token_ns[-1]", "end_ns")
+
+    def compute(self, t, row):
+        if t.token_ns:
+            return super().compute(t, row)
+        return t.offset_ms(t.end_ns) if t.end_ns is not None else None
+
+
+class EndpointTTFTUser(Metric):
+    """What a user waits for: ttft_ms (upload, server-side queueing, preprocessing, vision
+    encoder, prefill and the first chunk's delivery) + connect_ms when a new connection had
+    to be opened for the request (0 when a pooled one was reused). ms."""
+
+    column = "ttft_user_ms"
+    depends_on = ("ttft_ms", "connect_ms")
+
+    def compute(self, t, row):
+        if row.get("ttft_ms") is None:
+            return None
+        return row["ttft_ms"] + (t.connect_ms or 0.0)
 
 
 class TTFB(Metric):
@@ -116,7 +151,7 @@ class ChunkGapP99(GapPercentile):
 
 
 ENDPOINT_METRICS: tuple[Metric, ...] = (
-    TTFT(), E2E(), CountedTPOT(), DecodeTPS(), TokenTimes(),
+    TTFT(), EndpointTTFTUser(), EndpointE2E(), CountedTPOT(), DecodeTPS(), TokenTimes(),
     TTFB(), QueueDelay(), TTFTScheduled(), ChunkCount(), TokensPerChunk(), ChunkGapP50(), ChunkGapP99(),
 )
 
@@ -155,17 +190,12 @@ class SLO:
             raise UsageError(f"--slo {text!r}: no limit given")
         return cls(limits)
 
-    def met(self, row: dict[str, Any]) -> Optional[bool]:
-        """True when every limit holds; False when one is exceeded; None when a needed value
-        was not measured (and none is exceeded)."""
-        verdict: Optional[bool] = True
-        for name, limit in self.limits.items():
-            value = row.get(SLO_COLUMNS[name])
-            if value is None:
-                verdict = None
-            elif value > limit:
-                return False
-        return verdict
+    def met(self, row: dict[str, Any], completed: bool = True) -> bool:
+        """The request's verdict (:func:`vlmbench.metrics.slo.slo_verdict`): True only when it
+        completed and every limit was measured and holds; a failure, an exceeded limit or a
+        value that was not measured is a miss."""
+        values = {name: row.get(column) for name, column in SLO_COLUMNS.items()}
+        return slo_verdict(self.limits, values, completed)
 
 
 @dataclass(frozen=True)
@@ -182,8 +212,9 @@ class WindowRequest:
 
 def window_columns(requests: Iterable[WindowRequest], with_slo: bool) -> dict[str, Optional[float]]:
     """Throughput of a load window: sum of n_out, completed requests and SLO-meeting
-    requests, each over (first send of any request .. last end of a completed one), in s.
-    ``window_output_tps`` stays empty when a completed request's token count is unknown."""
+    requests (goodput; :mod:`vlmbench.metrics.slo`), each over (first send of any request ..
+    last end of a completed one), in s. ``window_output_tps`` stays empty when a completed
+    request's token count is unknown."""
     requests = list(requests)
     done = [r for r in requests if r.ok and r.sent_ns is not None and r.end_ns is not None]
     empty = {"window_output_tps": None, "window_rps": None, "window_goodput_rps": None}
@@ -197,5 +228,5 @@ def window_columns(requests: Iterable[WindowRequest], with_slo: bool) -> dict[st
     return {
         "window_output_tps": sum(counted) / seconds if len(counted) == len(done) else None,
         "window_rps": len(done) / seconds,
-        "window_goodput_rps": sum(1 for r in done if r.slo_met) / seconds if with_slo else None,
+        "window_goodput_rps": slo_met_count(r.slo_met for r in done) / seconds if with_slo else None,
     }

@@ -31,9 +31,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="one open-loop window per value: Poisson arrivals at R requests/s")
     g.add_argument("--slo", default=None, metavar="ttft=MS,tpot=MS",
                    help="service-level limits (ttft, tpot, e2e in ms): rows record slo_met, windows goodput")
-    g.add_argument("--cache-bust", action="store_true",
-                   help="make every request unique (text nonce + one imperceptible pixel change) "
-                        "so prefix and image caches cannot hide the cold cost")
+    g.add_argument("--cache-bust", action=argparse.BooleanOptionalAction, default=True,
+                   help="make every request unique, warmup included (text nonce + one imperceptible pixel "
+                        "change) so prefix and image caches cannot hide what a new request costs (default); "
+                        "--no-cache-bust sends identical requests for each prompt (warm-cache behaviour)")
+    g.add_argument("--new-connection-per-request", action="store_true",
+                   help="open a new connection for every request and close it after "
+                        "(default: keep-alive connections, reused; set-up time is in connect_ms)")
+    g.add_argument("--ca-bundle", default=None, metavar="FILE",
+                   help="trust only the certificates in this PEM file for https endpoints "
+                        "(default: the system's trusted certificates)")
     g.add_argument("--hardware", default=None, metavar="LABEL",
                    help="hardware label for the rows (default: remote)")
     g.add_argument("--tokenizer", default=None, metavar="ID_OR_DIR",
@@ -53,4 +60,6 @@ def config_fields(args: argparse.Namespace) -> dict[str, Any]:
         "cache_bust": args.cache_bust,
         "hardware": args.hardware,
         "tokenizer": args.tokenizer,
+        "new_connection_per_request": args.new_connection_per_request,
+        "ca_bundle": args.ca_bundle,
     }

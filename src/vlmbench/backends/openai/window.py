@@ -9,7 +9,6 @@ land inside a measured interval.
 
 from __future__ import annotations
 
-import asyncio
 import gc
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -65,6 +64,7 @@ async def _run(client: ChatClient, requests: Sequence[PreparedRequest], mode: Lo
 
 
 def run_window(client: ChatClient, requests: Sequence[PreparedRequest], mode: LoadMode) -> list[Outcome]:
-    """Send ``requests`` under ``mode``; one :class:`Outcome` per request, in request order."""
+    """Send ``requests`` under ``mode``; one :class:`Outcome` per request, in request order.
+    Runs on the client's event loop, so its pooled connections carry over between windows."""
     with collector_paused():
-        return asyncio.run(_run(client, requests, mode))
+        return client.run(_run(client, requests, mode))
