@@ -13,7 +13,7 @@ import pytest
 from vlmbench.report.export_csv import format_value, write_csv
 from vlmbench.report.html import esc, json_for_script
 from vlmbench.report.markdown import md_cell
-from vlmbench.report.site.markdown_lite import render
+from vlmbench.report.site.safe_markdown import render
 from vlmbench.report.slug import slug
 from vlmbench.report.statistics import (
     bootstrap_median_ci,

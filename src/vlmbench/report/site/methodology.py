@@ -1,8 +1,8 @@
 """The methodology page: metric definitions, how the reporter aggregates, the prompt set, and
 what random weights do and do not tell.
 
-Metric definitions come from the project's METRICS.md when one is given (rendered with the safe
-Markdown renderer); otherwise from the column docs of ``results/schema.py``. The column
+Metric definitions come from the project's METRICS.md when one is given (rendered through
+markdown-it-py by ``safe_markdown``); otherwise from the column docs of ``results/schema.py``. The column
 reference from the schema is always appended, so every CSV column is defined on the page.
 """
 
@@ -15,7 +15,7 @@ from typing import Any, Iterable, Optional
 
 from vlmbench.report.compare import DEFAULT_ALPHA, DEFAULT_MIN_EFFECT_PCT
 from vlmbench.report.html import esc
-from vlmbench.report.site.markdown_lite import render
+from vlmbench.report.site.safe_markdown import render
 from vlmbench.report.statistics import BOOTSTRAP_RESAMPLES, CONFIDENCE, HIGH_CV, MIN_N_FOR_PERCENTILE
 from vlmbench.results.schema import COLUMNS, SCHEMA_VERSION
 
