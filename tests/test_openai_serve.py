@@ -54,9 +54,10 @@ def expected_prompt_tokens(model_dir):
 
 @pytest.fixture(scope="module")
 def run(serve, model_dir, tmp_path_factory):
+    # --no-cache-bust: the prompt token counts are compared with the processor's exactly
     config = RunConfig(backend="openai", endpoint=serve.url, models=[str(model_dir)], max_new_tokens=N, repeats=1,
                        warmup=1, prompts=PROMPTS, concurrency=[1, 2], out=tmp_path_factory.mktemp("results"),
-                       progress=False, request_timeout_s=120.0)
+                       progress=False, request_timeout_s=120.0, cache_bust=False)
     result = run_benchmark(config)
     return result, read_rows(result.requests_csv)
 
@@ -79,6 +80,9 @@ def test_timings_from_the_real_server(run):
         assert r["chunk_gap_p50_ms"] <= r["chunk_gap_p99_ms"]
         assert r["payload_bytes"] > 4 / 3 * 2000 and r["encode_ms"] > 0 and r["cache_bust"] is False
         assert r["window_output_tps"] > 0 and r["window_rps"] > 0
+        assert r["ttft_user_ms"] >= r["ttft_ms"] and r["ttft_missing_reason"] is None
+    # keep-alive connections reused (the probe's, then one per lane): fewer set-ups than requests
+    assert 1 <= sum(r["connect_ms"] is not None for r in rows) < len(rows)
 
 
 def test_usage_prompt_tokens_include_the_image_tokens(run, expected_prompt_tokens):

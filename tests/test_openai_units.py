@@ -188,6 +188,34 @@ def test_endpoint_metrics_from_a_timeline():
     assert unknown["tpot_ms"] is None and unknown["tokens_per_chunk"] is None and unknown["ttft_ms"] == 5
 
 
+def test_endpoint_e2e_without_content_ends_at_the_stream_end_and_user_ttft_adds_connecting():
+    ms = 1_000_000
+    silent = endpoint_metrics(EndpointTimeline(start_ns=10 * ms, token_ns=[], n_out=12, scheduled_ns=10 * ms,
+                                               head_ns=12 * ms, end_ns=50 * ms))
+    assert silent["e2e_ms"] == 40 and silent["ttft_ms"] is None and silent["ttft_user_ms"] is None
+    assert silent["tpot_ms"] is None and silent["n_chunks"] == 0 and silent["ttft_sched_ms"] is None
+    with_content = endpoint_metrics(EndpointTimeline(start_ns=0, token_ns=[20 * ms, 30 * ms], n_out=2,
+                                                     scheduled_ns=0, end_ns=45 * ms, connect_ms=3.5))
+    assert with_content["e2e_ms"] == 30  # the last content chunk, not the usage chunk or [DONE]
+    assert with_content["ttft_user_ms"] == 23.5
+    reused = endpoint_metrics(EndpointTimeline(start_ns=0, token_ns=[20 * ms], n_out=1, scheduled_ns=0))
+    assert reused["ttft_user_ms"] == 20
+
+
+def test_one_slo_definition_counts_failures_and_unjudged_as_misses():
+    from vlmbench.metrics.slo import slo_met_count, slo_met_fraction, slo_verdict
+
+    limits = {"ttft": 100.0, "tpot": 10.0}
+    assert slo_verdict(limits, {"ttft": 50.0, "tpot": 5.0}, completed=True) is True
+    assert slo_verdict(limits, {"ttft": 50.0, "tpot": 5.0}, completed=False) is False
+    assert slo_verdict(limits, {"ttft": 50.0, "tpot": None}, completed=True) is False
+    assert slo_verdict(limits, {"ttft": 150.0, "tpot": 5.0}, completed=True) is False
+    # three met, one missed, one failed (False), two rows without an SLO (None, NaN): 3 / 5
+    verdicts = [True, True, False, True, False, None, float("nan")]
+    assert slo_met_count(verdicts) == 3 and slo_met_fraction(verdicts) == pytest.approx(0.6)
+    assert slo_met_fraction([None, None]) is None
+
+
 def _drive(mode, count: int, work_s: float = 0.002):
     """Run ``mode`` with a send that sleeps ``work_s``; return (index, scheduled, called, in_flight_max)."""
     calls, in_flight, peak = [], 0, 0
