@@ -1,7 +1,7 @@
 """The worker process: loads one model through its backend and measures every cell of its job.
 
-It runs in a fresh interpreter (multiprocessing "spawn"), so a crash, an abort or the kernel's
-OOM killer takes down only this model; the parent turns the missing cells into error rows.
+It runs in its own process (forked from the preloaded fork server, ``runner/processes.py``), so a
+crash, an abort or the kernel's OOM killer takes down only this model; the parent turns the missing cells into error rows.
 Messages to the parent, over a pipe: ("loaded", constants, info), ("row", row), ("done",).
 """
 
