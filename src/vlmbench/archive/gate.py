@@ -170,21 +170,24 @@ def gate_run(new_run: str | Path, archive: str | Path, threshold_pct: float = DE
 
 
 def report_lines(result: GateResult, verbose: bool = False) -> list[str]:
+    """Regressions and improvements (every check with ``verbose``), each cell's fingerprint changes
+    beside it, and a last line with the verdict."""
     lines = []
-    shown_changes: set[tuple] = set()
+    by_cell: dict[tuple, list[CellCheck]] = {}
     for check in result.checks:
-        if check.verdict in (REGRESSION, IMPROVEMENT) or verbose:
-            lines.append(check.line(result.threshold_pct))
-            key = tuple(check.cell[k] for k in SERIES_KEYS)
-            if check.changes and key not in shown_changes:
-                shown_changes.add(key)
-                lines.append(f"    changed since run {check.baseline_runs[-1]}: " + "; ".join(check.changes))
-    cells = {tuple(c.cell[k] for k in SERIES_KEYS) for c in result.checks}
+        by_cell.setdefault(tuple(check.cell[k] for k in SERIES_KEYS), []).append(check)
+    for checks in by_cell.values():
+        shown = [c for c in checks if verbose or c.verdict in (REGRESSION, IMPROVEMENT, NEW)]
+        lines.extend(c.line(result.threshold_pct) for c in shown)
+        first = checks[0]
+        if first.changes:
+            lines.append(f"    {first.cell_name()}: changed since run {first.baseline_runs[-1]}: "
+                         + "; ".join(first.changes))
     if result.regressions:
-        lines.append(f"gate: FAIL: run {result.run_id}: {len(result.failed_cells())} of {len(cells)} cell(s) slower "
-                     f"than +{result.threshold_pct:g}% beyond the between-run spread")
+        lines.append(f"gate: FAIL: run {result.run_id}: {len(result.failed_cells())} of {len(by_cell)} cell(s) "
+                     f"slower than +{result.threshold_pct:g}% beyond the between-run spread")
     else:
-        lines.append(f"gate: PASS: run {result.run_id}: {len(cells)} cell(s), none slower than "
+        lines.append(f"gate: PASS: run {result.run_id}: {len(by_cell)} cell(s), none slower than "
                      f"+{result.threshold_pct:g}% beyond the between-run spread"
                      + (f"; {len(result.improvements)} improvement(s)" if result.improvements else ""))
     return lines

@@ -1,0 +1,107 @@
+"""``vlmbench gate`` against an archive of real runs published as a dated series.
+
+- The known slowdown (copies of real runs with the batch-2 cell slowed by F from day 6): the
+  gate of day 6 fails on exactly that cell, naming it with old/new values and CI, and passes
+  the batch-1 cell; the gate of a copy sped up by F lists the improvement and passes.
+- Real re-runs of unchanged code (not copies): R2 gated against a history of R1 and R3 passes,
+  and so does R3 against R1 and R2; the numbers are printed (``pytest -s``) for the record.
+- A software change between runs is shown beside the cells; a cell with no history is NEW.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import run_cli
+from test_archive_support import (FIRST_SLOW_DAY, KEPT_SCENARIO, SLOW_SCENARIO, all_real, aa_archive, day, dated_copy,
+                                  series_archive, series_runs)
+from test_report_support import slowed_down
+
+from vlmbench.archive.gate import IMPROVEMENT, NEW, PASS, REGRESSION, gate_run, report_lines
+from vlmbench.archive.publish import publish
+
+
+@pytest.fixture(scope="module")
+def series(tmp_path_factory):
+    return series_runs(tmp_path_factory), series_archive(tmp_path_factory)
+
+
+def _scenarios(checks, verdict):
+    return {c.cell["scenario"] for c in checks if c.verdict == verdict}
+
+
+def test_known_slowdown_fails_exactly_the_slowed_cell(series):
+    runs, archive = series
+    slowed = runs["dirs"][FIRST_SLOW_DAY - 1]
+    proc = run_cli("gate", str(slowed), "--archive", str(archive), "--threshold", "5", "--last", "5")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    regressions = [line for line in proc.stdout.splitlines() if line.startswith("REGRESSION")]
+    assert regressions and all(f"/ {SLOW_SCENARIO} /" in line for line in regressions)
+    assert any("TPOT p50" in line and "request-level 95% CI" in line and "->" in line for line in regressions)
+    assert "gate: FAIL" in proc.stdout and "1 of 2 cell(s)" in proc.stdout
+
+    result = gate_run(slowed, archive)
+    assert _scenarios(result.checks, REGRESSION) == {SLOW_SCENARIO}
+    kept = [c for c in result.checks if c.cell["scenario"] == KEPT_SCENARIO]
+    assert kept and {c.verdict for c in kept} == {PASS}
+    for check in result.regressions:
+        assert check.baseline_runs == [f"day{n}" for n in range(1, FIRST_SLOW_DAY)]  # the last 5 before it
+        assert check.lower > 1.05 and check.ratio == pytest.approx(check.new_p50 / check.old_p50
+                                                                    if check.metric != "decode_tps"
+                                                                    else check.old_p50 / check.new_p50)
+        assert check.ratio > runs["factor"] / 2
+
+
+def test_later_days_are_gated_against_their_own_last_runs(series):
+    runs, archive = series
+    last = gate_run(runs["dirs"][-1], archive, last_k=2)  # day 8 vs days 6 and 7: both already slow
+    assert last.passed and {c.verdict for c in last.checks} <= {PASS}
+    assert {tuple(c.baseline_runs) for c in last.checks} == {("day6", "day7")}
+
+
+def test_improvement_is_listed_and_passes(series, tmp_path):
+    runs, archive = series
+    faster = dated_copy(runs["dirs"][4], tmp_path, "faster", day(28),
+                        change_row=lambda r: slowed_down(1.0 / runs["factor"])(r)
+                        if r["scenario"] == KEPT_SCENARIO else [r])
+    result = gate_run(faster, archive, last_k=3)  # baseline days 6-8
+    assert result.passed
+    assert _scenarios(result.checks, IMPROVEMENT) == {KEPT_SCENARIO}
+    assert any(line.startswith("IMPROVEMENT") for line in report_lines(result))
+    assert "improvement(s)" in report_lines(result)[-1]
+
+
+def test_real_reruns_of_unchanged_code_pass(tmp_path_factory, tmp_path):
+    runs = all_real(tmp_path_factory)
+    history = aa_archive(tmp_path_factory)  # copies of R1 and R3 only
+    proc = run_cli("gate", str(runs["R2"]), "--archive", str(history), "-v")
+    print("\nA/A gate, real R2 vs history of R1/R3 copies:\n" + proc.stdout)
+    assert proc.returncode == 0, proc.stdout
+    assert "gate: PASS" in proc.stdout and REGRESSION not in proc.stdout
+
+    other = tmp_path / "archive"  # R3 (measured by the cycle) against R1 and R2 as they are
+    publish([runs["R1"], runs["R2"]], other)
+    result = gate_run(runs["R3"], other, last_k=2)
+    print("A/A gate, real R3 vs real R1, R2:\n" + "\n".join(report_lines(result, verbose=True)))
+    assert result.passed, report_lines(result, verbose=True)
+    assert {c.verdict for c in result.checks} <= {PASS, IMPROVEMENT}
+
+
+def test_software_change_is_shown_beside_the_cells_and_new_cells_are_new(series, tmp_path):
+    runs, archive = series
+
+    def upgraded(m):
+        m["environment"]["software"]["torch"] = "99.0"
+
+    def renamed(r):
+        if r["scenario"] != KEPT_SCENARIO:
+            return [r]
+        return [dict(r, model_id="another-model", request_id=r["request_id"].replace(r["model_id"], "another-model"))]
+
+    new = dated_copy(runs["dirs"][-1], tmp_path, "upgraded", day(20), change_row=renamed, change_manifest=upgraded)
+    result = gate_run(new, archive, last_k=3)  # the batch-2 cell vs days 6-8 (slow already): unchanged
+    assert result.passed
+    assert [c.verdict for c in result.checks if c.cell["model_id"] == "another-model"] == [NEW]
+    lines = report_lines(result)
+    assert any("changed since run day8: software.torch:" in line
+               and "-> 99.0" in line and f"/ {SLOW_SCENARIO} /" in line for line in lines)

@@ -1,0 +1,133 @@
+"""History of an archive of real runs (a dated series with a known slowdown from day 6): run
+medians and current values computed with pandas, the between-run spread, change points (with
+ruptures and with the numpy fallback, which must agree), and ``vlmbench history``."""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import run_cli
+from test_archive_support import FIRST_SLOW_DAY, KEPT_SCENARIO, SLOW_SCENARIO, series_archive, series_runs
+
+from vlmbench.archive import changepoints
+from vlmbench.archive.history import build_history
+from vlmbench.archive.noise import ASSUMED_SIGMA, MIN_SIGMA, between_run_spread, spread_from_medians
+from vlmbench.archive.series import current_values, run_medians
+from vlmbench.results import load
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
+    return series_archive(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def frame(archive):
+    return load(archive)
+
+
+def test_run_medians_are_the_medians_of_each_runs_warm_rows(frame):
+    medians = run_medians(frame)
+    assert len(medians) == 8 * 2  # 8 runs x 2 cells
+    warm = frame[(frame["status"] == "ok") & ~frame["cold"].astype(bool)]
+    for (run_id, scenario), rows in warm.groupby(["run_id", "scenario"]):
+        row = medians[(medians["run_id"] == run_id) & (medians["scenario"] == scenario)].iloc[0]
+        assert row["tpot_ms"] == pytest.approx(float(np.median(rows["tpot_ms"].to_numpy())))
+        assert row["tpot_ms_lo"] <= row["tpot_ms"] <= row["tpot_ms_hi"]
+        assert row["n"] == len(rows)
+    assert list(medians[medians["scenario"] == SLOW_SCENARIO]["run_id"]) == [f"day{n}" for n in range(1, 9)]
+
+
+def test_current_value_over_last_n_runs_or_last_days(frame, tmp_path_factory):
+    factor = series_runs(tmp_path_factory)["factor"]
+    medians = run_medians(frame)
+    slow = medians[medians["scenario"] == SLOW_SCENARIO].set_index("run_id")
+    last3 = current_values(medians, last_n=3)
+    row = last3[last3["scenario"] == SLOW_SCENARIO].iloc[0]
+    assert row["runs"] == 3 and row["last_run_id"] == "day8"
+    assert row["tpot_ms"] == pytest.approx(slow.loc[["day6", "day7", "day8"], "tpot_ms"].median())
+    assert row["tpot_ms_min"] <= row["tpot_ms"] <= row["tpot_ms_max"]
+    days = current_values(medians, days=1.5)  # day 7 03:00 .. day 8 03:00
+    assert days[days["scenario"] == SLOW_SCENARIO].iloc[0]["runs"] == 2
+    early = current_values(medians[medians["run_id"].isin([f"day{n}" for n in range(1, 6)])], last_n=5)
+    ratio = row["tpot_ms"] / early[early["scenario"] == SLOW_SCENARIO].iloc[0]["tpot_ms"]
+    assert ratio > factor / 2  # the current value moved with the slowdown
+
+
+def test_between_run_spread_is_learned_from_run_medians(frame):
+    spread = between_run_spread(frame)
+    tpot = spread[spread["metric"] == "tpot_ms"].set_index("scenario")
+    assert set(tpot["source"]) == {"cell+pool"} and (tpot["runs"] == 8).all() and (tpot["diffs"] == 7).all()
+    # the step of the slowed cell moves one consecutive difference only: its spread stays of the
+    # order of the other cell's, far below the step itself
+    medians = run_medians(frame)
+    kept = medians[medians["scenario"] == KEPT_SCENARIO]["tpot_ms"].to_numpy()
+    direct = 1.4826 * np.median(np.abs(np.diff(np.log(kept)))) / math.sqrt(2)
+    assert tpot.loc[SLOW_SCENARIO, "sigma"] < 0.5 * math.log(2.0)
+    # the cell's own estimate (7 differences) shrunk towards the hardware's pool (K0 = 4)
+    expected = max(math.sqrt((7 * direct ** 2 + 4 * _pool(frame) ** 2) / 11), MIN_SIGMA)
+    assert tpot.loc[KEPT_SCENARIO, "sigma"] == pytest.approx(expected, rel=1e-9)
+    # one run only: nothing to learn from, the assumed spread is used
+    one = spread_from_medians(medians[medians["run_id"] == "day1"])
+    assert set(one["source"]) == {"assumed"} and np.allclose(one["sigma"], ASSUMED_SIGMA)
+
+
+def _pool(frame) -> float:
+    medians = run_medians(frame)
+    diffs = medians.groupby("scenario")["tpot_ms"].transform(lambda s: np.log(s).diff()).abs().dropna()
+    return 1.4826 * float(np.median(diffs)) / math.sqrt(2)
+
+
+def test_change_point_is_found_at_the_slowed_run(frame):
+    history = build_history(frame)
+    changes = history.changes
+    slowed = changes[changes["scenario"] == SLOW_SCENARIO]
+    assert set(slowed["run_id"]) == {f"day{FIRST_SLOW_DAY}"}
+    assert {"tpot_ms", "decode_tps"} <= set(slowed["metric"])
+    assert changes[changes["scenario"] == KEPT_SCENARIO].empty
+    flagged = history.medians.dropna(subset=["change_metrics"])
+    assert set(flagged["run_id"]) == {f"day{FIRST_SLOW_DAY}"}
+
+
+def test_fallback_pelt_agrees_with_ruptures_and_is_used_without_it(frame, monkeypatch):
+    pytest.importorskip("ruptures")
+    rng = np.random.default_rng(7)
+    for _ in range(60):
+        n = int(rng.integers(4, 30))
+        x = rng.normal(0.0, 0.05, n)
+        for start in rng.integers(1, n, size=int(rng.integers(0, 3))):
+            x[start:] += rng.normal(0.0, 0.4)
+        pen = float(rng.uniform(0.001, 0.2))
+        assert changepoints.pelt_numpy(x, pen) == changepoints.pelt_ruptures(x, pen)
+    medians = run_medians(frame)
+    slow = np.log(medians[medians["scenario"] == SLOW_SCENARIO]["tpot_ms"].to_numpy())
+    with_ruptures = changepoints.detect(slow, 0.05)
+    monkeypatch.setitem(sys.modules, "ruptures", None)  # as on a machine without the extra
+    assert changepoints.pelt_ruptures(slow, 0.01) is None
+    assert changepoints.detect(slow, 0.05) == with_ruptures == [FIRST_SLOW_DAY - 1]
+
+
+def test_history_command_prints_current_values_runs_and_changes(archive):
+    proc = run_cli("history", "--archive", str(archive), "--changes", "--runs", "--last-n", "3")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "median of the run medians of the last 3 runs" in out
+    assert f"/ {SLOW_SCENARIO} / v1  (3 runs, last day8)" in out
+    change_lines = [line for line in out.splitlines() if " at run day" in line]
+    assert change_lines and all(f"/ {SLOW_SCENARIO} /" in line and "at run day6 (2026-01-06)" in line
+                                for line in change_lines)
+    assert "<- change:" in out and out.count("  day") >= 16
+    only = run_cli("history", "--archive", str(archive), "--model", "no-such-model")
+    assert only.returncode == 2 and "no series match" in only.stderr
+
+
+def test_history_series_is_sorted_by_time_not_by_run_id(frame):
+    shuffled = frame.sample(frac=1.0, random_state=3)
+    a = run_medians(frame)
+    b = run_medians(shuffled)
+    pd.testing.assert_series_equal(a["run_id"], b["run_id"])

@@ -1,0 +1,48 @@
+"""The archive's site in a real headless Chromium, from file://: a model page shows its trend
+charts (with the CI band, points for every run and the change point), and the leaderboard's
+hardware filter hides the other machine. Chromium as in test_site_browser (skips locally without
+it, fails in CI)."""
+
+from __future__ import annotations
+
+import pytest
+
+from test_site_archive import MACHINE_B, archive_site
+from test_site_browser import _open, browser, chromium_present  # noqa: F401 - fixtures
+
+pytestmark = [pytest.mark.browser]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    return archive_site(tmp_path_factory)
+
+
+def test_model_page_trend_chart_in_chromium(browser, built):  # noqa: F811
+    page = next(p for p in (built["site"] / "models").glob("llava*.html"))
+    _open(browser, page)
+    charts = browser.execute_script(
+        "return [...document.querySelectorAll('svg.trend')].map(s => [s.getAttribute('data-metric'), "
+        "s.querySelectorAll('circle.run').length, s.querySelectorAll('polygon.ci-band').length, "
+        "s.getBoundingClientRect().width])")
+    assert len(charts) == 12
+    assert all(points >= 2 and band == 1 and width > 100 for _, points, band, width in charts)
+    assert {metric for metric, *_ in charts} == {"ttft_ms", "ttft_user_ms", "tpot_ms", "decode_tps"}
+    assert browser.execute_script("return document.querySelectorAll('line.change-point').length") >= 1
+    assert browser.execute_script("return document.scripts.length") == 1
+
+
+def test_hardware_filter_in_chromium(browser, built):  # noqa: F811
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    _open(browser, built["site"] / "index.html")
+    total = browser.execute_script("return document.querySelectorAll('table.results tbody tr').length")
+    Select(browser.find_element(By.ID, "filter-hardware")).select_by_value(MACHINE_B)
+    visible = browser.execute_script(
+        "return [...document.querySelectorAll('table.results tbody tr')].filter(r => !r.hidden)"
+        ".map(r => r.getAttribute('data-hardware'))")
+    assert visible and set(visible) == {MACHINE_B} and len(visible) < total
+    shown = browser.execute_script(
+        "return [...document.querySelectorAll('section.hardware')].filter(s => !s.hidden).length")
+    assert shown == 1 and browser.find_element(By.ID, "shown-count").text == str(len(visible))
