@@ -25,6 +25,8 @@ SUBCOMMANDS: tuple[str, ...] = (
     "report",
     "compare",
     "site",
+    "calibrate",
+    "predict",
     "publish",
     "archive",
     "history",

@@ -1,0 +1,107 @@
+"""``predictions.csv``: predicted figures, in their own file with their own schema version.
+
+Predicted rows never share a file with measured ones: the version column is
+``predictions_schema_version`` (a requests.csv has ``schema_version``), every row says
+``source=predicted`` with the profile and its kind, and each reader refuses the other's file
+with a one-line message.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+from vlmbench.errors import SchemaError
+
+VERSION_COLUMN = "predictions_schema_version"
+PREDICTIONS_SCHEMA_VERSION = "1"
+STAGES = ("preprocess_ms", "vision_ms", "prefill_ms", "ttft_ms", "tpot_ms", "e2e_ms", "peak_memory_mb")
+COLUMNS: tuple[str, ...] = (
+    VERSION_COLUMN, "source", "model_id", "prompt_id", "batch_size", "max_new_tokens", "dtype",
+    "profile", "profile_kind", "device", "stack", "n_prompt_tokens", "n_image_tokens", "twin",
+    *[c for s in STAGES for c in (s, f"{s}_lo", f"{s}_hi")],
+    "fits_memory", "vision_gflop", "prefill_gflop", "decode_bytes_per_step_mb", "weights_mb", "trace_coverage",
+)
+_INT = {"batch_size", "max_new_tokens", "n_prompt_tokens", "n_image_tokens"}
+_STR = {VERSION_COLUMN, "source", "model_id", "prompt_id", "dtype", "profile", "profile_kind", "device", "stack", "twin"}
+
+
+def _cell(name: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.7g}"
+    return str(value)
+
+
+def _parse(name: str, text: str) -> Any:
+    if text == "":
+        return None
+    if name in _STR:
+        return text
+    if name == "fits_memory":
+        return text == "true"
+    if name in _INT:
+        return int(text)
+    return float(text)
+
+
+def write_predictions(rows: Iterable[dict[str, Any]], path: str | Path) -> Path:
+    """Write atomically (temporary file + rename)."""
+    path = Path(path)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(COLUMNS)
+    for r in rows:
+        if r.get("source") != "predicted":
+            raise ValueError("predictions.csv holds predicted rows only")
+        r = dict(r, **{VERSION_COLUMN: PREDICTIONS_SCHEMA_VERSION})
+        w.writerow([_cell(c, r.get(c)) for c in COLUMNS])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(buf.getvalue())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_predictions(path: str | Path) -> list[dict[str, Any]]:
+    p = Path(path)
+    if p.is_dir():
+        p = p / "predictions.csv"
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SchemaError(f"{p}: no such predictions file") from None
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if not header or VERSION_COLUMN not in header:
+        hint = " (this is a requests.csv of measured rows)" if header and "schema_version" in header else ""
+        raise SchemaError(f"{p}: not a vlmbench predictions file (no {VERSION_COLUMN} column){hint}")
+    rows: list[dict[str, Any]] = []
+    at = header.index(VERSION_COLUMN)
+    for lineno, cells in enumerate(reader, start=2):
+        if cells[at] != PREDICTIONS_SCHEMA_VERSION:
+            raise SchemaError(f"{p}:{lineno}: predictions schema version {cells[at]!r} is not one this vlmbench "
+                              f"reads ({PREDICTIONS_SCHEMA_VERSION})")
+        if tuple(header) != COLUMNS:
+            raise SchemaError(f"{p}: header does not match predictions schema {PREDICTIONS_SCHEMA_VERSION}")
+        row = {c: _parse(c, v) for c, v in zip(header, cells)}
+        if row.get("source") != "predicted":
+            raise SchemaError(f"{p}:{lineno}: source {row.get('source')!r}, expected 'predicted'")
+        rows.append(row)
+    return rows
+
+
+def first_value(rows: list[dict[str, Any]], key: str) -> Optional[Any]:
+    return next((r[key] for r in rows if r.get(key) is not None), None)
