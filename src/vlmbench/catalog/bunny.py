@@ -15,7 +15,7 @@ from transformers import (LlamaConfig, LlavaConfig, LlavaForConditionalGeneratio
                           Qwen2Config, SiglipVisionConfig)
 
 from vlmbench.catalog.composition import llava_composition
-from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance
+from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance, tiny_variant
 from vlmbench.catalog.processors import llava_processor, siglip_image_processor
 from vlmbench.catalog.shapes import (LLAMA_3_8B, PHI_2, PHI_3_MINI, PHI_3_TINY, QWEN15_1_8B, SIGLIP_SO400M,
                                      SIGLIP_TINY)
@@ -67,6 +67,9 @@ def _real(entry_id: str, hub: str, text_config, llm: str, total: int, published:
     )
 
 
+BUNNY_4B = _real("bunny-1.0-4b", "BAAI/Bunny-v1_0-4B", lambda: Phi3Config(**PHI_3_MINI), "Phi-3-mini-4k",
+                 4_247_049_072, "4B", "vocab 32064 (Phi-3-mini's) assumed for the fine-tuned checkpoint")
+
 ENTRIES = (
     _real("bunny-1.0-2b-zh", "BAAI/Bunny-v1_0-2B-zh", lambda: Qwen2Config(**QWEN15_1_8B), "Qwen1.5-1.8B",
           2_256_373_616, "2B", "none"),
@@ -74,30 +77,12 @@ ENTRIES = (
           "Phi-2 (vocab 50295)", 3_197_545_328, "3B",
           "Phi-2's LM head bias cannot be held by HF Llava's bias-free LM head: left out "
           "(51,200 parameters in the fact sheet's count, 0.002%; one vector add per token)"),
-    _real("bunny-1.0-4b", "BAAI/Bunny-v1_0-4B", lambda: Phi3Config(**PHI_3_MINI), "Phi-3-mini-4k",
-          4_247_049_072, "4B", "vocab 32064 (Phi-3-mini's) assumed for the fine-tuned checkpoint"),
+    BUNNY_4B,
     _real("bunny-llama-3-8b-v", "BAAI/Bunny-Llama-3-8B-V",
           lambda: LlamaConfig(**dict(LLAMA_3_8B, vocab_size=128257)),
           "Llama-3-8B-Instruct (vocab 128257)", 8_464_760_688, "8B", "none"),
-    CatalogEntry(
-        id="bunny-1.0-4b-tiny",
-        system="Bunny",
-        build_config=lambda: bunny_config(SIGLIP_TINY, Phi3Config(**PHI_3_TINY)),
-        model_class=LlavaForConditionalGeneration,
-        processor=PROCESSOR,
-        provenance=Provenance(
-            shapes="bunny-1.0-4b structure scaled down: 2+2 layers, width 64, real vocabulary",
-            published_total="-",
-            approximations="tiny test variant: same classes, layer selection, strategy, processor, "
-                           "resolution and token count",
-        ),
-        visual_tokens=729,
-        reference_resolution=(384, 384),
-        vision_encoder="SigLIP (tiny) @384",
-        language_model="Phi-3 (tiny)",
-        construction="composition",
-        tiny_of="bunny-1.0-4b",
-        vision_modules=VISION_MODULES,
-        prompt_template=PROMPT,
-    ),
+    tiny_variant(BUNNY_4B, build_config=lambda: bunny_config(SIGLIP_TINY, Phi3Config(**PHI_3_TINY)),
+                 scaled_down="2+2 layers, width 64, real vocabulary",
+                 same="layer selection, strategy, processor, resolution and token count", code="",
+                 vision_encoder="SigLIP (tiny) @384", language_model="Phi-3 (tiny)"),
 )

@@ -14,7 +14,7 @@ from __future__ import annotations
 from transformers import LlamaConfig, Phi3Config, SiglipVisionConfig
 
 from vlmbench.archs.bunny_s2 import BunnyS2Config, BunnyS2ForCausalLM
-from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance
+from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance, tiny_variant
 from vlmbench.catalog.fixed_token_processors import fixed_token_processor
 from vlmbench.catalog.processors import siglip_image_processor
 from vlmbench.catalog.shapes import LLAMA_3_8B, PHI_3_MINI, PHI_3_TINY, SIGLIP_SO400M, SIGLIP_TINY
@@ -78,37 +78,22 @@ def _real(entry_id: str, hub: str, text_config, llm: str, total: int, published:
     )
 
 
-def _tiny(entry_id: str, text_config, tiny_of: str) -> CatalogEntry:
-    return CatalogEntry(
-        id=entry_id,
-        system="Bunny",
-        build_config=lambda: bunny_s2_config(SIGLIP_TINY, text_config()),
-        model_class=BunnyS2ForCausalLM,
-        processor=PROCESSOR,
-        provenance=Provenance(
-            shapes=f"{tiny_of} structure scaled down: SigLIP and LLM 2 layers, width 64",
-            published_total="-",
-            approximations="tiny test variant: same classes, 1152 input, 14 crops at three scales, "
-                           "729 visual tokens of 3 x 64 channels",
-            code=CODE,
-        ),
-        visual_tokens=VISUAL_TOKENS,
-        reference_resolution=(S2_SCALES[-1], S2_SCALES[-1]),
-        vision_encoder="SigLIP (tiny), S2 scales 384/768/1152",
-        language_model="Phi-3 (tiny)" if "4b" in entry_id else "Llama (tiny)",
-        construction="vlmbench arch",
-        tiny_of=tiny_of,
-        vision_modules=VISION_MODULES,
-        prompt_template=PROMPT,
-    )
+def _tiny(real: CatalogEntry, text_config, llm: str) -> CatalogEntry:
+    return tiny_variant(real, build_config=lambda: bunny_s2_config(SIGLIP_TINY, text_config()),
+                        scaled_down="SigLIP and LLM 2 layers, width 64",
+                        same="1152 input, 14 crops at three scales, 729 visual tokens of 3 x 64 channels",
+                        vision_encoder="SigLIP (tiny), S2 scales 384/768/1152", language_model=llm)
 
+
+BUNNY_11_4B = _real("bunny-1.1-4b", "BAAI/Bunny-v1_1-4B", lambda: Phi3Config(**PHI_3_MINI), "Phi-3-mini-4k",
+                    4_254_126_960, "4B", "vocab 32064 (Phi-3-mini's) assumed for the fine-tuned checkpoint")
+BUNNY_11_LLAMA_3_8B = _real("bunny-1.1-llama-3-8b-v", "BAAI/Bunny-v1_1-Llama-3-8B-V",
+                            lambda: LlamaConfig(**dict(LLAMA_3_8B, vocab_size=128257)),
+                            "Llama-3-8B-Instruct (vocab 128257)", 8_474_197_872, "8B", "none in shapes")
 
 ENTRIES = (
-    _real("bunny-1.1-4b", "BAAI/Bunny-v1_1-4B", lambda: Phi3Config(**PHI_3_MINI), "Phi-3-mini-4k",
-          4_254_126_960, "4B", "vocab 32064 (Phi-3-mini's) assumed for the fine-tuned checkpoint"),
-    _real("bunny-1.1-llama-3-8b-v", "BAAI/Bunny-v1_1-Llama-3-8B-V",
-          lambda: LlamaConfig(**dict(LLAMA_3_8B, vocab_size=128257)), "Llama-3-8B-Instruct (vocab 128257)",
-          8_474_197_872, "8B", "none in shapes"),
-    _tiny("bunny-1.1-4b-tiny", lambda: Phi3Config(**PHI_3_TINY), "bunny-1.1-4b"),
-    _tiny("bunny-1.1-llama-3-8b-v-tiny", lambda: LlamaConfig(**LLAMA_3_TINY), "bunny-1.1-llama-3-8b-v"),
+    BUNNY_11_4B,
+    BUNNY_11_LLAMA_3_8B,
+    _tiny(BUNNY_11_4B, lambda: Phi3Config(**PHI_3_TINY), "Phi-3 (tiny)"),
+    _tiny(BUNNY_11_LLAMA_3_8B, lambda: LlamaConfig(**LLAMA_3_TINY), "Llama (tiny)"),
 )

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from vlmbench.archs.cogagent import CogAgentConfig, CogAgentForCausalLM
 from vlmbench.archs.cogvlm import CogVLMConfig, CogVLMForCausalLM
-from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance
+from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance, tiny_variant
 from vlmbench.catalog.processors import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, ExpandingProcessor, image_processor
 
 IMAGE_TOKEN = "<image>"
@@ -154,85 +154,59 @@ def cogvlm_entry(entry_id: str, image_size: int, processor: ProcessorSpec, check
     )
 
 
-def cogvlm_tiny(entry_id: str, image_size: int, processor: ProcessorSpec, tiny_of: str) -> CatalogEntry:
-    return CatalogEntry(
-        id=entry_id,
-        system="CogVLM",
-        build_config=lambda: cogvlm_config(LLAMA_TINY, EVA2_TINY, image_size),
-        model_class=CogVLMForCausalLM,
-        processor=processor,
-        provenance=Provenance(
-            shapes=f"{tiny_of} structure scaled down: EVA2 and LLM 2 layers, width 64",
-            published_total="-",
-            approximations=f"tiny test variant: same classes, {image_size} px input, "
-                           f"{(image_size // PATCH) ** 2 + 2} visual tokens, visual expert in every layer",
-            code=CODE,
-        ),
-        visual_tokens=(image_size // PATCH) ** 2 + 2,
-        reference_resolution=(image_size, image_size),
-        vision_encoder=f"EVA2-CLIP (tiny) @{image_size}",
-        language_model="Llama (tiny) + visual expert",
-        construction="vlmbench arch",
-        tiny_of=tiny_of,
-        vision_modules=COGVLM_VISION,
-        prompt_template=COGVLM_PROMPT,
+def cogvlm_tiny(real: CatalogEntry) -> CatalogEntry:
+    image_size = real.reference_resolution[0]
+    return tiny_variant(
+        real, build_config=lambda: cogvlm_config(LLAMA_TINY, EVA2_TINY, image_size),
+        scaled_down="EVA2 and LLM 2 layers, width 64",
+        same=f"{image_size} px input, {real.visual_tokens} visual tokens, visual expert in every layer",
+        vision_encoder=f"EVA2-CLIP (tiny) @{image_size}", language_model="Llama (tiny) + visual expert",
     )
 
 
-ENTRIES = (
-    cogvlm_entry("cogvlm-17b", 490, COGVLM_490, ("THUDM/cogvlm-chat-hf", "THUDM/cogvlm-base-490-hf"),
-                 17_639_685_376),
-    cogvlm_entry("cogvlm-17b-224", 224, COGVLM_224, ("THUDM/cogvlm-base-224-hf",), 17_637_948_928),
-    CatalogEntry(
-        id="cogagent-18b",
-        system="CogAgent",
-        build_config=lambda: cogagent_config(VICUNA_7B, EVA2_CLIP_E, EVA02_CLIP_L, 1024),
-        model_class=CogAgentForCausalLM,
-        processor=COGAGENT,
-        provenance=Provenance(
-            shapes="config.json of THUDM/cogagent-chat-hf (CogVLM @224 + EVA02-CLIP-L/14 @1120 read by "
-                   "cross-attention, 1024 wide, in all 32 layers)",
-            published_total="18B (11B visual + 7B language)",
-            approximations="none in shapes; EVA02-CLIP-L's final norm and 768-wide CLIP head, present in "
-                           "the checkpoint but never run, are not built (as in the fact sheet's count); "
-                           "as in the public code its last block is built but skipped (23 of 24 run); "
-                           "left-padded batch rows start their rotary positions at 0; " + NOT_CONVERTIBLE,
-            code=CODE,
-        ),
-        checkpoints=("THUDM/cogagent-chat-hf", "THUDM/cogagent-vqa-hf"),
-        reference_params=18_290_244_032,
-        visual_tokens=258,
-        reference_resolution=(224, 224),
-        vision_encoder="EVA2-CLIP-E/14 @224 + EVA02-CLIP-L/14 @1120 (6400 cross-attended)",
-        language_model="Vicuna-7B-v1.5 shapes + visual expert + cross-attention",
-        construction="vlmbench arch",
-        vision_modules=COGAGENT_VISION,
-        trust_remote_code_checkpoint=True,
-        prompt_template=COGAGENT_PROMPT,
+COGVLM_17B = cogvlm_entry("cogvlm-17b", 490, COGVLM_490, ("THUDM/cogvlm-chat-hf", "THUDM/cogvlm-base-490-hf"),
+                          17_639_685_376)
+COGVLM_17B_224 = cogvlm_entry("cogvlm-17b-224", 224, COGVLM_224, ("THUDM/cogvlm-base-224-hf",), 17_637_948_928)
+COGAGENT_18B = CatalogEntry(
+    id="cogagent-18b",
+    system="CogAgent",
+    build_config=lambda: cogagent_config(VICUNA_7B, EVA2_CLIP_E, EVA02_CLIP_L, 1024),
+    model_class=CogAgentForCausalLM,
+    processor=COGAGENT,
+    provenance=Provenance(
+        shapes="config.json of THUDM/cogagent-chat-hf (CogVLM @224 + EVA02-CLIP-L/14 @1120 read by "
+               "cross-attention, 1024 wide, in all 32 layers)",
+        published_total="18B (11B visual + 7B language)",
+        approximations="none in shapes; EVA02-CLIP-L's final norm and 768-wide CLIP head, present in "
+                       "the checkpoint but never run, are not built (as in the fact sheet's count); "
+                       "as in the public code its last block is built but skipped (23 of 24 run); "
+                       "left-padded batch rows start their rotary positions at 0; " + NOT_CONVERTIBLE,
+        code=CODE,
     ),
-    cogvlm_tiny("cogvlm-17b-tiny", 490, COGVLM_490, "cogvlm-17b"),
-    cogvlm_tiny("cogvlm-17b-224-tiny", 224, COGVLM_224, "cogvlm-17b-224"),
-    CatalogEntry(
-        id="cogagent-18b-tiny",
-        system="CogAgent",
-        build_config=lambda: cogagent_config(LLAMA_TINY, EVA2_TINY, EVA02_TINY, 32),
-        model_class=CogAgentForCausalLM,
-        processor=COGAGENT,
-        provenance=Provenance(
-            shapes="cogagent-18b structure scaled down: EVA2, EVA02 and LLM 2 layers, width 64 "
-                   "(EVA02 one head of 64; 1 of its 2 blocks runs, as 23 of 24 in the real one)",
-            published_total="-",
-            approximations="tiny test variant: same classes, 224 + 1120 px inputs, 258 tokens in "
-                           "sequence, 6400 cross-attended high-res positions",
-            code=CODE,
-        ),
-        visual_tokens=258,
-        reference_resolution=(224, 224),
+    checkpoints=("THUDM/cogagent-chat-hf", "THUDM/cogagent-vqa-hf"),
+    reference_params=18_290_244_032,
+    visual_tokens=258,
+    reference_resolution=(224, 224),
+    vision_encoder="EVA2-CLIP-E/14 @224 + EVA02-CLIP-L/14 @1120 (6400 cross-attended)",
+    language_model="Vicuna-7B-v1.5 shapes + visual expert + cross-attention",
+    construction="vlmbench arch",
+    vision_modules=COGAGENT_VISION,
+    trust_remote_code_checkpoint=True,
+    prompt_template=COGAGENT_PROMPT,
+)
+
+ENTRIES = (
+    COGVLM_17B,
+    COGVLM_17B_224,
+    COGAGENT_18B,
+    cogvlm_tiny(COGVLM_17B),
+    cogvlm_tiny(COGVLM_17B_224),
+    tiny_variant(
+        COGAGENT_18B, build_config=lambda: cogagent_config(LLAMA_TINY, EVA2_TINY, EVA02_TINY, 32),
+        scaled_down="EVA2, EVA02 and LLM 2 layers, width 64 "
+                    "(EVA02 one head of 64; 1 of its 2 blocks runs, as 23 of 24 in the real one)",
+        same="224 + 1120 px inputs, 258 tokens in sequence, 6400 cross-attended high-res positions",
         vision_encoder="EVA2-CLIP (tiny) @224 + EVA02-CLIP (tiny) @1120",
         language_model="Llama (tiny) + visual expert + cross-attention",
-        construction="vlmbench arch",
-        tiny_of="cogagent-18b",
-        vision_modules=COGAGENT_VISION,
-        prompt_template=COGAGENT_PROMPT,
     ),
 )

@@ -5,11 +5,12 @@ An entry is data plus two callables. ``build_config`` returns the transformers (
 ``archs``) configuration with the published shapes; ``model_class`` builds a model from it.
 ``processor`` describes the stand-in processor used with random weights: an offline tokenizer
 plus the model's real image-processor configuration, so image-token expansion is the real one.
+A tiny variant is its real entry with a few fields changed (:func:`tiny_variant`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional
 
 
@@ -70,3 +71,36 @@ class CatalogEntry:
     @property
     def is_tiny(self) -> bool:
         return self.tiny_of is not None
+
+
+TINY_PROVENANCE = "tiny test variant: same classes, "
+
+
+def tiny_variant(real: CatalogEntry, *, build_config: Callable[[], Any], scaled_down: str, same: str,
+                 vision_encoder: str, language_model: str, code: Optional[str] = None, real_note: str = "",
+                 **changes: Any) -> CatalogEntry:
+    """``real`` scaled down: id ``<real id>-tiny``, random weights only (no checkpoints, no
+    reference count), the small shapes of ``build_config``; everything else (classes, processor,
+    prompt, resolution, visual tokens, vision modules, assumptions) is the real entry's.
+
+    Provenance: "<real id> (real_note) structure scaled down: <scaled_down>", approximations
+    "tiny test variant: same classes, <same>", ``code`` the real entry's unless given ("" for none).
+    ``changes`` are any other fields that differ.
+    """
+    of = f"{real.id} ({real_note})" if real_note else real.id
+    return replace(
+        real,
+        id=f"{real.id}-tiny",
+        tiny_of=real.id,
+        build_config=build_config,
+        provenance=Provenance(shapes=f"{of} structure scaled down: {scaled_down}", published_total="-",
+                              approximations=TINY_PROVENANCE + same,
+                              code=real.provenance.code if code is None else code),
+        checkpoints=(),
+        trust_remote_code_checkpoint=False,
+        reference_params=None,
+        reference_params_not_built=0,
+        vision_encoder=vision_encoder,
+        language_model=language_model,
+        **changes,
+    )

@@ -21,7 +21,7 @@ from __future__ import annotations
 from transformers import CLIPVisionConfig, LlamaConfig, Phi3Config, SiglipVisionConfig
 
 from vlmbench.archs.hpt import HPTConfig, HPTForCausalLM
-from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance
+from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance, tiny_variant
 from vlmbench.catalog.processors import (
     OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, SIGLIP_MEAN, SIGLIP_STD, ExpandingProcessor, image_processor,
 )
@@ -163,26 +163,20 @@ def _entries(id_: str, system: str, *, config, tiny_config, processor, chat, res
              checkpoint: str) -> tuple[CatalogEntry, CatalogEntry]:
     tokens = NUM_QUERY_TOKENS + (resolution // PATCH) ** 2
     assumption = ASSUMPTION.format(fusion=fusion_text)
-    common = dict(system=system, model_class=HPTForCausalLM, processor=processor, visual_tokens=tokens,
-                  reference_resolution=(resolution, resolution), construction="vlmbench arch",
-                  assumed_shapes=True, assumption=assumption, vision_modules=VISION_MODULES,
-                  prompt_template=fallback_template(chat))
     real = CatalogEntry(
-        id=id_, build_config=config,
+        id=id_, system=system, build_config=config, model_class=HPTForCausalLM, processor=processor,
         provenance=Provenance(shapes=shapes, published_total=published,
                               approximations=f"{assumption}; {CHECKPOINT_NOTE}", code=HFORMER_CODE),
-        checkpoints=(checkpoint,), reference_params=None, vision_encoder=vision_encoder,
-        language_model=language_model, trust_remote_code_checkpoint=True, **common,
+        checkpoints=(checkpoint,), reference_params=None, visual_tokens=tokens,
+        reference_resolution=(resolution, resolution), vision_encoder=vision_encoder,
+        language_model=language_model, construction="vlmbench arch", assumed_shapes=True, assumption=assumption,
+        vision_modules=VISION_MODULES, trust_remote_code_checkpoint=True, prompt_template=fallback_template(chat),
     )
-    tiny = CatalogEntry(
-        id=f"{id_}-tiny", build_config=tiny_config,
-        provenance=Provenance(shapes=f"{id_} structure scaled down: width 32-64, 2 vision + 4 Q-Former + 2 LLM layers",
-                              published_total="-",
-                              approximations="tiny test variant: same classes, resolution, patching, "
-                                             "32 queries, cross-attention cadence and visual-token count",
-                              code=HFORMER_CODE),
+    tiny = tiny_variant(
+        real, build_config=tiny_config, scaled_down="width 32-64, 2 vision + 4 Q-Former + 2 LLM layers",
+        same="resolution, patching, 32 queries, cross-attention cadence and visual-token count",
         vision_encoder=f"{vision_encoder.split(' @')[0]} (tiny) @{resolution}",
-        language_model=f"{language_model} (tiny)", tiny_of=id_, **common,
+        language_model=f"{language_model} (tiny)",
     )
     return real, tiny
 

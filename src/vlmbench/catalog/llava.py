@@ -12,7 +12,7 @@ from __future__ import annotations
 from transformers import CLIPVisionConfig, LlamaConfig, LlavaConfig, LlavaForConditionalGeneration
 
 from vlmbench.catalog.composition import llava_composition
-from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance
+from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance, tiny_variant
 from vlmbench.catalog.processors import llava_processor
 from vlmbench.catalog.shapes import CLIP_L_336, CLIP_TINY, LLAMA_TINY, VICUNA_7B, VICUNA_13B
 from vlmbench.catalog.templates import VICUNA_V1
@@ -60,26 +60,12 @@ def _real(entry_id: str, size: str, text: dict, total: int, llm: str) -> Catalog
     )
 
 
+LLAVA_7B = _real("llava-1.5-7b", "7b", VICUNA_7B, 7_063_427_072, "Vicuna-7B-v1.5")
+
 ENTRIES = (
-    _real("llava-1.5-7b", "7b", VICUNA_7B, 7_063_427_072, "Vicuna-7B-v1.5"),
+    LLAVA_7B,
     _real("llava-1.5-13b", "13b", VICUNA_13B, 13_351_494_656, "Vicuna-13B-v1.5"),
-    CatalogEntry(
-        id="llava-1.5-7b-tiny",
-        system="LLaVA-1.5",
-        build_config=lambda: llava_config(CLIP_TINY, LLAMA_TINY),
-        model_class=LlavaForConditionalGeneration,
-        processor=LLAVA_PROCESSOR,
-        provenance=Provenance(
-            shapes="llava-1.5-7b structure scaled down: 2+2 layers, width 64",
-            published_total="-",
-            approximations="tiny test variant: same classes, resolution, patching and token count",
-        ),
-        visual_tokens=576,
-        reference_resolution=(336, 336),
-        vision_encoder="CLIP ViT (tiny) @336",
-        language_model="Llama (tiny)",
-        construction="native",
-        tiny_of="llava-1.5-7b",
-        vision_modules=LLAVA_VISION_MODULES,
-    ),
+    tiny_variant(LLAVA_7B, build_config=lambda: llava_config(CLIP_TINY, LLAMA_TINY),
+                 scaled_down="2+2 layers, width 64", same="resolution, patching and token count",
+                 vision_encoder="CLIP ViT (tiny) @336", language_model="Llama (tiny)"),
 )

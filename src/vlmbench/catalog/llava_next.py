@@ -16,7 +16,7 @@ import transformers
 from transformers import (CLIPVisionConfig, LlamaConfig, LlavaNextConfig,
                           LlavaNextForConditionalGeneration, MistralConfig)
 
-from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance
+from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance, tiny_variant
 from vlmbench.catalog.processors import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, image_processor
 from vlmbench.catalog.shapes import (CLIP_L_336, CLIP_TINY, LLAMA_TINY, MISTRAL_7B_V02, MISTRAL_TINY,
                                      VICUNA_7B, VICUNA_13B, YI_34B)
@@ -111,43 +111,29 @@ def _real(variant: str, text_config, spec: ProcessorSpec, prompt: str, *, total:
     )
 
 
-def _tiny(variant: str, text_config, spec: ProcessorSpec, prompt: str, llm: str) -> CatalogEntry:
-    return CatalogEntry(
-        id=f"llava-1.6-{variant}-tiny",
-        system="LLaVA-1.6",
-        build_config=lambda: llava_next_config(CLIP_TINY, text_config(), 32000),
-        model_class=LlavaNextForConditionalGeneration,
-        processor=spec,
-        provenance=Provenance(
-            shapes=f"llava-1.6-{variant} structure scaled down: 2+2 layers, width 64",
-            published_total="-",
-            approximations="tiny test variant: same classes, AnyRes pinpoints, resolution, patching "
-                           "and token counts",
-        ),
-        visual_tokens=MAX_VISUAL_TOKENS,
-        reference_resolution=(672, 672),
-        vision_encoder="CLIP ViT (tiny) @336, AnyRes",
-        language_model=llm,
-        construction="native",
-        tiny_of=f"llava-1.6-{variant}",
-        vision_modules=VISION_MODULES,
-        prompt_template=prompt,
-    )
+def _tiny(real: CatalogEntry, text_config, llm: str) -> CatalogEntry:
+    return tiny_variant(real, build_config=lambda: llava_next_config(CLIP_TINY, text_config(), 32000),
+                        scaled_down="2+2 layers, width 64",
+                        same="AnyRes pinpoints, resolution, patching and token counts",
+                        vision_encoder="CLIP ViT (tiny) @336, AnyRes", language_model=llm)
 
+
+VICUNA_7B_ENTRY = _real("vicuna-7b", lambda: LlamaConfig(**VICUNA_7B), VICUNA_SPEC, VICUNA_PROMPT,
+                        total=7_063_431_168, llm="Vicuna-7B-v1.5", image_token_id=32000,
+                        vocab_note="vocab 32064 as in the HF conversion")
+MISTRAL_7B_ENTRY = _real("mistral-7b", lambda: MistralConfig(**dict(MISTRAL_7B_V02, vocab_size=32064)), MISTRAL_SPEC,
+                         MISTRAL_PROMPT, total=7_566_747_648, llm="Mistral-7B-Instruct-v0.2", image_token_id=32000,
+                         vocab_note="vocab 32064 as in the HF conversion (Mistral: 32000)")
 
 ENTRIES = (
-    _real("vicuna-7b", lambda: LlamaConfig(**VICUNA_7B), VICUNA_SPEC, VICUNA_PROMPT,
-          total=7_063_431_168, llm="Vicuna-7B-v1.5", image_token_id=32000,
-          vocab_note="vocab 32064 as in the HF conversion"),
+    VICUNA_7B_ENTRY,
     _real("vicuna-13b", lambda: LlamaConfig(**VICUNA_13B), VICUNA_SPEC, VICUNA_PROMPT,
           total=13_351_499_776, llm="Vicuna-13B-v1.5", image_token_id=32000,
           vocab_note="vocab 32064 as in the HF conversion"),
-    _real("mistral-7b", lambda: MistralConfig(**dict(MISTRAL_7B_V02, vocab_size=32064)), MISTRAL_SPEC,
-          MISTRAL_PROMPT, total=7_566_747_648, llm="Mistral-7B-Instruct-v0.2", image_token_id=32000,
-          vocab_note="vocab 32064 as in the HF conversion (Mistral: 32000)"),
+    MISTRAL_7B_ENTRY,
     _real("34b", lambda: LlamaConfig(**dict(YI_34B, vocab_size=64064)), CHATML_SPEC, CHATML_PROMPT,
           total=34_752_083_968, llm="Nous-Hermes-2-Yi-34B", image_token_id=64000,
           vocab_note="vocab 64064 as in the HF conversion (Yi: 64000)"),
-    _tiny("vicuna-7b", lambda: LlamaConfig(**LLAMA_TINY), VICUNA_SPEC, VICUNA_PROMPT, "Llama (tiny)"),
-    _tiny("mistral-7b", lambda: MistralConfig(**MISTRAL_TINY), MISTRAL_SPEC, MISTRAL_PROMPT, "Mistral (tiny)"),
+    _tiny(VICUNA_7B_ENTRY, lambda: LlamaConfig(**LLAMA_TINY), "Llama (tiny)"),
+    _tiny(MISTRAL_7B_ENTRY, lambda: MistralConfig(**MISTRAL_TINY), "Mistral (tiny)"),
 )

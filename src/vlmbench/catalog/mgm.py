@@ -16,7 +16,7 @@ from typing import Any, Callable
 from transformers import CLIPVisionConfig, ConvNextConfig, GemmaConfig, LlamaConfig, MixtralConfig
 
 from vlmbench.archs.mgm import MGMConfig, MGMForCausalLM
-from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance
+from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance, tiny_variant
 from vlmbench.catalog.mgm_processor import MGM_VICUNA_V1, MGM_VICUNA_V1_PROMPT, mgm_processor
 
 CLIP_L_336 = dict(
@@ -141,43 +141,26 @@ def _entry(size: str, llm: str, config_class: Callable[..., Any], shapes: dict[s
     )
 
 
-def _tiny_entry(size: str, llm: str, config_class: Callable[..., Any], shapes: dict[str, Any],
+def _tiny_entry(real: CatalogEntry, llm: str, config_class: Callable[..., Any], shapes: dict[str, Any],
                 hd: bool) -> CatalogEntry:
-    of = f"mgm-{size.lower()}" + ("-hd" if hd else "")
-    return CatalogEntry(
-        id=f"{of}-tiny",
-        system="MGM",
-        build_config=lambda: mgm_config(config_class(**_tiny(shapes)), hd=hd, tiny=True),
-        model_class=MGMForCausalLM,
-        processor=_processor(hd),
-        provenance=Provenance(
-            shapes=(f"{of} structure scaled down: CLIP 2 layers x 64, ConvNeXt 4 stages of 1 block "
-                    f"(8/16/32/64 ch), {llm.split('-')[0]} 2 layers x 64"),
-            published_total="-",
-            approximations="tiny test variant: same classes, resolutions, windows and visual-token count",
-            code=CODE,
-        ),
-        visual_tokens=2880 if hd else 576,
-        reference_resolution=(672, 672) if hd else (336, 336),
-        vision_encoder=_vision_encoder(hd, tiny=True),
-        language_model=f"{llm.split('-')[0]} (tiny)",
-        construction="vlmbench arch",
-        tiny_of=of,
-        vision_modules=VISION_MODULES,
-        prompt_template=MGM_VICUNA_V1_PROMPT,
-        tags=("hd",) if hd else (),
+    family = llm.split("-")[0]
+    return tiny_variant(
+        real, build_config=lambda: mgm_config(config_class(**_tiny(shapes)), hd=hd, tiny=True),
+        scaled_down=f"CLIP 2 layers x 64, ConvNeXt 4 stages of 1 block (8/16/32/64 ch), {family} 2 layers x 64",
+        same="resolutions, windows and visual-token count",
+        vision_encoder=_vision_encoder(hd, tiny=True), language_model=f"{family} (tiny)",
     )
 
 
 def _entries() -> tuple[CatalogEntry, ...]:
-    entries = []
+    entries, real = [], {}
     for size, llm, config_class, shapes, mode, total in SIZES:
-        entries.append(_entry(size, llm, config_class, shapes, mode, total, hd=False))
-        if size in HD_SIZES:
-            entries.append(_entry(size, llm, config_class, shapes, mode, total, hd=True))
+        for hd in (False, True) if size in HD_SIZES else (False,):
+            real[size, hd] = _entry(size, llm, config_class, shapes, mode, total, hd=hd)
+            entries.append(real[size, hd])
     by_size = {size: (llm, config_class, shapes) for size, llm, config_class, shapes, _, _ in SIZES}
     for size, hd in TINY_VARIANTS:
-        entries.append(_tiny_entry(size, *by_size[size], hd=hd))
+        entries.append(_tiny_entry(real[size, hd], *by_size[size], hd=hd))
     return tuple(entries)
 
 

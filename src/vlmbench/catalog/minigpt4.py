@@ -17,7 +17,7 @@ from __future__ import annotations
 import transformers
 from transformers import Blip2Config, Blip2ForConditionalGeneration, Blip2QFormerConfig, Blip2VisionConfig, LlamaConfig
 
-from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance
+from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance, tiny_variant
 from vlmbench.catalog.processors import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, image_processor
 from vlmbench.catalog.shapes import (EVA_VIT_G, EVA_VIT_TINY, LLAMA_TINY, QFORMER_BLIP2, QFORMER_TINY,
                                      VICUNA_V0_7B, VICUNA_V0_13B)
@@ -88,27 +88,13 @@ def _real(size: str, text: dict, total: int) -> CatalogEntry:
     )
 
 
+MINIGPT4_7B = _real("7b", VICUNA_V0_7B, 7_832_679_936)
+
 ENTRIES = (
-    _real("7b", VICUNA_V0_7B, 7_832_679_936),
+    MINIGPT4_7B,
     _real("13b", VICUNA_V0_13B, 14_110_916_096),
-    CatalogEntry(
-        id="minigpt4-7b-tiny",
-        system="MiniGPT-4",
-        build_config=lambda: minigpt4_config(EVA_VIT_TINY, QFORMER_TINY, LLAMA_TINY),
-        model_class=Blip2ForConditionalGeneration,
-        processor=PROCESSOR,
-        provenance=Provenance(
-            shapes="minigpt4-7b structure scaled down: 2-layer encoder, Q-Former and LLM, width 64",
-            published_total="-",
-            approximations="tiny test variant: same classes, processor, resolution and 32 query tokens",
-        ),
-        visual_tokens=NUM_QUERY_TOKENS,
-        reference_resolution=(224, 224),
-        vision_encoder="EVA ViT (tiny) @224 + Q-Former (tiny, 32 queries)",
-        language_model="Llama (tiny)",
-        construction="composition",
-        tiny_of="minigpt4-7b",
-        vision_modules=VISION_MODULES,
-        prompt_template=PROMPT,
-    ),
+    tiny_variant(MINIGPT4_7B, build_config=lambda: minigpt4_config(EVA_VIT_TINY, QFORMER_TINY, LLAMA_TINY),
+                 scaled_down="2-layer encoder, Q-Former and LLM, width 64",
+                 same="processor, resolution and 32 query tokens", code="",
+                 vision_encoder="EVA ViT (tiny) @224 + Q-Former (tiny, 32 queries)", language_model="Llama (tiny)"),
 )

@@ -15,7 +15,7 @@ from __future__ import annotations
 from transformers import Blip2VisionConfig, LlamaConfig
 
 from vlmbench.archs.minigpt import MiniGPTConfig, MiniGPTForCausalLM
-from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance
+from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance, tiny_variant
 from vlmbench.catalog.fixed_token_processors import eva_image_processor, fixed_token_processor
 from vlmbench.catalog.shapes import EVA_VIT_G, EVA_VIT_TINY, LLAMA_TINY, VICUNA_7B
 from vlmbench.catalog.templates import conversation_template
@@ -68,97 +68,70 @@ def processor_spec(image_size: int, visual_tokens: int, chat_template: str) -> P
 MINIGPT_V2_PROCESSOR = processor_spec(448, 256, MINIGPT_V2_CHAT)
 MINIGPT4_LLAMA2_PROCESSOR = processor_spec(224, 64, MINIGPT4_LLAMA2_CHAT)
 
+MINIGPT_V2 = CatalogEntry(
+    id="minigpt-v2",
+    system="MiniGPT-v2",
+    build_config=lambda: minigpt_config(EVA_VIT_G, 448, LLAMA_2_7B_CHAT),
+    model_class=MiniGPTForCausalLM,
+    processor=MINIGPT_V2_PROCESSOR,
+    provenance=Provenance(
+        shapes="MiniGPT-v2 code (eval_configs/minigptv2_eval.yaml: image_size 448, lora_r 64) + "
+               "EVA ViT-g/14 as cut by BLIP-2 + meta-llama/Llama-2-7b-chat-hf config.json",
+        published_total="7B (LLaMA-2-7B-chat + EVA ViT-g; no total published); computed "
+                        "7,748,521,984 without LoRA",
+        approximations="LoRA (r 64 on q_proj and v_proj, 33,554,432 parameters unmerged) is counted "
+                       "merged into the LLaMA weights: same shapes and compute as a merged checkpoint "
+                       "(unmerged inference adds two rank-64 products per q/v projection); "
+                       + NO_HUB_CHECKPOINT,
+        code=CODE,
+    ),
+    reference_params=7_748_521_984,
+    visual_tokens=256,
+    reference_resolution=(448, 448),
+    vision_encoder="EVA ViT-g/14 @448 + 4-token merge",
+    language_model="LLaMA-2-7B-chat",
+    construction="vlmbench arch",
+    vision_modules=VISION_MODULES,
+    prompt_template=MINIGPT_V2_PROMPT,
+)
+MINIGPT4_LLAMA2_7B = CatalogEntry(
+    id="minigpt-4-llama2-7b",
+    system="MiniGPT-4",
+    build_config=lambda: minigpt_config(EVA_VIT_G, 224, LLAMA_2_7B_CHAT),
+    model_class=MiniGPTForCausalLM,
+    processor=MINIGPT4_LLAMA2_PROCESSOR,
+    provenance=Provenance(
+        shapes="MiniGPT-4 code, configs/models/minigpt4_llama2.yaml (has_qformer False, image_size "
+               "224) + EVA ViT-g/14 as cut by BLIP-2 + meta-llama/Llama-2-7b-chat-hf config.json",
+        published_total="7B (no total published); computed 7,747,440,640",
+        approximations="none in shapes (no LoRA in this variant); " + NO_HUB_CHECKPOINT,
+        code=CODE,
+    ),
+    reference_params=7_747_440_640,
+    visual_tokens=64,
+    reference_resolution=(224, 224),
+    vision_encoder="EVA ViT-g/14 @224 + 4-token merge",
+    language_model="LLaMA-2-7B-chat",
+    construction="vlmbench arch",
+    vision_modules=VISION_MODULES,
+    prompt_template=MINIGPT4_LLAMA2_PROMPT,
+)
+
+
+def _tiny(real: CatalogEntry, patches: int) -> CatalogEntry:
+    """EVA and LLaMA at 2 layers of width 64, at the real entry's resolution."""
+    size = real.reference_resolution[0]
+    return tiny_variant(
+        real, build_config=lambda: minigpt_config(EVA_VIT_TINY, size, LLAMA_2_TINY),
+        scaled_down="EVA and LLaMA 2 layers, width 64",
+        same=f"{size} input, {patches} patches, 4-token merge, {real.visual_tokens} visual tokens",
+        vision_encoder=f"EVA ViT (tiny) @{size} + 4-token merge", language_model="Llama (tiny)",
+    )
+
+
 ENTRIES = (
-    CatalogEntry(
-        id="minigpt-v2",
-        system="MiniGPT-v2",
-        build_config=lambda: minigpt_config(EVA_VIT_G, 448, LLAMA_2_7B_CHAT),
-        model_class=MiniGPTForCausalLM,
-        processor=MINIGPT_V2_PROCESSOR,
-        provenance=Provenance(
-            shapes="MiniGPT-v2 code (eval_configs/minigptv2_eval.yaml: image_size 448, lora_r 64) + "
-                   "EVA ViT-g/14 as cut by BLIP-2 + meta-llama/Llama-2-7b-chat-hf config.json",
-            published_total="7B (LLaMA-2-7B-chat + EVA ViT-g; no total published); computed "
-                            "7,748,521,984 without LoRA",
-            approximations="LoRA (r 64 on q_proj and v_proj, 33,554,432 parameters unmerged) is counted "
-                           "merged into the LLaMA weights: same shapes and compute as a merged checkpoint "
-                           "(unmerged inference adds two rank-64 products per q/v projection); "
-                           + NO_HUB_CHECKPOINT,
-            code=CODE,
-        ),
-        reference_params=7_748_521_984,
-        visual_tokens=256,
-        reference_resolution=(448, 448),
-        vision_encoder="EVA ViT-g/14 @448 + 4-token merge",
-        language_model="LLaMA-2-7B-chat",
-        construction="vlmbench arch",
-        vision_modules=VISION_MODULES,
-        prompt_template=MINIGPT_V2_PROMPT,
-    ),
-    CatalogEntry(
-        id="minigpt-v2-tiny",
-        system="MiniGPT-v2",
-        build_config=lambda: minigpt_config(EVA_VIT_TINY, 448, LLAMA_2_TINY),
-        model_class=MiniGPTForCausalLM,
-        processor=MINIGPT_V2_PROCESSOR,
-        provenance=Provenance(
-            shapes="minigpt-v2 structure scaled down: EVA and LLaMA 2 layers, width 64",
-            published_total="-",
-            approximations="tiny test variant: same classes, 448 input, 1024 patches, 4-token merge, "
-                           "256 visual tokens",
-            code=CODE,
-        ),
-        visual_tokens=256,
-        reference_resolution=(448, 448),
-        vision_encoder="EVA ViT (tiny) @448 + 4-token merge",
-        language_model="Llama (tiny)",
-        construction="vlmbench arch",
-        tiny_of="minigpt-v2",
-        vision_modules=VISION_MODULES,
-        prompt_template=MINIGPT_V2_PROMPT,
-    ),
-    CatalogEntry(
-        id="minigpt-4-llama2-7b",
-        system="MiniGPT-4",
-        build_config=lambda: minigpt_config(EVA_VIT_G, 224, LLAMA_2_7B_CHAT),
-        model_class=MiniGPTForCausalLM,
-        processor=MINIGPT4_LLAMA2_PROCESSOR,
-        provenance=Provenance(
-            shapes="MiniGPT-4 code, configs/models/minigpt4_llama2.yaml (has_qformer False, image_size "
-                   "224) + EVA ViT-g/14 as cut by BLIP-2 + meta-llama/Llama-2-7b-chat-hf config.json",
-            published_total="7B (no total published); computed 7,747,440,640",
-            approximations="none in shapes (no LoRA in this variant); " + NO_HUB_CHECKPOINT,
-            code=CODE,
-        ),
-        reference_params=7_747_440_640,
-        visual_tokens=64,
-        reference_resolution=(224, 224),
-        vision_encoder="EVA ViT-g/14 @224 + 4-token merge",
-        language_model="LLaMA-2-7B-chat",
-        construction="vlmbench arch",
-        vision_modules=VISION_MODULES,
-        prompt_template=MINIGPT4_LLAMA2_PROMPT,
-    ),
-    CatalogEntry(
-        id="minigpt-4-llama2-7b-tiny",
-        system="MiniGPT-4",
-        build_config=lambda: minigpt_config(EVA_VIT_TINY, 224, LLAMA_2_TINY),
-        model_class=MiniGPTForCausalLM,
-        processor=MINIGPT4_LLAMA2_PROCESSOR,
-        provenance=Provenance(
-            shapes="minigpt-4-llama2-7b structure scaled down: EVA and LLaMA 2 layers, width 64",
-            published_total="-",
-            approximations="tiny test variant: same classes, 224 input, 256 patches, 4-token merge, "
-                           "64 visual tokens",
-            code=CODE,
-        ),
-        visual_tokens=64,
-        reference_resolution=(224, 224),
-        vision_encoder="EVA ViT (tiny) @224 + 4-token merge",
-        language_model="Llama (tiny)",
-        construction="vlmbench arch",
-        tiny_of="minigpt-4-llama2-7b",
-        vision_modules=VISION_MODULES,
-        prompt_template=MINIGPT4_LLAMA2_PROMPT,
-    ),
+    MINIGPT_V2,
+    _tiny(MINIGPT_V2, patches=1024),
+    MINIGPT4_LLAMA2_7B,
+    _tiny(MINIGPT4_LLAMA2_7B, patches=256),
 )

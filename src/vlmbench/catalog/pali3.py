@@ -24,7 +24,7 @@ from __future__ import annotations
 from transformers import SiglipVisionConfig, T5Config
 
 from vlmbench.archs.pali3 import PaLI3Config, PaLI3ForConditionalGeneration
-from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance
+from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance, tiny_variant
 from vlmbench.catalog.processors import SIGLIP_MEAN, SIGLIP_STD, ExpandingProcessor, image_processor
 
 RESOLUTION = 224
@@ -62,39 +62,37 @@ def _build_processor(tokenizer):
 
 
 PROCESSOR = ProcessorSpec(build=_build_processor)
-COMMON = dict(system="PaLI-3", model_class=PaLI3ForConditionalGeneration, processor=PROCESSOR,
-              visual_tokens=VISUAL_TOKENS, reference_resolution=(RESOLUTION, RESOLUTION),
-              construction="vlmbench arch", assumed_shapes=True, assumption=ASSUMPTION,
-              vision_modules=VISION_MODULES, prompt_template=PROMPT_TEMPLATE)
+
+PALI3_5B = CatalogEntry(
+    id="pali3-5b",
+    system="PaLI-3",
+    build_config=lambda: pali3_config(SIGLIP_G14, UL2_3B_ASSUMED),
+    provenance=Provenance(
+        shapes="SigLIP G/14 per google-research/big_vision ViT 'G' (1664/48/8192/16) @224; "
+               "encoder-decoder: T5 v1.1/mT5-XL layout (assumed, see module docstring)",
+        published_total="5B (SigLIP ViT-G 2B + UL2 3B)",
+        approximations=f"{ASSUMPTION}; computed total 5,076,572,544; no checkpoint exists: random only",
+        code="Chen et al. 2023 (arXiv 2310.09199) section 2; transformers T5 classes",
+    ),
+    checkpoints=(),
+    reference_params=None,
+    vision_encoder="SigLIP ViT-G/14 @224",
+    language_model="UL2-3B encoder-decoder (assumed T5 v1.1 XL layout)",
+    model_class=PaLI3ForConditionalGeneration,
+    processor=PROCESSOR,
+    visual_tokens=VISUAL_TOKENS,
+    reference_resolution=(RESOLUTION, RESOLUTION),
+    construction="vlmbench arch",
+    assumed_shapes=True,
+    assumption=ASSUMPTION,
+    vision_modules=VISION_MODULES,
+    prompt_template=PROMPT_TEMPLATE,
+)
 
 ENTRIES = (
-    CatalogEntry(
-        id="pali3-5b",
-        build_config=lambda: pali3_config(SIGLIP_G14, UL2_3B_ASSUMED),
-        provenance=Provenance(
-            shapes="SigLIP G/14 per google-research/big_vision ViT 'G' (1664/48/8192/16) @224; "
-                   "encoder-decoder: T5 v1.1/mT5-XL layout (assumed, see module docstring)",
-            published_total="5B (SigLIP ViT-G 2B + UL2 3B)",
-            approximations=f"{ASSUMPTION}; computed total 5,076,572,544; no checkpoint exists: random only",
-            code="Chen et al. 2023 (arXiv 2310.09199) section 2; transformers T5 classes",
-        ),
-        checkpoints=(),
-        reference_params=None,
-        vision_encoder="SigLIP ViT-G/14 @224",
-        language_model="UL2-3B encoder-decoder (assumed T5 v1.1 XL layout)",
-        **COMMON,
-    ),
-    CatalogEntry(
-        id="pali3-5b-tiny",
-        build_config=lambda: pali3_config(SIGLIP_TINY, UL2_TINY),
-        provenance=Provenance(
-            shapes="pali3-5b structure scaled down: SigLIP 2 layers width 32, T5 2+2 layers width 64",
-            published_total="-",
-            approximations="tiny test variant: same classes, resolution, 256 image tokens, vocab and tying",
-        ),
-        vision_encoder="SigLIP (tiny) @224",
-        language_model="T5 encoder-decoder (tiny)",
-        tiny_of="pali3-5b",
-        **COMMON,
-    ),
+    PALI3_5B,
+    tiny_variant(PALI3_5B, build_config=lambda: pali3_config(SIGLIP_TINY, UL2_TINY),
+                 scaled_down="SigLIP 2 layers width 32, T5 2+2 layers width 64",
+                 same="resolution, 256 image tokens, vocab and tying", code="",
+                 vision_encoder="SigLIP (tiny) @224", language_model="T5 encoder-decoder (tiny)"),
 )

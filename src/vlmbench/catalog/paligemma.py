@@ -15,7 +15,7 @@ from __future__ import annotations
 import transformers
 from transformers import GemmaConfig, PaliGemmaConfig, PaliGemmaForConditionalGeneration, SiglipVisionConfig
 
-from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance
+from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance, tiny_variant
 from vlmbench.catalog.processors import SIGLIP_MEAN, SIGLIP_STD, image_processor
 from vlmbench.catalog.shapes import GEMMA_2B, GEMMA_TINY, SIGLIP_SO400M, SIGLIP_TINY
 from vlmbench.catalog.templates import PALIGEMMA_PROMPT
@@ -93,28 +93,13 @@ def _real(resolution: int) -> CatalogEntry:
     )
 
 
+PALIGEMMA_224 = _real(224)
+
 ENTRIES = (
-    _real(224),
+    PALIGEMMA_224,
     _real(448),
     _real(896),
-    CatalogEntry(
-        id="paligemma-3b-224-tiny",
-        system="PaliGemma",
-        build_config=lambda: paligemma_config(SIGLIP_TINY, GEMMA_TINY, 224),
-        model_class=PaliGemmaForConditionalGeneration,
-        processor=PROCESSORS[224],
-        provenance=Provenance(
-            shapes="paligemma-3b-224 structure scaled down: 2+2 layers, width 64, real vocabulary",
-            published_total="-",
-            approximations="tiny test variant: same classes, processor, resolution and token count",
-        ),
-        visual_tokens=256,
-        reference_resolution=(224, 224),
-        vision_encoder="SigLIP (tiny) @224",
-        language_model="Gemma (tiny)",
-        construction="native",
-        tiny_of="paligemma-3b-224",
-        vision_modules=VISION_MODULES,
-        prompt_template=PALIGEMMA_PROMPT,
-    ),
+    tiny_variant(PALIGEMMA_224, build_config=lambda: paligemma_config(SIGLIP_TINY, GEMMA_TINY, 224),
+                 scaled_down="2+2 layers, width 64, real vocabulary", same="processor, resolution and token count",
+                 vision_encoder="SigLIP (tiny) @224", language_model="Gemma (tiny)"),
 )

@@ -16,7 +16,7 @@ from __future__ import annotations
 from transformers import Blip2QFormerConfig, Blip2VisionConfig, PhiConfig
 
 from vlmbench.archs.tinygptv import TinyGPTVConfig, TinyGPTVForCausalLM
-from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance
+from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance, tiny_variant
 from vlmbench.catalog.fixed_token_processors import eva_image_processor, fixed_token_processor
 from vlmbench.catalog.shapes import EVA_VIT_G, EVA_VIT_TINY, PHI_2, PHI_2_TINY, QFORMER_BLIP2, QFORMER_TINY
 from vlmbench.catalog.templates import conversation_template
@@ -93,34 +93,18 @@ def _entry(entry_id: str, image_size: int, stage: str, chat: str, prompt: str, t
     )
 
 
-def _tiny(entry_id: str, image_size: int, chat: str, prompt: str, tiny_of: str) -> CatalogEntry:
-    return CatalogEntry(
-        id=entry_id,
-        system="TinyGPT-V",
-        build_config=lambda: tinygptv_config(EVA_VIT_TINY, image_size, QFORMER_TINY, PHI_2_TINY, 128),
-        model_class=TinyGPTVForCausalLM,
-        processor=processor_spec(image_size, chat),
-        provenance=Provenance(
-            shapes=f"{tiny_of} structure scaled down: EVA, Q-Former and Phi 2 layers, width 64",
-            published_total="-",
-            approximations=f"tiny test variant: same classes, {image_size} input, 32 queries, two linears, "
-                           "q/k LayerNorm and attention-output RMSNorm",
-            code=CODE,
-        ),
-        visual_tokens=VISUAL_TOKENS,
-        reference_resolution=(image_size, image_size),
-        vision_encoder=f"EVA ViT (tiny) @{image_size} + Q-Former (tiny)",
+def _tiny(real: CatalogEntry) -> CatalogEntry:
+    size = real.reference_resolution[0]
+    return tiny_variant(
+        real, build_config=lambda: tinygptv_config(EVA_VIT_TINY, size, QFORMER_TINY, PHI_2_TINY, 128),
+        scaled_down="EVA, Q-Former and Phi 2 layers, width 64",
+        same=f"{size} input, 32 queries, two linears, q/k LayerNorm and attention-output RMSNorm",
+        vision_encoder=f"EVA ViT (tiny) @{size} + Q-Former (tiny)",
         language_model="Phi (tiny, q/k LayerNorm, attention-output RMSNorm)",
-        construction="vlmbench arch",
-        tiny_of=tiny_of,
-        vision_modules=VISION_MODULES,
-        prompt_template=prompt,
     )
 
 
-ENTRIES = (
-    _entry("tinygpt-v", 224, "stage-3", STAGE3_CHAT, STAGE3_PROMPT, 3_884_528_640),
-    _entry("tinygpt-v-448", 448, "stage-4", STAGE4_CHAT, STAGE4_PROMPT, 3_885_609_984),
-    _tiny("tinygpt-v-tiny", 224, STAGE3_CHAT, STAGE3_PROMPT, "tinygpt-v"),
-    _tiny("tinygpt-v-448-tiny", 448, STAGE4_CHAT, STAGE4_PROMPT, "tinygpt-v-448"),
-)
+TINYGPT_V = _entry("tinygpt-v", 224, "stage-3", STAGE3_CHAT, STAGE3_PROMPT, 3_884_528_640)
+TINYGPT_V_448 = _entry("tinygpt-v-448", 448, "stage-4", STAGE4_CHAT, STAGE4_PROMPT, 3_885_609_984)
+
+ENTRIES = (TINYGPT_V, TINYGPT_V_448, _tiny(TINYGPT_V), _tiny(TINYGPT_V_448))

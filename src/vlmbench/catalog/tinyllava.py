@@ -25,7 +25,7 @@ from transformers import (CLIPVisionConfig, GemmaConfig, LlamaConfig, LlavaForCo
                           PhiConfig, SiglipVisionConfig, StableLmConfig)
 
 from vlmbench.catalog.composition import llava_composition
-from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance
+from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance, tiny_variant
 from vlmbench.catalog.processors import llava_processor, siglip_image_processor
 from vlmbench.catalog.shapes import (CLIP_L_336, GEMMA_2B, PHI_2, PHI_2_TINY, SIGLIP_SO400M,
                                      SIGLIP_TINY, STABLELM_2_1_6B, TINYLLAMA_1_1B)
@@ -148,14 +148,15 @@ def _factory(size: str, hub: str, text_config, llm: str, total: int, note: str =
     )
 
 
-def _tiny_provenance(of: str) -> Provenance:
-    return Provenance(
-        shapes=f"{of} structure scaled down: 2+2 layers, width 64, real vocabulary",
-        published_total="-",
-        approximations="tiny test variant: same classes, layer selection, strategy, processor, "
-                       "resolution and token count",
-    )
+def _tiny(real: CatalogEntry, build_config, vision_encoder: str, real_note: str = "") -> CatalogEntry:
+    return tiny_variant(real, build_config=build_config, scaled_down="2+2 layers, width 64, real vocabulary",
+                        same="layer selection, strategy, processor, resolution and token count", code="",
+                        real_note=real_note, vision_encoder=vision_encoder, language_model="Phi (tiny)")
 
+
+LEGACY_3_1B = _legacy("3.1b", lambda: PhiConfig(**PHI_2), "Phi-2", 3_202_178_928, PHI_HEAD_BIAS)
+FACTORY_3_1B = _factory("3.1b", "tinyllava/TinyLLaVA-Phi-2-SigLIP-3.1B", lambda: PhiConfig(**PHI_2), "Phi-2",
+                        3_202_178_928, PHI_HEAD_BIAS)
 
 ENTRIES = (
     CatalogEntry(
@@ -181,41 +182,11 @@ ENTRIES = (
     ),
     _legacy("1.5b", lambda: LlamaConfig(**TINYLLAMA_1_1B), "TinyLlama-1.1B", 1_519_593_328),
     _legacy("2.0b", lambda: StableLmConfig(**STABLELM_2_1_6B), "StableLM-2-1.6B", 2_064_060_272),
-    _legacy("3.1b", lambda: PhiConfig(**PHI_2), "Phi-2", 3_202_178_928, PHI_HEAD_BIAS),
+    LEGACY_3_1B,
     _factory("2.4b", "tinyllava/TinyLLaVA-Gemma-SigLIP-2.4B", lambda: GemmaConfig(**GEMMA_2B), "Gemma-2B",
              2_925_717_360),
-    _factory("3.1b", "tinyllava/TinyLLaVA-Phi-2-SigLIP-3.1B", lambda: PhiConfig(**PHI_2), "Phi-2",
-             3_202_178_928, PHI_HEAD_BIAS),
-    CatalogEntry(
-        id="tinyllava-legacy-3.1b-tiny",
-        system="TinyLLaVA",
-        build_config=lambda: legacy(dict(SIGLIP_TINY, num_hidden_layers=3), PhiConfig(**PHI_2_TINY)),
-        model_class=LlavaForConditionalGeneration,
-        processor=LEGACY_PROCESSOR,
-        provenance=_tiny_provenance("tinyllava-legacy-3.1b (3-layer SigLIP minus its last layer)"),
-        visual_tokens=729,
-        reference_resolution=(384, 384),
-        vision_encoder="SigLIP (tiny) @384, 2 of 3 layers",
-        language_model="Phi (tiny)",
-        construction="composition",
-        tiny_of="tinyllava-legacy-3.1b",
-        vision_modules=VISION_MODULES,
-        prompt_template=CURIOUS_USER_PROMPT,
-    ),
-    CatalogEntry(
-        id="tinyllava-3.1b-tiny",
-        system="TinyLLaVA",
-        build_config=lambda: factory(SIGLIP_TINY, PhiConfig(**PHI_2_TINY)),
-        model_class=LlavaForConditionalGeneration,
-        processor=FACTORY_PROCESSOR,
-        provenance=_tiny_provenance("tinyllava-3.1b"),
-        visual_tokens=728,
-        reference_resolution=(384, 384),
-        vision_encoder="SigLIP (tiny) @384",
-        language_model="Phi (tiny)",
-        construction="composition",
-        tiny_of="tinyllava-3.1b",
-        vision_modules=VISION_MODULES,
-        prompt_template=CURIOUS_USER_PROMPT,
-    ),
+    FACTORY_3_1B,
+    _tiny(LEGACY_3_1B, lambda: legacy(dict(SIGLIP_TINY, num_hidden_layers=3), PhiConfig(**PHI_2_TINY)),
+          "SigLIP (tiny) @384, 2 of 3 layers", real_note="3-layer SigLIP minus its last layer"),
+    _tiny(FACTORY_3_1B, lambda: factory(SIGLIP_TINY, PhiConfig(**PHI_2_TINY)), "SigLIP (tiny) @384"),
 )
