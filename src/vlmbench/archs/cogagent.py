@@ -138,6 +138,19 @@ class CogAgentForCausalLM(CogVLMForCausalLM):
         return CogAgentDecoderLayer(text_config, layer_idx, self.config.cross_vision_config.hidden_size,
                                     self.config.cross_compute_hidden_size)
 
+    def decode_unread_modules(self) -> list[nn.Module]:
+        """CogVLM's visual experts, plus each layer's cross-attention K/V projection (run once per
+        request, at prefill: decode steps read the cached keys and values instead)."""
+        return super().decode_unread_modules() + [layer.cross_attn.key_value for layer in self.language_model.layers]
+
+    def decode_cross_kv_bytes(self) -> float:
+        """Bytes of cached cross-attention keys and values every decode step reads, for one image:
+        layers x 2 (K, V) x high-res positions (6400) x compute width (1024) x bytes per element."""
+        projection = self.language_model.layers[0].cross_attn.key_value.weight
+        positions = self.config.cross_vision_config.num_patches
+        return float(len(self.language_model.layers) * 2 * positions * self.config.cross_compute_hidden_size
+                     * projection.element_size())
+
     def start_request(self, image_inputs: dict[str, torch.Tensor]) -> RequestState:
         cross_pixels = image_inputs.get("cross_pixel_values")
         cross_states = self.cross_vision(cross_pixels) if cross_pixels is not None else None

@@ -333,6 +333,12 @@ class CogVLMForCausalLM(VisionLanguageForCausalLM):
         """State for a new prompt (CogAgent adds its high-resolution features)."""
         return RequestState()
 
+    def decode_unread_modules(self) -> list[nn.Module]:
+        """Decoder modules a decode step does not run (for the roofline, metrics/roofline.py):
+        generated tokens are text, so no layer's visual expert (QKV, output projection, MLP) runs."""
+        return [m for layer in self.language_model.layers
+                for m in (layer.self_attn.vision_expert_qkv, layer.self_attn.vision_expert_dense, layer.mlp.vision_mlp)]
+
     @staticmethod
     def prompt_positions(image_mask: Optional[torch.Tensor], attention_mask: Optional[torch.Tensor],
                          inputs_embeds: torch.Tensor, past: int, state: RequestState) -> torch.Tensor:

@@ -112,6 +112,14 @@ class PaLI3ForConditionalGeneration(PreTrainedModel, GenerationMixin):
     def get_decoder(self) -> nn.Module:
         return self.language_model.get_decoder()
 
+    def decode_unread_modules(self) -> list[nn.Module]:
+        """What a decode step does not run (for the roofline, metrics/roofline.py): the text encoder
+        (once per request) and the decoder's cross-attention K/V projections (computed from the
+        encoder output at the first decoder step and cached, ``EncoderDecoderCache``)."""
+        decoder = self.language_model.get_decoder()
+        return [self.language_model.get_encoder()] + [
+            m for block in decoder.block for m in (block.layer[1].EncDecAttention.k, block.layer[1].EncDecAttention.v)]
+
     # --- the encoder side -------------------------------------------------------------------
     def image_tokens(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """(images, 256 @224, encoder width): SigLIP's last hidden state, projected."""
