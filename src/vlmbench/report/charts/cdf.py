@@ -1,6 +1,7 @@
 """Latency CDF per model: empirical CDF of TTFT and of E2E over warm requests.
 
 F(t) = (number of requests with latency <= t) / n, drawn as a step function; one line per series.
+A panel whose values span more than ``scale.SPAN_LIMIT`` has a log x axis.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Optional
 import numpy as np
 from matplotlib.figure import Figure
 
+from vlmbench.report.charts.scale import LOG_NOTE, wide
 from vlmbench.report.charts.style import ChartContext, new_figure, style_axes
 
 NAME = "latency_cdf"
@@ -31,7 +33,10 @@ def draw(ctx: ChartContext) -> Optional[Figure]:
             fraction = np.arange(1, values.size + 1) / values.size
             ax.step(np.concatenate([[values[0]], values]), np.concatenate([[0.0], fraction]), where="post",
                     color=ctx.color(i), linewidth=1.6, label=labels[i])
-        ax.set_xlabel(xlabel)
+        log = wide(v for g in ctx.groups for v in g.warm_values(column))
+        if log:
+            ax.set_xscale("log")
+        ax.set_xlabel(xlabel + (LOG_NOTE if log else ""))
         ax.set_ylim(0, 1.02)
         style_axes(ax, "both")
     axes[0].set_ylabel("fraction of requests ≤ x")

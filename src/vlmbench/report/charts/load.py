@@ -3,6 +3,7 @@
 Left: window throughput (tokens/s) = sum of n_out over a batch/load window / window duration,
 median over windows. Right: TTFT p50 and E2E p50 (ms) of warm requests. x is the batch size
 (in-process) or the concurrency (endpoint load modes). One line per (run, model, output length).
+A panel whose values span more than ``scale.SPAN_LIMIT`` has a log y axis.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any, Optional
 
 from matplotlib.figure import Figure
 
+from vlmbench.report.charts.scale import LOG_NOTE, wide
 from vlmbench.report.charts.style import ChartContext, new_figure, plain, style_axes
 from vlmbench.report.groups import RequestGroup
 
@@ -58,7 +60,11 @@ def draw(ctx: ChartContext) -> Optional[Figure]:
     right.set_xlabel(xlabel)
     right.set_ylabel("latency p50 (ms)")
     for ax in (left, right):
-        ax.set_ylim(bottom=0)
+        if wide(y for line in ax.get_lines() for y in line.get_ydata()):
+            ax.set_yscale("log")
+            ax.set_ylabel(ax.get_ylabel() + LOG_NOTE)
+        else:
+            ax.set_ylim(bottom=0)
         ax.xaxis.get_major_locator().set_params(integer=True)
         style_axes(ax, "both")
         ax.legend(fontsize=7.5, loc="best", framealpha=0.9)

@@ -2,6 +2,7 @@
 
 x: TTFT p50 (ms, lower is better); y: decode tokens/s p50 (higher is better). A point is on the
 front when no other point has both a lower-or-equal TTFT and a higher-or-equal rate (one strict).
+An axis whose values span more than ``scale.SPAN_LIMIT`` is logarithmic.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Optional
 
 from matplotlib.figure import Figure
 
+from vlmbench.report.charts.scale import LOG_NOTE, wide
 from vlmbench.report.charts.style import ChartContext, new_figure, style_axes
 from vlmbench.report.statistics import pareto_front
 
@@ -40,11 +42,18 @@ def draw(ctx: ChartContext) -> Optional[Figure]:
                 label="Pareto front (lower TTFT, higher tokens/s)", marker="o", markerfacecolor="none",
                 markersize=12)
         ax.legend(fontsize=8, loc="best", framealpha=0.9)
-    ax.set_xlabel("TTFT p50 (ms)  ← better")
-    ax.set_ylabel("decode tokens/s p50  ↑ better")
-    ax.set_xlim(left=0)
-    ax.set_ylim(bottom=0)
+    log_x, log_y = wide(x for _, x, _ in points), wide(y for _, _, y in points)
+    ax.set_xlabel("TTFT p50 (ms)  ← better" + (LOG_NOTE if log_x else ""))
+    ax.set_ylabel("decode tokens/s p50  ↑ better" + (LOG_NOTE if log_y else ""))
     ax.margins(x=0.25, y=0.15)
+    if log_x:
+        ax.set_xscale("log")
+    else:
+        ax.set_xlim(left=0)
+    if log_y:
+        ax.set_yscale("log")
+    else:
+        ax.set_ylim(bottom=0)
     ax.set_title(ctx.title("TTFT vs decode tokens/s"), fontsize=10.5)
     style_axes(ax, "both")
     return fig

@@ -12,6 +12,7 @@ from typing import Any, Optional
 
 from matplotlib.figure import Figure
 
+from vlmbench.report.charts.scale import panels
 from vlmbench.report.charts.style import ChartContext, label_rows, new_figure, style_axes
 from vlmbench.report.groups import RequestGroup
 from vlmbench.report.statistics import percentile
@@ -48,20 +49,31 @@ def stage_medians(group: RequestGroup) -> dict[str, float]:
 
 
 def draw(ctx: ChartContext) -> Optional[Figure]:
+    """Real-size and tiny models in separate panels where the totals span more than
+    ``scale.SPAN_LIMIT`` (never a log axis: it would distort the stacked segments)."""
     if not any(g.warm_rows for g in ctx.groups):
         return None
-    fig = new_figure(ctx, len(ctx.groups))
-    ax = fig.add_subplot()
     medians = [stage_medians(g) for g in ctx.groups]
-    left = [0.0] * len(medians)
-    for name, color in SEGMENTS:
-        widths = [m[name] for m in medians]
-        ax.barh(range(len(medians)), widths, left=left, height=0.6, color=color, label=name,
-                edgecolor="white", linewidth=0.6)
-        left = [a + b for a, b in zip(left, widths)]
-    label_rows(ax, ctx.labels)
-    ax.set_xlabel("time (ms), median of each stage over warm requests")
-    ax.set_title(ctx.title("Where the time goes: preprocess / vision / prefill / decode"), fontsize=10.5)
+    layout = panels(ctx.groups, [[sum(m.values())] for m in medians], allow_log=False)
+    fig = new_figure(ctx, len(ctx.groups) + 2 * (len(layout) - 1))
+    axes = fig.subplots(len(layout), 1, squeeze=False, height_ratios=[len(p.indices) for p in layout])[:, 0]
+    title = ctx.title("Where the time goes: preprocess / vision / prefill / decode")
+    for n, (ax, panel) in enumerate(zip(axes, layout)):
+        rows = [medians[i] for i in panel.indices]
+        left = [0.0] * len(rows)
+        for name, color in SEGMENTS:
+            widths = [m[name] for m in rows]
+            ax.barh(range(len(rows)), widths, left=left, height=0.6, color=color, label=name if n == 0 else None,
+                    edgecolor="white", linewidth=0.6)
+            left = [a + b for a, b in zip(left, widths)]
+        label_rows(ax, [ctx.labels[i] for i in panel.indices])
+        ax.set_xlabel("time (ms), median of each stage over warm requests")
+        if panel.name:
+            ax.set_title(panel.name, fontsize=9.5, loc="left")
+        style_axes(ax)
+    if len(layout) == 1:
+        axes[0].set_title(title, fontsize=10.5)
+    else:
+        fig.suptitle(title, fontsize=10.5)
     fig.legend(fontsize=8, loc="outside right upper", frameon=False)
-    style_axes(ax)
     return fig

@@ -7,44 +7,19 @@ from __future__ import annotations
 
 from typing import Optional
 
-import numpy as np
 from matplotlib.figure import Figure
 
-from vlmbench.report.charts.style import ChartContext, label_rows, new_figure, style_axes
+from vlmbench.report.charts.bars import Bars, Tick, bar_chart
+from vlmbench.report.charts.style import ChartContext
 
 NAME = "ttft_by_model"
 TITLE = "TTFT by model (p50 bar, p90/p99 whiskers, dots = requests)"
+COLUMN = "ttft_ms"  # request-row column; the summary has COLUMN_p50 / _p90 / _p99
 
 
 def draw(ctx: ChartContext) -> Optional[Figure]:
-    if not any(g.warm_values("ttft_ms") for g in ctx.groups):
-        return None
-    fig = new_figure(ctx, len(ctx.groups))
-    ax = fig.add_subplot()
-    jitter = np.random.default_rng(0)
-    cold_label = "cold (first request)"
-    for i, (g, s) in enumerate(zip(ctx.groups, ctx.summaries)):
-        values = g.warm_values("ttft_ms")
-        if not values:
-            continue
-        ax.barh(i, s["ttft_ms_p50"], height=0.6, color=ctx.color(i), alpha=0.35,
-                label="p50" if i == 0 else None)
-        ax.plot([s["ttft_ms_p50"], s["ttft_ms_p99"]], [i, i], color="#333333", linewidth=1.2)
-        ax.plot([s["ttft_ms_p90"]], [i], marker="|", markersize=14, color="#333333", linestyle="none",
-                label="p90" if i == 0 else None)
-        ax.plot([s["ttft_ms_p99"]], [i], marker="|", markersize=20, markeredgewidth=2.2, color="#000000",
-                linestyle="none", label="p99" if i == 0 else None)
-        ys = i + jitter.uniform(-0.2, 0.2, size=len(values))
-        ax.scatter(values, ys, s=14, color=ctx.color(i), edgecolor="white", linewidth=0.4, zorder=3,
-                   label="warm request" if i == 0 else None)
-        cold = g.cold_values("ttft_ms")
-        if cold:
-            ax.scatter(cold, [i] * len(cold), s=36, marker="x", color="#c0392b", zorder=4, label=cold_label)
-            cold_label = None
-    label_rows(ax, ctx.labels)
-    ax.set_xlabel("TTFT (ms): generate start → first token")
-    ax.set_xlim(left=0)
-    ax.set_title(ctx.title("TTFT by model"), fontsize=10.5)
-    fig.legend(fontsize=8, loc="outside right upper", frameon=False)
-    style_axes(ax)
-    return fig
+    return bar_chart(
+        ctx, what="TTFT by model", xlabel="TTFT (ms): generate start → first token",
+        bars=[Bars(f"{COLUMN}_p50", "p50")], whisker=f"{COLUMN}_p99", dots=COLUMN,
+        ticks=[Tick(f"{COLUMN}_p90", "p90"), Tick(f"{COLUMN}_p99", "p99", size=20, width=2.2, color="#000000")],
+    )
