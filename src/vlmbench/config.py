@@ -11,6 +11,11 @@ from typing import Any, Optional
 
 WEIGHT_MODES = ("random", "pretrained")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
+# RunConfig fields a single model may override (a suite's per-model mapping, a campaign target)
+MODEL_OVERRIDABLE = (
+    "dtype", "prompts", "repeats", "warmup", "max_new_tokens", "batch_sizes", "scenarios", "attn", "cache",
+    "compile", "model_timeout_s", "request_timeout_s",
+)
 DEFAULT_SUITE_FILE = Path(__file__).resolve().parent / "suites" / "default.yaml"
 
 
@@ -18,7 +23,8 @@ def _default_models() -> tuple[str, ...]:
     """The models of the built-in 'default' suite, its single source (suites/default.yaml)."""
     import yaml
 
-    return tuple(yaml.safe_load(DEFAULT_SUITE_FILE.read_text())["models"])
+    models = yaml.safe_load(DEFAULT_SUITE_FILE.read_text())["models"]
+    return tuple(m["id"] if isinstance(m, dict) else m for m in models)
 
 
 DEFAULT_MODELS = _default_models()
@@ -61,6 +67,9 @@ class RunConfig:
     request_timeout_s: float = 300.0
     hardware: Optional[str] = None  # label for rows (default: remote)
     tokenizer: Optional[str] = None  # client-side token counting (default: the model folder if local)
+    # model id -> {field: value} replacing the run's value for that model only (suite files:
+    # a ``models`` item written as a mapping); keys are limited to MODEL_OVERRIDABLE
+    model_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     new_connection_per_request: bool = False  # default: keep-alive connections, reused
     ca_bundle: Optional[str] = None  # PEM file of the certificates trusted for https endpoints
 
@@ -70,6 +79,16 @@ class RunConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         config = cls(**{k: v for k, v in data.items() if k in names})
         config.out = Path(config.out)
+        return config
+
+    def for_model(self, model_id: str) -> "RunConfig":
+        """This configuration as it applies to one model (its overrides, if any, applied)."""
+        changes = self.model_overrides.get(model_id)
+        if not changes:
+            return self
+        config = dataclasses.replace(self, **changes)
+        if "batch_sizes" in changes or "max_new_tokens" in changes:
+            config.scenarios = changes.get("scenarios")
         return config
 
     def to_json(self) -> dict[str, Any]:

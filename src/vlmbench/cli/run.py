@@ -77,15 +77,36 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         config = load_suite(resolve_suite(args.suite or "default"), base=base)
     else:
         config = base
-    for name in OVERRIDES:
-        value = getattr(args, name)
-        if value is not None:
-            setattr(config, name, value)
+    given = [name for name in OVERRIDES if getattr(args, name) is not None]
+    for name in given:
+        setattr(config, name, getattr(args, name))
     if args.batch_sizes is not None or args.max_new_tokens is not None:
         config.scenarios = None  # explicit scenario options replace the suite's list
+        given.append("scenarios")
+    for own in config.model_overrides.values():  # an option given applies to every model
+        for name in given:
+            own.pop(name, None)
     for name, value in endpoint_options.config_fields(args).items():
         setattr(config, name, value)
     return config
+
+
+# How the printed summary groups rows by ``size_class``: real-size models first, apart from the
+# tiny variants (whose times exercise an architecture, not the real model's speed).
+SIZE_SECTIONS = (
+    ("real", "REAL-SIZE models (published shapes, random weights): response times of this machine"),
+    ("tiny", "tiny variants (a few layers of each architecture: exercise the code path, not real speed)"),
+    (None, "other models (endpoint, hub id or local folder)"),
+)
+
+
+def summary_tables(rows: list, table) -> str:
+    """One table per size class present; a single plain table when all rows share one class."""
+    groups = {key: [r for r in rows if (r.get("size_class") or None) == key] for key, _ in SIZE_SECTIONS}
+    present = [(key, title) for key, title in SIZE_SECTIONS if groups[key]]
+    if len(present) <= 1:
+        return table(rows)
+    return "\n\n".join(f"{title}\n{table(groups[key])}" for key, title in present)
 
 
 def execute(args: argparse.Namespace) -> int:
@@ -99,7 +120,7 @@ def execute(args: argparse.Namespace) -> int:
     else:
         result = run_benchmark(config_from_args(args))
     rows = read_rows(result.requests_csv)
-    table = median_table(rows)
+    table = summary_tables(rows, median_table)
     (result.run_dir / "summary.txt").write_text(table + "\n")
     print(table)
     print(f"\n{result.rows} rows ({', '.join(f'{k} {v}' for k, v in sorted(result.by_status.items()))})")

@@ -119,16 +119,18 @@ class _JobRunner:
 
     def run(self, job: ModelJob) -> None:
         self.progress.set_model(job.spec.model)
-        deadline = time.monotonic() + self.config.model_timeout_s if self.config.model_timeout_s else None
+        config = self.config.for_model(job.spec.model)
+        deadline = time.monotonic() + config.model_timeout_s if config.model_timeout_s else None
         cells = list(job.cells)
         while cells:
-            attempt = self._attempt(job, cells, deadline)
+            attempt = self._attempt(job, cells, deadline, config)
             cells = attempt.retry
 
-    def _attempt(self, job: ModelJob, cells: list[Cell], model_deadline: Optional[float]) -> _Attempt:
+    def _attempt(self, job: ModelJob, cells: list[Cell], model_deadline: Optional[float],
+                 config: RunConfig) -> _Attempt:
         ctx = worker_context()
         parent_conn, child_conn = ctx.Pipe(duplex=False)
-        wjob = WorkerJob(self.run_id, self.config, ModelJob(job.spec, cells), self.promptset.version,
+        wjob = WorkerJob(self.run_id, config, ModelJob(job.spec, cells), self.promptset.version,
                          str(self.promptset.root), self.promptset.ids())
         proc = ctx.Process(target=worker_main, args=(child_conn, wjob), name=f"vlmbench-{job.spec.model}",
                            daemon=True)
@@ -150,9 +152,9 @@ class _JobRunner:
                     proc.kill()
                     now = time.monotonic()
                     if model_deadline is not None and now >= model_deadline:
-                        outcome.failure = (Status.TIMEOUT, f"model timeout after {self.config.model_timeout_s:g} s")
+                        outcome.failure = (Status.TIMEOUT, f"model timeout after {config.model_timeout_s:g} s")
                     elif in_flight is not None:
-                        error = f"request timeout after {self.config.request_timeout_s:g} s"
+                        error = f"request timeout after {config.request_timeout_s:g} s"
                         for row in failure_rows(self.run_id, self.config, in_flight, self.promptset,
                                                 Status.TIMEOUT, error, constants):
                             pending.pop(row["request_id"], None)
@@ -174,8 +176,8 @@ class _JobRunner:
                         in_flight, request_deadline = None, None
                     elif kind == "start":
                         in_flight = by_window.get(message[2])
-                        if self.config.request_timeout_s:
-                            request_deadline = time.monotonic() + self.config.request_timeout_s
+                        if config.request_timeout_s:
+                            request_deadline = time.monotonic() + config.request_timeout_s
                     elif kind == "loaded":
                         constants = message[1]
                         self.models_info[model_id] = {"constants": constants, **message[2]}

@@ -75,10 +75,12 @@ def scenarios(config: RunConfig) -> list[Scenario]:
 def plan(config: RunConfig, prompt_ids: list[str], models: Optional[list[str]] = None) -> list[ModelJob]:
     jobs = []
     for model in models if models is not None else config.models:
+        own = config.for_model(model)  # the model's own values (a suite's per-model mapping), if any
+        ids = config.model_overrides.get(model, {}).get("prompts") or prompt_ids
         job = ModelJob(ModelSpec(model, config.weights, config.trust_remote_code))
-        for scenario in scenarios(config):
-            for repeat in range(config.repeats):
-                for group in batches(prompt_ids, scenario.batch_size):
+        for scenario in scenarios(own):
+            for repeat in range(own.repeats):
+                for group in batches(ids, scenario.batch_size):
                     job.cells.append(Cell(model, scenario, group, repeat))
         jobs.append(job)
     return jobs

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Optional
 
 from vlmbench.config import RunConfig
 from vlmbench.promptset import PromptSet
 from vlmbench.results.schema import Status
 from vlmbench.runner.plan import Cell
+
+
+@lru_cache(maxsize=None)
+def size_class(model_id: str, backend: str) -> Optional[str]:
+    """"tiny" for a catalog tiny variant, "real" for a catalog entry with published shapes,
+    None (empty) for an endpoint or a model the catalog does not know."""
+    if backend != "hf":
+        return None
+    from vlmbench.catalog import get, has
+
+    if not has(model_id):
+        return None
+    return "tiny" if get(model_id).is_tiny else "real"
 
 
 def identity(run_id: str, config: RunConfig, cell: Cell, slot: int, promptset: PromptSet) -> dict[str, Any]:
@@ -28,6 +42,7 @@ def identity(run_id: str, config: RunConfig, cell: Cell, slot: int, promptset: P
         "batch_index": slot,
         "window_id": cell.window_id,
         "max_new_tokens": cell.scenario.max_new_tokens,
+        "size_class": size_class(cell.model_id, config.backend),
     }
 
 

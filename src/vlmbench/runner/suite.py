@@ -14,6 +14,10 @@ exit code 2). Keys and their types are declared once in ``FIELDS``; a suite beco
     warmup: 1
     scenarios:                            # optional; default: batch 1, max_new_tokens
       - {batch_sizes: [1, 4], max_new_tokens: 32}
+
+A ``models`` item may be a mapping instead of an id: ``{id: ID, KEY: VALUE, ...}`` runs that model
+with its own values of the keys in ``config.MODEL_OVERRIDABLE`` (e.g. a real-size model on fewer
+prompts), checked like the same keys at the top level.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from typing import Any, Callable, Optional
 
 import yaml
 
-from vlmbench.config import WEIGHT_MODES, RunConfig
+from vlmbench.config import MODEL_OVERRIDABLE, WEIGHT_MODES, RunConfig
 from vlmbench.errors import UsageError
 
 SUITES_DIR = Path(__file__).resolve().parent.parent / "suites"
@@ -32,7 +36,7 @@ SUITES_DIR = Path(__file__).resolve().parent.parent / "suites"
 
 @dataclass(frozen=True)
 class Field:
-    kind: str  # str | int | float | bool | list[str] | list[int] | scenarios
+    kind: str  # str | int | float | bool | list[str] | list[int] | scenarios | models
     check: Optional[Callable[[Any], Optional[str]]] = None  # returns a problem or None
 
 
@@ -51,7 +55,7 @@ def _weights(v: Any) -> Optional[str]:
 FIELDS: dict[str, Field] = {
     "name": Field("str"),
     "description": Field("str"),
-    "models": Field("list[str]"),
+    "models": Field("models"),
     "weights": Field("str", _weights),
     "backend": Field("str"),
     "device": Field("str"),
@@ -103,7 +107,38 @@ class _Reader:
             return self.sequence(node, key, kind[5:-1])
         if kind == "scenarios":
             return self.scenarios(node, key)
+        if kind == "models":
+            return self.models(node, key)
         return self.scalar(node, key, kind)
+
+    def models(self, node: yaml.Node, key: str) -> list[Any]:
+        """Model ids; an item may be ``{id: ID, KEY: VALUE}`` with per-model values of suite keys."""
+        if not isinstance(node, yaml.SequenceNode):
+            raise self.fail(node, key, "expected a list of model ids (or {id: ID, KEY: VALUE} mappings)")
+        out: list[Any] = []
+        for item in node.value:
+            if not isinstance(item, yaml.MappingNode):
+                out.append(self.scalar(item, key, "str"))
+                continue
+            entry: dict[str, Any] = {}
+            for k_node, v_node in item.value:
+                name = self.scalar(k_node, key, "str")
+                if name == "id":
+                    entry["id"] = self.scalar(v_node, f"{key}.id", "str")
+                    continue
+                if name not in MODEL_OVERRIDABLE:
+                    raise self.fail(k_node, f"{key}.{name}",
+                                    f"not a per-model key (known: id, {', '.join(MODEL_OVERRIDABLE)})")
+                spec = FIELDS[name]
+                value = self.value(v_node, f"{key}.{name}", spec.kind)
+                problem = spec.check(value) if spec.check else None
+                if problem:
+                    raise self.fail(v_node, f"{key}.{name}", problem)
+                entry[name] = value
+            if "id" not in entry:
+                raise self.fail(item, f"{key}.id", "missing (a per-model mapping names its model with id: ID)")
+            out.append(entry)
+        return out
 
     def scenarios(self, node: yaml.Node, key: str) -> list[list[int]]:
         if not isinstance(node, yaml.SequenceNode):
@@ -170,16 +205,35 @@ def load_suite(path: Path, base: Optional[RunConfig] = None) -> RunConfig:
     for plugin in config.plugins:
         load_module(plugin)
     if values.get("weights", config.weights) == "random":
-        for item in nodes["models"].value:
-            model = yaml.safe_load(yaml.serialize(item))
+        for item, model in zip(nodes["models"].value, values["models"]):
+            model = model["id"] if isinstance(model, dict) else model
             if not has(model):
                 raise UsageError(f"{path}:{item.start_mark.line + 1}: key 'models': unknown catalog id {model!r}")
+    models, overrides = split_models(values["models"])
+    values["models"] = models
+    if overrides:
+        config.model_overrides = overrides
     for key, value in values.items():
         if key in ("name", "description"):
             continue
         setattr(config, _CONFIG_NAME.get(key, key), value)
     config.suite = values.get("name", path.stem)
     return config
+
+
+def split_models(items: list[Any]) -> tuple[list[str], dict[str, dict[str, Any]]]:
+    """Suite ``models`` items -> (model ids, model id -> its own values)."""
+    ids: list[str] = []
+    overrides: dict[str, dict[str, Any]] = {}
+    for item in items:
+        if isinstance(item, dict):
+            ids.append(item["id"])
+            own = {k: v for k, v in item.items() if k != "id"}
+            if own:
+                overrides[item["id"]] = own
+        else:
+            ids.append(item)
+    return ids, overrides
 
 
 def builtin_suite_path(name: str) -> Optional[Path]:

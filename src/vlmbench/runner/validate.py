@@ -31,12 +31,22 @@ def validate(config: RunConfig) -> PromptSet:
         check(config)
     if config.backend != "openai" and (config.endpoint or config.concurrency or config.rates):
         raise UsageError("--endpoint, --concurrency and --rate: only with --backend openai")
+    from vlmbench.backends.hf.devices import resolve_device, resolve_dtype
+
     if config.backend == "hf":
-        from vlmbench.backends.hf.devices import resolve_device, resolve_dtype
         from vlmbench.backends.hf.loader import check_model_reference
 
         device = resolve_device(config.device)
         resolve_dtype(config.dtype, device)
         for model in config.models:
             check_model_reference(model, config.weights)
-    return load_promptset(config.promptset_version, ids=config.prompts, root=config.promptset_dir)
+    promptset = load_promptset(config.promptset_version, ids=config.prompts, root=config.promptset_dir)
+    for model, own in config.model_overrides.items():
+        if model not in config.models:
+            continue
+        missing = [p for p in own.get("prompts") or [] if p not in promptset.ids()]
+        if missing:
+            raise UsageError(f"model {model!r}: prompts {', '.join(missing)} not in the run's prompt set")
+        if config.backend == "hf" and "dtype" in own:
+            resolve_dtype(own["dtype"], resolve_device(config.device))
+    return promptset
