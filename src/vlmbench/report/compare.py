@@ -1,25 +1,55 @@
-"""``vlmbench compare``: run B against run A, per (model, scenario), from warm ok rows.
+"""``vlmbench compare``: run B against run A, per (model, scenario, cache-bust mode), paired by prompt.
 
-For each metric: ``ratio = median_B / median_A``. The change that hurts is
-``worse_pct = (ratio - 1) x 100`` for times (TTFT, TPOT, E2E: lower is better) and
-``worse_pct = (1 - ratio) x 100`` for rates (decode tokens/s: higher is better); negative means B
-is better. Significance: two-sided Mann-Whitney U on the two samples of per-request values
-(``p < alpha``, default 0.05). A significant change smaller than ``min_effect_pct`` (default 5 %)
-is reported as below the threshold, not as a regression. ``--fail-above PCT`` fails on any
-significant regression whose ``worse_pct`` exceeds PCT.
+**Pairing.** A run measures the same prompts (at batch B > 1: the same batches) in every
+repeat, so the two runs are compared prompt by prompt: per unit (report/stability.py) the
+median over its warm repeats in A and in B, and ``d = ln(B_unit / A_unit)``. Only units both
+runs measured are compared (a warning lists the others).
+
+- ``ratio`` = ``exp(mean d)``: the geometric mean of the per-prompt ratios B/A;
+- ``worse_pct`` = ``(ratio - 1) x 100`` for times (TTFT, TPOT, E2E: lower is better) and
+  ``(1 - ratio) x 100`` for rates (decode tokens/s: higher is better); negative means B is better;
+- ``p_value``: the paired two-sided sign-flip test on the ``d`` (statistics.paired_sign_flip_p).
+  It is a *within-run* p-value: it says the change is consistent across prompts, not that it is
+  larger than what a second run of unchanged code on the same machine would show. Per-request
+  samples of one run share that run's machine state, so they cannot measure between-run noise;
+- ``median_a`` / ``median_b``: medians of the warm rows of the common units.
+
+**Between-run noise** (``noise_pct``): how far two runs of unchanged code drift apart. From an
+archive's history of run medians (``--archive DIR``: ``vlmbench.archive.noise``; allowance =
+``exp(1.96 sqrt(2) sigma) - 1``, sigma being the spread of one run's log median), or stated
+by the user (``--between-run-noise PCT``). Unknown otherwise: with two runs only, nothing in
+them measures it, and the verdict says so instead of calling a change a regression.
+
+**Verdicts**, the first that applies:
+
+1. ``too few rows``: fewer common units than the test needs to reach ``alpha`` at all (the
+   smallest sign-flip p with n pairs is ``2 / 2^n``: n >= 6 at alpha 0.05), or no values;
+2. ``not significant``: ``p >= alpha``;
+3. ``below min effect``: ``|worse_pct| < min_effect_pct`` (default 5 %);
+4. ``slower, between-run noise unknown`` / ``faster, between-run noise unknown``: no noise estimate;
+5. ``within between-run noise``: ``|worse_pct| <= noise_pct``;
+6. ``regression`` / ``improvement``.
+
+``--fail-above PCT`` fails on any ``regression`` whose ``worse_pct`` exceeds PCT (never on an
+unverified change: it is listed, with how to measure the noise).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Callable, Optional
+
+import numpy as np
+import pandas as pd
 
 from vlmbench.errors import UsageError
 from vlmbench.report.fingerprints import environment_differences, setting_differences
-from vlmbench.report.groups import RequestGroup, group_requests
+from vlmbench.report.groups import RequestGroup, cache_label, group_requests
 from vlmbench.report.markdown import md_cell
 from vlmbench.report.runs import RunData
-from vlmbench.report.statistics import mann_whitney_p, percentile
+from vlmbench.report.stability import units
+from vlmbench.report.statistics import min_sign_flip_p, paired_sign_flip_p
 
 DEFAULT_ALPHA = 0.05
 DEFAULT_MIN_EFFECT_PCT = 5.0
@@ -29,6 +59,17 @@ IMPROVEMENT = "improvement"
 BELOW_THRESHOLD = "below min effect"
 NOT_SIGNIFICANT = "not significant"
 TOO_FEW = "too few rows"
+WITHIN_NOISE = "within between-run noise"
+SLOWER_UNVERIFIED = "slower, between-run noise unknown"
+FASTER_UNVERIFIED = "faster, between-run noise unknown"
+VERDICTS: tuple[str, ...] = (REGRESSION, IMPROVEMENT, BELOW_THRESHOLD, NOT_SIGNIFICANT, TOO_FEW, WITHIN_NOISE,
+                             SLOWER_UNVERIFIED, FASTER_UNVERIFIED)
+
+HOW_TO_MEASURE_NOISE = (
+    "measure it: repeat runs of unchanged code on this machine, publish them to an archive "
+    "(`vlmbench publish RUN... --archive DIR`), then `vlmbench compare A B --archive DIR` or `vlmbench gate B "
+    "--archive DIR`; or state a measured value with --between-run-noise PCT"
+)
 
 
 @dataclass(frozen=True)
@@ -40,11 +81,20 @@ class ComparedMetric:
 
 
 COMPARED_METRICS: tuple[ComparedMetric, ...] = (
+    ComparedMetric("ttft_user_ms", "TTFT user", "ms", False),
     ComparedMetric("ttft_ms", "TTFT", "ms", False),
     ComparedMetric("tpot_ms", "TPOT", "ms", False),
     ComparedMetric("e2e_ms", "E2E", "ms", False),
     ComparedMetric("decode_tps", "decode tok/s", "tokens/s", True),
 )
+
+# (group A, group B, metric) -> (allowance in percent, where it comes from), or None when unknown.
+NoiseLookup = Callable[[RequestGroup, RequestGroup, ComparedMetric], Optional[tuple[float, str]]]
+
+
+def fixed_noise(pct: float) -> NoiseLookup:
+    """The same stated between-run noise for every cell."""
+    return lambda a, b, metric: (pct, "--between-run-noise")
 
 
 @dataclass(frozen=True)
@@ -58,10 +108,16 @@ class MetricComparison:
     median_b: Optional[float]
     p_value: Optional[float]
     verdict: str
+    n_pairs: int = 0
+    paired_ratio: Optional[float] = None
+    noise_pct: Optional[float] = None
+    noise_source: str = ""
+    cache_bust: Optional[bool] = None
 
     @property
     def ratio(self) -> Optional[float]:
-        return median_ratio(self.median_a, self.median_b)
+        """Geometric mean of the per-prompt ratios B/A (ratio of medians where nothing pairs)."""
+        return self.paired_ratio if self.paired_ratio is not None else median_ratio(self.median_a, self.median_b)
 
     @property
     def worse_pct(self) -> Optional[float]:
@@ -83,22 +139,57 @@ def worse_pct(metric: ComparedMetric, ratio: Optional[float]) -> Optional[float]
     return (1.0 - ratio) * 100.0 if metric.higher_is_better else (ratio - 1.0) * 100.0
 
 
-def judge(worse_pct: Optional[float], p_value: Optional[float], alpha: float, min_effect_pct: float) -> str:
-    if worse_pct is None or p_value is None:
+def judge(worse: Optional[float], p_value: Optional[float], n_pairs: int, alpha: float, min_effect_pct: float,
+          noise_pct: Optional[float] = None) -> str:
+    """The verdict (module docstring, first rule that applies)."""
+    if worse is None or p_value is None or min_sign_flip_p(n_pairs) >= alpha:
         return TOO_FEW
     if p_value >= alpha:
         return NOT_SIGNIFICANT
-    if abs(worse_pct) < min_effect_pct:
+    if abs(worse) < min_effect_pct:
         return BELOW_THRESHOLD
-    return REGRESSION if worse_pct > 0 else IMPROVEMENT
+    if noise_pct is None:
+        return SLOWER_UNVERIFIED if worse > 0 else FASTER_UNVERIFIED
+    if abs(worse) <= noise_pct:
+        return WITHIN_NOISE
+    return REGRESSION if worse > 0 else IMPROVEMENT
+
+
+def unit_medians(group: RequestGroup, column: str) -> pd.Series:
+    """Median of ``column`` over each unit's warm rows (index: unit)."""
+    warm = group.warm
+    values = pd.to_numeric(warm[column], errors="coerce").astype("float64")
+    frame = pd.DataFrame({"unit": units(warm), "value": values}).dropna()
+    return frame.groupby("unit")["value"].median()
 
 
 def compare_metric(a: RequestGroup, b: RequestGroup, metric: ComparedMetric, alpha: float,
-                   min_effect_pct: float) -> MetricComparison:
-    va, vb = a.warm_values(metric.column), b.warm_values(metric.column)
-    median_a, median_b, p_value = percentile(va, 50), percentile(vb, 50), mann_whitney_p(va, vb)
-    verdict = judge(worse_pct(metric, median_ratio(median_a, median_b)), p_value, alpha, min_effect_pct)
-    return MetricComparison(a.model_id, a.scenario, metric, len(va), len(vb), median_a, median_b, p_value, verdict)
+                   min_effect_pct: float, noise: Optional[NoiseLookup] = None) -> MetricComparison:
+    ua, ub = unit_medians(a, metric.column), unit_medians(b, metric.column)
+    common = ua.index.intersection(ub.index)
+    pa, pb = ua.loc[common], ub.loc[common]
+    positive = (pa > 0) & (pb > 0)
+    d = np.log(pb[positive].to_numpy(float) / pa[positive].to_numpy(float))
+    n_pairs = int(d.size)
+    p_value = paired_sign_flip_p(d.tolist()) if n_pairs >= 2 else None
+    paired = float(math.exp(d.mean())) if n_pairs else None
+    wa = _values_in(a, metric.column, common)
+    wb = _values_in(b, metric.column, common)
+    median_a = float(np.median(wa)) if len(wa) else None
+    median_b = float(np.median(wb)) if len(wb) else None
+    allowance = noise(a, b, metric) if noise is not None else None
+    noise_pct, source = (allowance if allowance is not None else (None, ""))
+    verdict = judge(worse_pct(metric, paired), p_value, n_pairs, alpha, min_effect_pct, noise_pct)
+    return MetricComparison(a.model_id, a.scenario, metric, len(a.warm_values(metric.column)),
+                            len(b.warm_values(metric.column)), median_a, median_b, p_value, verdict, n_pairs, paired,
+                            noise_pct, source, b.cache_bust)
+
+
+def _values_in(group: RequestGroup, column: str, keep: pd.Index) -> np.ndarray:
+    warm = group.warm
+    values = pd.to_numeric(warm[column], errors="coerce").astype("float64")
+    mask = units(warm).isin(keep) & values.notna() if len(warm) else values.notna()
+    return values[mask].to_numpy(float)
 
 
 @dataclass
@@ -111,49 +202,103 @@ class Comparison:
     warnings: list[str] = field(default_factory=list)
     only_in_a: list[str] = field(default_factory=list)
     only_in_b: list[str] = field(default_factory=list)
+    noise_known: bool = False
+    noise_note: str = ""
 
     def regressions(self, fail_above_pct: float) -> list[MetricComparison]:
-        """Significant regressions (beyond min effect) worse than ``fail_above_pct`` percent."""
+        """Regressions (significant, beyond min effect and between-run noise) worse than ``fail_above_pct``."""
         return [r for r in self.rows if r.verdict == REGRESSION and r.worse_pct is not None
                 and r.worse_pct > fail_above_pct]
 
+    def unverified(self, fail_above_pct: float) -> list[MetricComparison]:
+        """Consistent slowdowns beyond ``fail_above_pct`` that cannot be judged: between-run noise unknown."""
+        return [r for r in self.rows if r.verdict == SLOWER_UNVERIFIED and r.worse_pct is not None
+                and r.worse_pct > fail_above_pct]
+
+
+def _label(g: RequestGroup) -> str:
+    mode = cache_label(g.cache_bust)
+    return f"{g.model_id} / {g.scenario}" + (f" ({mode})" if mode else "")
+
+
+def _match(groups_a: list[RequestGroup], groups_b: list[RequestGroup]) -> tuple[
+        list[tuple[RequestGroup, RequestGroup]], list[RequestGroup], list[RequestGroup]]:
+    """Pairs on (model, scenario, cache-bust mode); left-overs that share (model, scenario) but
+    not the cache mode are paired too (and warned about by the caller)."""
+    key = lambda g: (g.model_id, g.scenario, g.cache_bust)  # noqa: E731
+    by_b = {key(g): g for g in groups_b}
+    pairs, left_a = [], []
+    for g in groups_a:
+        if key(g) in by_b:
+            pairs.append((g, by_b.pop(key(g))))
+        else:
+            left_a.append(g)
+    left_b = list(by_b.values())
+    still_a = []
+    for g in left_a:
+        other = next((x for x in left_b if (x.model_id, x.scenario) == (g.model_id, g.scenario)), None)
+        if other is None:
+            still_a.append(g)
+        else:
+            left_b.remove(other)
+            pairs.append((g, other))
+    return pairs, still_a, left_b
+
+
+def pairing_warnings(a: RequestGroup, b: RequestGroup) -> list[str]:
+    """Differences that make the per-prompt pairing compare unlike with unlike."""
+    out = []
+    label = _label(b)
+    if a.cache_bust != b.cache_bust:
+        out.append(f"{label}: cache-bust differs: A {cache_label(a.cache_bust) or 'n/a'}, B "
+                   f"{cache_label(b.cache_bust) or 'n/a'}: cached and uncached costs are compared")
+    ua, ub = set(units(a.warm)), set(units(b.warm))
+    if ua != ub:
+        only_a, only_b = sorted(map(str, ua - ub)), sorted(map(str, ub - ua))
+        out.append(f"{label}: prompt subsets differ (only in A: {', '.join(only_a) or 'none'}; only in B: "
+                   f"{', '.join(only_b) or 'none'}): only the {len(ua & ub)} common prompts are compared")
+    ra, rb = a.warm["repeat"].nunique(), b.warm["repeat"].nunique()
+    if ra != rb:
+        out.append(f"{label}: repeats differ (A {ra}, B {rb}): per-prompt medians rest on different counts")
+    return out
+
 
 def compare_runs(run_a: RunData, run_b: RunData, alpha: float = DEFAULT_ALPHA,
-                 min_effect_pct: float = DEFAULT_MIN_EFFECT_PCT) -> Comparison:
-    """Match (model, scenario) between the runs and compare each metric. Raises UsageError when
-    the runs have nothing in common."""
-    groups_a = {(g.model_id, g.scenario): g for g in group_requests([run_a])}
-    groups_b = {(g.model_id, g.scenario): g for g in group_requests([run_b])}
-    common = [k for k in groups_a if k in groups_b]
-    if not common:
+                 min_effect_pct: float = DEFAULT_MIN_EFFECT_PCT, noise: Optional[NoiseLookup] = None,
+                 noise_note: str = "") -> Comparison:
+    """Match (model, scenario, cache mode) between the runs and compare each metric per prompt.
+    Raises UsageError when the runs have nothing in common."""
+    pairs, left_a, left_b = _match(group_requests([run_a]), group_requests([run_b]))
+    if not pairs:
         raise UsageError(f"{run_a.run_dir} and {run_b.run_dir}: no (model, scenario) in common to compare")
-    result = Comparison(run_a, run_b, alpha, min_effect_pct)
-    result.only_in_a = [f"{m} / {s}" for m, s in groups_a if (m, s) not in groups_b]
-    result.only_in_b = [f"{m} / {s}" for m, s in groups_b if (m, s) not in groups_a]
+    result = Comparison(run_a, run_b, alpha, min_effect_pct, noise_known=noise is not None, noise_note=noise_note)
+    result.only_in_a = [_label(g) for g in left_a]
+    result.only_in_b = [_label(g) for g in left_b]
     result.warnings = environment_differences(run_a, run_b)
-    for key in common:
-        a, b = groups_a[key], groups_b[key]
+    for a, b in pairs:
         result.warnings += setting_differences(a, b)
-        failed_a, failed_b = len(a.rows) - len(a.ok_rows), len(b.rows) - len(b.ok_rows)
+        result.warnings += pairing_warnings(a, b)
+        failed_a, failed_b = a.n_failed, b.n_failed
         if failed_b > failed_a:
             result.warnings.append(f"{a.model_id} / {a.scenario}: {failed_b} failed requests in B (A: {failed_a}); "
                                    "failed requests carry no timings and are not compared")
-        result.rows += [compare_metric(a, b, m, alpha, min_effect_pct) for m in COMPARED_METRICS]
+        result.rows += [compare_metric(a, b, m, alpha, min_effect_pct, noise) for m in COMPARED_METRICS]
     return result
 
 
 COMPARISON_COLUMNS: tuple[str, ...] = (
-    "model_id", "scenario", "metric", "unit", "n_a", "n_b", "median_a", "median_b", "ratio_b_over_a",
-    "worse_pct", "p_value", "verdict",
+    "model_id", "scenario", "cache_bust", "metric", "unit", "n_a", "n_b", "n_prompts", "median_a", "median_b",
+    "ratio_b_over_a", "worse_pct", "p_value", "between_run_noise_pct", "noise_source", "verdict",
 )
 
 
 def comparison_records(comparison: Comparison) -> list[dict[str, object]]:
     """Rows for the comparison CSV (keys = COMPARISON_COLUMNS)."""
     return [{
-        "model_id": r.model_id, "scenario": r.scenario, "metric": r.metric.label, "unit": r.metric.unit,
-        "n_a": r.n_a, "n_b": r.n_b, "median_a": r.median_a, "median_b": r.median_b, "ratio_b_over_a": r.ratio,
-        "worse_pct": r.worse_pct, "p_value": r.p_value, "verdict": r.verdict,
+        "model_id": r.model_id, "scenario": r.scenario, "cache_bust": r.cache_bust, "metric": r.metric.label,
+        "unit": r.metric.unit, "n_a": r.n_a, "n_b": r.n_b, "n_prompts": r.n_pairs, "median_a": r.median_a,
+        "median_b": r.median_b, "ratio_b_over_a": r.ratio, "worse_pct": r.worse_pct, "p_value": r.p_value,
+        "between_run_noise_pct": r.noise_pct, "noise_source": r.noise_source or None, "verdict": r.verdict,
     } for r in comparison.rows]
 
 
@@ -161,22 +306,37 @@ def _num(value: Optional[float], fmt: str) -> str:
     return "–" if value is None else format(value, fmt)
 
 
+def noise_statement(comparison: Comparison) -> str:
+    """The plain sentence about between-run noise that heads the comparison."""
+    if comparison.noise_known:
+        return (f"Between-run noise: {comparison.noise_note or 'stated'}; a change counts only beyond it "
+                "(column 'noise').")
+    return ("Between-run noise: UNKNOWN. Two runs cannot measure it: the p-value below is within-run (the change "
+            "is consistent across prompts), not the significance of the difference between the runs; the same "
+            "code run twice on one machine can differ by more than that. No change is called a regression "
+            f"here; {HOW_TO_MEASURE_NOISE}.")
+
+
 def comparison_text(comparison: Comparison) -> str:
     """Plain-text (Markdown) table of the comparison, followed by warnings and unmatched models."""
     lines = [
         f"B = {md_cell(comparison.run_b.run_id)} over A = {md_cell(comparison.run_a.run_id)} "
-        f"(medians of warm requests; Mann-Whitney U, alpha {comparison.alpha:g}, "
-        f"min effect {comparison.min_effect_pct:g}%)",
+        f"(paired by prompt: geometric mean of per-prompt ratios; within-run sign-flip test, alpha "
+        f"{comparison.alpha:g}, min effect {comparison.min_effect_pct:g}%)",
+        noise_statement(comparison),
         "",
-        "| model | scenario | metric | A p50 | B p50 | B/A | worse by | p | n A/B | verdict |",
-        "|:---|:---|:---|---:|---:|---:|---:|---:|---:|:---|",
+        "| model | scenario | metric | A p50 | B p50 | B/A | worse by | p (within-run) | prompts | noise | n A/B "
+        "| verdict |",
+        "|:---|:---|:---|---:|---:|---:|---:|---:|---:|---:|---:|:---|",
     ]
     for r in comparison.rows:
         worse = "–" if r.worse_pct is None else f"{r.worse_pct:+.1f}%"
+        noise = "unknown" if r.noise_pct is None else f"±{r.noise_pct:.1f}%"
+        scenario = r.scenario + (f" ({cache_label(r.cache_bust)})" if r.cache_bust is not None else "")
         lines.append(
-            f"| {md_cell(r.model_id)} | {md_cell(r.scenario)} | {r.metric.label} ({r.metric.unit}) | "
+            f"| {md_cell(r.model_id)} | {md_cell(scenario)} | {r.metric.label} ({r.metric.unit}) | "
             f"{_num(r.median_a, '.2f')} | {_num(r.median_b, '.2f')} | {_num(r.ratio, '.3f')} | {worse} | "
-            f"{_num(r.p_value, '.3g')} | {r.n_a}/{r.n_b} | {r.verdict} |"
+            f"{_num(r.p_value, '.3g')} | {r.n_pairs} | {noise} | {r.n_a}/{r.n_b} | {r.verdict} |"
         )
     for w in comparison.warnings:
         lines.append(f"warning: {w}")

@@ -1,62 +1,107 @@
-"""Group rows by (run, model, scenario) and select the rows each statistic may use.
+"""Group rows by (run, model, scenario, cache-bust mode) and select the rows each statistic may use.
 
 Selection rules (the methodology page repeats them):
 
 - only rows with ``status == ok`` carry timings; other rows are counted, never averaged;
 - *warm* rows are ok rows with ``cold`` false: every latency/throughput statistic uses them;
-- *cold* rows (the first measured request after the model load) are reported apart.
+- *cold* rows (the first measured request after the model load) are reported apart;
+- endpoint rows measured with and without ``cache_bust`` are never pooled: they answer different
+  questions (a new user's request against a warm prefix cache), so they form separate groups.
+
+A group holds its slice of the run's typed frame (:func:`vlmbench.results.load`); the
+``*_values`` helpers return plain lists of floats (missing values dropped) for the charts.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Iterable, Optional, Sequence
 
-from vlmbench.report.runs import RunData
+import pandas as pd
+
+from vlmbench.report.runs import RunData, py, records
 from vlmbench.report.statistics import clean
 from vlmbench.results.schema import Status
 
 UNKNOWN_HARDWARE = "unknown hardware"
+GROUP_KEYS: tuple[str, ...] = ("model_id", "scenario", "cache_bust")
 
 
-@dataclass(frozen=True)
+def cache_label(cache_bust: Optional[bool]) -> str:
+    """How the rows treated server-side caches: '' for in-process rows (no such cache)."""
+    if cache_bust is None:
+        return ""
+    return "cache-busted" if cache_bust else "warm cache (not busted)"
+
+
+@dataclass(frozen=True, eq=False)
 class RequestGroup:
-    """All rows of one (run, model, scenario), with the run they came from."""
+    """All rows of one (run, model, scenario, cache-bust mode), with the run they came from."""
 
     run: RunData
     model_id: str
     scenario: str
-    rows: tuple[dict[str, Any], ...]
+    frame: pd.DataFrame
+    cache_bust: Optional[bool] = None
+
+    # --- row selections (frames) -------------------------------------------------------------
+    @property
+    def ok(self) -> pd.DataFrame:
+        return self.frame[self.frame["status"] == Status.OK.value]
+
+    @property
+    def warm(self) -> pd.DataFrame:
+        ok = self.ok
+        return ok[~ok["cold"].fillna(False).astype(bool)]
+
+    @property
+    def cold(self) -> pd.DataFrame:
+        ok = self.ok
+        return ok[ok["cold"].fillna(False).astype(bool)]
+
+    # --- the same selections as plain dicts (charts, pages) ------------------------------------
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        return records(self.frame)
+
+    @property
+    def ok_rows(self) -> list[dict[str, Any]]:
+        return records(self.ok)
+
+    @property
+    def warm_rows(self) -> list[dict[str, Any]]:
+        return records(self.warm)
+
+    @property
+    def cold_rows(self) -> list[dict[str, Any]]:
+        return records(self.cold)
 
     @property
     def run_id(self) -> str:
         return self.run.run_id
 
     @property
-    def ok_rows(self) -> list[dict[str, Any]]:
-        return [r for r in self.rows if r["status"] == Status.OK.value]
-
-    @property
-    def warm_rows(self) -> list[dict[str, Any]]:
-        return [r for r in self.ok_rows if not r.get("cold")]
-
-    @property
-    def cold_rows(self) -> list[dict[str, Any]]:
-        return [r for r in self.ok_rows if r.get("cold")]
+    def n_failed(self) -> int:
+        return int((self.frame["status"] != Status.OK.value).sum())
 
     @property
     def failed_by_status(self) -> dict[str, int]:
-        return dict(Counter(r["status"] for r in self.rows if r["status"] != Status.OK.value))
+        failed = self.frame.loc[self.frame["status"] != Status.OK.value, "status"]
+        return {str(k): int(v) for k, v in failed.value_counts(sort=False).items()}
 
     @property
     def error_messages(self) -> list[str]:
         """Distinct error texts of non-ok rows, in order of first appearance."""
-        return list(dict.fromkeys(r["error"] for r in self.rows if r["status"] != Status.OK.value and r.get("error")))
+        errors = self.frame.loc[self.frame["status"] != Status.OK.value, "error"].dropna()
+        return [str(e) for e in errors.drop_duplicates() if str(e)]
 
     def first(self, column: str) -> Any:
         """The first non-empty value of a per-model constant column (dtype, weights, ...)."""
-        return next((r[column] for r in self.rows if r.get(column) not in (None, "")), None)
+        if column not in self.frame.columns:
+            return None
+        values = self.frame[column].dropna()
+        values = values[values.astype(str) != ""]
+        return py(values.iloc[0]) if len(values) else None
 
     @property
     def hardware(self) -> str:
@@ -75,46 +120,83 @@ class RequestGroup:
         return self.weights == "random"
 
     @property
+    def size_class(self) -> str:
+        """'tiny' | 'real' (schema v2 column ``size_class``), '' where unknown."""
+        return str(self.first("size_class") or "")
+
+    @property
     def parameters(self) -> Optional[int]:
         """Parameter count from the manifest's per-model facts (None when not recorded)."""
         value = self.run.model_facts(self.model_id).get("parameters")
         return int(value) if isinstance(value, (int, float)) else None
 
     @property
-    def load_level(self) -> tuple[Optional[int], Optional[int]]:
-        """(batch size, concurrency) this scenario runs at; either may be None."""
-        return self.first("batch_size"), self.first("concurrency")
+    def load_level(self) -> tuple[Optional[int], Optional[float]]:
+        """(batch size, concurrency) of the window this scenario measures, from its warm rows
+        (the cold request runs alone, so its row says 1 whatever the window's load).
+
+        A closed-loop endpoint window records its C on every row: that C. A Poisson window
+        records the requests in flight at each send, which vary: their median. Either may be
+        None (in-process rows have no concurrency)."""
+        rows = self.warm if len(self.warm) else (self.ok if len(self.ok) else self.frame)
+        batch = rows["batch_size"].dropna()
+        conc = rows["concurrency"].dropna()
+        batch_size = int(batch.mode().iloc[0]) if len(batch) else None
+        if not len(conc):
+            return batch_size, None
+        if conc.nunique() == 1:
+            return batch_size, int(conc.iloc[0])
+        return batch_size, float(conc.median())
+
+    # --- values -------------------------------------------------------------------------------
+    @staticmethod
+    def _values(frame: pd.DataFrame, column: str) -> list[float]:
+        if column not in frame.columns:
+            return []
+        return clean(pd.to_numeric(frame[column], errors="coerce").dropna().tolist())
 
     def warm_values(self, column: str) -> list[float]:
-        return clean(r.get(column) for r in self.warm_rows)
+        return self._values(self.warm, column)
 
     def cold_values(self, column: str) -> list[float]:
-        return clean(r.get(column) for r in self.cold_rows)
+        return self._values(self.cold, column)
 
     def ok_values(self, column: str) -> list[float]:
-        return clean(r.get(column) for r in self.ok_rows)
+        return self._values(self.ok, column)
 
     def warm_decode_ms(self) -> list[float]:
         """Per-request decode time, e2e_ms - ttft_ms (ms), of warm rows having both."""
-        return [r["e2e_ms"] - r["ttft_ms"] for r in self.warm_rows
-                if r.get("e2e_ms") is not None and r.get("ttft_ms") is not None]
+        warm = self.warm
+        return self._values(pd.DataFrame({"d": warm["e2e_ms"] - warm["ttft_ms"]}), "d")
+
+    def warm_windows(self) -> pd.DataFrame:
+        """One warm row per batch/load window (window columns repeat on every row of a window)."""
+        warm = self.warm
+        key = warm["window_id"].fillna(warm["request_id"])
+        return warm[~key.duplicated()]
 
     def warm_window_values(self, column: str) -> list[float]:
-        """One value per batch/load window (window columns repeat on every row of a window)."""
-        per_window: dict[Any, Any] = {}
-        for r in self.warm_rows:
-            per_window.setdefault(r.get("window_id") or r["request_id"], r.get(column))
-        return clean(per_window.values())
+        """One value per batch/load window."""
+        return self._values(self.warm_windows(), column)
+
+
+def _key(value: Any) -> Any:
+    value = py(value)
+    return None if value == "" else value
 
 
 def group_requests(runs: Sequence[RunData]) -> list[RequestGroup]:
     """Groups in run order, then in order of first appearance inside each run."""
     groups: list[RequestGroup] = []
     for run in runs:
-        by_key: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        for row in run.rows:
-            by_key.setdefault((str(row["model_id"]), str(row.get("scenario") or "")), []).append(row)
-        groups.extend(RequestGroup(run, model, scenario, tuple(rows)) for (model, scenario), rows in by_key.items())
+        frame = run.frame
+        keys = pd.DataFrame({
+            "model_id": frame["model_id"].astype("string").fillna(""),
+            "scenario": frame["scenario"].astype("string").fillna(""),
+            "cache_bust": frame["cache_bust"].astype("object").where(frame["cache_bust"].notna(), None),
+        })
+        for (model, scenario, bust), sub in keys.groupby(list(GROUP_KEYS), sort=False, dropna=False):
+            groups.append(RequestGroup(run, str(model), str(scenario), frame.loc[sub.index], _key(bust)))
     return groups
 
 
@@ -127,7 +209,7 @@ def by_hardware(groups: Iterable[RequestGroup]) -> dict[str, list[RequestGroup]]
 
 
 def series_labels(groups: Sequence[RequestGroup]) -> list[str]:
-    """Shortest unique label per group: model, plus scenario and run id only where needed."""
+    """Shortest unique label per group: model, plus scenario, cache mode and run id only where needed."""
     def unique(labels: list[str]) -> bool:
         return len(set(labels)) == len(labels)
 
@@ -137,4 +219,8 @@ def series_labels(groups: Sequence[RequestGroup]) -> list[str]:
     labels = [f"{g.model_id} · {g.scenario}" for g in groups]
     if unique(labels):
         return labels
-    return [f"{g.model_id} · {g.scenario} · {g.run_id}" for g in groups]
+    labels = [f"{g.model_id} · {g.scenario}" + (f" · {cache_label(g.cache_bust)}" if g.cache_bust is not None else "")
+              for g in groups]
+    if unique(labels):
+        return labels
+    return [f"{label} · {g.run_id}" for label, g in zip(labels, groups)]

@@ -12,7 +12,7 @@ from typing import Any, Callable, Optional, Sequence
 
 from vlmbench.report.html import esc
 from vlmbench.report.model_size import size_class
-from vlmbench.report.response_table import RESPONSE_COLUMNS, TableColumn
+from vlmbench.report.response_table import RESPONSE_COLUMNS, TableColumn, size_text
 
 RANDOM_BADGE = ('<span class="badge random" title="random weights with the published shapes: '
                 'speed and memory are representative, output text is meaningless">random weights</span>')
@@ -52,7 +52,9 @@ def html_table(summaries: Sequence[dict[str, Any]], columns: Sequence[TableColum
     body = []
     for s in summaries:
         attrs = (f'data-hardware="{esc(s["hardware"])}" data-size="{esc(size_class(s.get("parameters")))}" '
-                 f'data-weights="{esc(s.get("weights"))}"')
+                 f'data-weights="{esc(s.get("weights"))}" data-size-class="{esc(size_text(s))}"')
+        if size_text(s):
+            attrs += f' class="size-{esc(size_text(s))}"'
         cells = "".join(_cell(c, s, model_href) for c in columns)
         body.append(f"<tr {attrs}>{cells}</tr>")
     cap = f"<caption>{esc(caption)}</caption>" if caption else ""

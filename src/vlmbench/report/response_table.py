@@ -6,6 +6,12 @@ the same :data:`RESPONSE_COLUMNS`, so both always show the same numbers.
 
 All times are medians (p50) over warm ok rows, in ms; tokens/s is the median per-request
 decode rate ``(n_out - 1) / (t_last - t_first)``.
+
+The headline TTFT is ``ttft_user_ms``: what a user waits for, comparable across backends
+(in-process: preprocess + generate start -> first token; endpoint: request sent -> first
+content, upload and server-side preprocessing included). The in-process stage columns keep
+their own scope and are empty for endpoint rows, where the client cannot see them; each
+header says its scope (:data:`SCOPE_NOTE` spells it out under every table).
 """
 
 from __future__ import annotations
@@ -45,22 +51,58 @@ def _ok_of_n(s: dict[str, Any]) -> str:
     return f"{s['ok']}/{s['n']}"
 
 
+def _in_process(name: str) -> Callable[[dict[str, Any]], Any]:
+    """A stage that only an in-process run can see (empty for endpoint rows)."""
+    return lambda s: None if s.get("backend") == "openai" else s.get(name)
+
+
+def scenario_text(s: dict[str, Any]) -> str:
+    """The scenario, with the cache mode of endpoint rows (busted and unbusted rows never pool)."""
+    scenario = str(s.get("scenario") or "")
+    if s.get("cache_bust") is True:
+        return f"{scenario} (cache-busted)"
+    if s.get("cache_bust") is False:
+        return f"{scenario} (warm cache)"
+    return scenario
+
+
+SIZE_REAL, SIZE_TINY = "real", "tiny"
+
+
+def size_text(s: dict[str, Any]) -> str:
+    """'real' (published shapes) | 'tiny' (a shrunken test variant) | '' (unknown: endpoint, hub id)."""
+    return str(s.get("size_class") or "")
+
+
+SCOPE_NOTE = (
+    "TTFT = what a user waits for: in-process preprocess + generate start -> first token; endpoint request "
+    "sent -> first content (upload and server-side preprocessing included). Model TTFT, preprocess, vision "
+    "and prefill are in-process stages (empty for endpoints). Size: real = published shapes, tiny = a "
+    "shrunken test variant (its times say nothing about the real model)."
+)
+
 RESPONSE_COLUMNS: tuple[TableColumn, ...] = (
     TableColumn("model", "Model", _field("model_id"), description="catalog id, hub id or folder name"),
-    TableColumn("scenario", "Scenario", _field("scenario"), description="batch size / output length / load mode"),
-    TableColumn("ttft", "TTFT p50 (ms)", _field("ttft_ms_p50"), 1,
-                "generate start -> first token on the host, median of warm requests"),
-    TableColumn("ttft_user", "TTFT user p50 (ms)", _field("ttft_user_ms_p50"), 1,
-                "preprocess + TTFT: what a person waiting feels"),
+    TableColumn("size", "Size", size_text, description="real = published shapes; tiny = shrunken test variant"),
+    TableColumn("scenario", "Scenario", scenario_text,
+                description="batch size / output length / load mode; endpoint rows: cache-busted or warm cache"),
+    TableColumn("ttft_user", "TTFT p50 (ms, user: request -> 1st token)", _field("ttft_user_ms_p50"), 1,
+                "in-process: preprocess + generate start -> first token; endpoint: request sent -> first content"),
     TableColumn("tps", "Tokens/s p50", _field("decode_tps_p50"), 1, "decode rate (n_out - 1) / (t_last - t_first)"),
-    TableColumn("total", "Total time p50 (ms)", _field("e2e_ms_p50"), 1, "E2E: generate start -> last token"),
-    TableColumn("preprocess", "Preprocess p50 (ms)", _field("preprocess_ms_p50"), 1,
+    TableColumn("total", "Total time p50 (ms)", _field("e2e_ms_p50"), 1,
+                "E2E: generate start (endpoint: request sent) -> last token"),
+    TableColumn("ttft", "Model TTFT p50 (ms, in-process: generate -> 1st token)", _in_process("ttft_ms_p50"), 1,
+                "generate start -> first token on the host, preprocessing excluded; in-process only"),
+    TableColumn("preprocess", "Preprocess p50 (ms, in-process)", _in_process("preprocess_ms_p50"), 1,
                 "processor: image decode/resize/normalise + tokenise"),
-    TableColumn("vision", "Vision p50 (ms)", _field("vision_ms_p50"), 1, "vision encoder + projector"),
-    TableColumn("prefill", "Prefill p50 (ms)", _field("prefill_ms_p50"), 1, "prompt handed over -> first token"),
+    TableColumn("vision", "Vision p50 (ms, in-process)", _in_process("vision_ms_p50"), 1,
+                "vision encoder + projector"),
+    TableColumn("prefill", "Prefill p50 (ms, in-process)", _in_process("prefill_ms_p50"), 1,
+                "prompt handed over -> first token"),
     TableColumn("memory", "Peak mem (MiB)", lambda s: peak_memory_mb(s)[0], 0,
                 "peak device memory (NVML / CUDA) where measured, else peak RSS"),
-    TableColumn("cold_ttft", "Cold TTFT (ms)", _field("cold_ttft_ms"), 1, "first request after model load"),
+    TableColumn("cold_ttft", "Cold TTFT (ms, user)", _field("cold_ttft_user_ms"), 1,
+                "first request after model load, same scope as TTFT"),
     TableColumn("ok", "ok/n", _ok_of_n, description="ok rows / all rows (failed rows are never averaged)"),
     TableColumn("run", "Run", _field("run_id"), description="run id (folder name)"),
 )
@@ -72,3 +114,27 @@ def by_hardware(summaries: Sequence[dict[str, Any]]) -> dict[str, list[dict[str,
     for s in summaries:
         out.setdefault(str(s["hardware"]), []).append(s)
     return out
+
+
+SIZE_SECTIONS: tuple[tuple[str, str], ...] = (
+    (SIZE_REAL, "Real-size models (published shapes)"),
+    ("", "Models of unknown size"),
+    (SIZE_TINY, "Tiny test variants (shrunken shapes: they exercise the code path, their times say nothing "
+                "about the real model)"),
+)
+
+
+def by_size(summaries: Sequence[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Real-size rows apart from tiny ones: [(heading, rows)], real first. One untitled part
+    when every row has the same size class (nothing to set apart)."""
+    classes = {size_text(s) for s in summaries}
+    if len(classes) <= 1:
+        return [("", list(summaries))]
+    known = {key for key, _ in SIZE_SECTIONS}
+    parts = []
+    for key, heading in SIZE_SECTIONS:
+        rows = [s for s in summaries if (size_text(s) if size_text(s) in known else "") == key]
+        if rows:
+            parts.append((heading, rows))
+    return parts
+

@@ -10,6 +10,7 @@ from typing import Any, Optional, Sequence
 from vlmbench.report.charts import ChartFile
 from vlmbench.report.html import esc
 from vlmbench.report.html_table import ModelHref, flags_list, html_table
+from vlmbench.report.response_table import SCOPE_NOTE, by_size
 from vlmbench.report.runs import RunData
 
 RANDOM_LEGEND = (
@@ -21,8 +22,8 @@ RANDOM_LEGEND = (
 
 
 def _hardware_of(run: RunData) -> str:
-    labels = list(dict.fromkeys(str(r["hardware"]) for r in run.rows if r.get("hardware")))
-    return ", ".join(labels) or "?"
+    labels = run.frame["hardware"].dropna().astype(str)
+    return ", ".join(dict.fromkeys(label for label in labels if label)) or "?"
 
 
 def runs_table(runs: Sequence[RunData]) -> str:
@@ -33,10 +34,8 @@ def runs_table(runs: Sequence[RunData]) -> str:
     for run in runs:
         env = run.environment
         software = env.get("software") or {}
-        statuses: dict[str, int] = {}
-        for r in run.rows:
-            statuses[r["status"]] = statuses.get(r["status"], 0) + 1
-        counts = ", ".join(f"{k} {v}" for k, v in sorted(statuses.items()))
+        statuses = run.frame["status"].astype(str).value_counts()
+        counts = ", ".join(f"{k} {int(v)}" for k, v in sorted(statuses.items()))
         cells = (run.run_id, run.started_at, env.get("hostname", "?"), _hardware_of(run),
                  software.get("torch", "?"), software.get("transformers", "?"), software.get("vlmbench", "?"),
                  counts)
@@ -60,13 +59,21 @@ def chart_gallery(charts: Sequence[ChartFile], prefix: str = "") -> str:
 
 def hardware_section(hardware: str, summaries: Sequence[dict[str, Any]], charts: Sequence[ChartFile],
                      model_href: Optional[ModelHref] = None, chart_prefix: str = "") -> str:
-    """One hardware label: heading, response-time table, flags, then its charts."""
+    """One hardware label: heading, response-time table(s) (real-size rows apart from tiny ones),
+    the columns' scope, flags, then its charts."""
     versions = ", ".join(sorted({str(s["promptset_version"]) for s in summaries}))
-    caption = f"Response times on {hardware} · prompt set {versions} · medians of warm requests"
+    tables = []
+    for heading, part in by_size(summaries):
+        caption = f"Response times on {hardware} · prompt set {versions} · medians of warm requests"
+        if heading:
+            tables.append(f'<h3 class="size-heading">{esc(heading)}</h3>')
+            caption += f" · {heading.split(' (')[0]}"
+        tables.append(html_table(part, model_href=model_href, caption=caption))
     return (
         f'<section class="hardware" data-hardware="{esc(hardware)}">'
         f"<h2>{esc(hardware)}</h2>"
-        f"{html_table(summaries, model_href=model_href, caption=caption)}"
+        f"{''.join(tables)}"
+        f'<p class="scope">{esc(SCOPE_NOTE)}</p>'
         f"{flags_list(summaries)}"
         f"{chart_gallery([c for c in charts if c.hardware == hardware], chart_prefix)}"
         "</section>"

@@ -10,7 +10,7 @@ from vlmbench.report.groups import RequestGroup
 from vlmbench.report.html import esc
 from vlmbench.report.html_table import RANDOM_BADGE, html_table
 from vlmbench.report.model_size import format_parameters, size_class
-from vlmbench.report.response_table import RESPONSE_COLUMNS, TableColumn
+from vlmbench.report.response_table import RESPONSE_COLUMNS, TableColumn, scenario_text
 from vlmbench.report.sections import chart_gallery
 
 HARDWARE_COLUMN = TableColumn("hardware", "Hardware", lambda s: s.get("hardware"), description="hardware label")
@@ -32,20 +32,26 @@ def _ci(summary: dict[str, Any], metric: str, digits: int) -> str:
 
 
 def distribution_table(summaries: Sequence[dict[str, Any]]) -> str:
-    head = ("Hardware", "Scenario", "Run", "n warm", "TTFT p50", "TTFT 95% CI", "TTFT p90", "TTFT p99", "TTFT CV",
-            "TPOT p50", "TPOT 95% CI", "E2E p50", "E2E p99", "Cold TTFT", "Flags")
+    head = ("Hardware", "Scenario", "Run", "n warm", "TTFT p50 (user)", "TTFT 95% CI", "TTFT p90", "TTFT p99",
+            "TTFT repeat CV", "Model TTFT p50 (in-process)", "TPOT p50", "TPOT 95% CI", "E2E p50", "E2E p99",
+            "Cold TTFT (user)", "Flags")
     rows = []
     for s in summaries:
         cells = (
-            esc(s["hardware"]), esc(s["scenario"]), esc(s["run_id"]), esc(s["warm_n"]),
-            _fmt(s["ttft_ms_p50"]), _ci(s, "ttft_ms", 1), _fmt(s["ttft_ms_p90"]), _fmt(s["ttft_ms_p99"]),
-            _fmt(s["ttft_ms_cv"], 2), _fmt(s["tpot_ms_p50"], 2), _ci(s, "tpot_ms", 2), _fmt(s["e2e_ms_p50"]),
-            _fmt(s["e2e_ms_p99"]), _fmt(s["cold_ttft_ms"]), esc(s.get("flags") or ""),
+            esc(s["hardware"]), esc(scenario_text(s)), esc(s["run_id"]), esc(s["warm_n"]),
+            _fmt(s["ttft_user_ms_p50"]), _ci(s, "ttft_user_ms", 1), _fmt(s["ttft_user_ms_p90"]),
+            _fmt(s["ttft_user_ms_p99"]), _fmt(s.get("ttft_ms_repeat_cv"), 2),
+            _fmt(None if s.get("backend") == "openai" else s["ttft_ms_p50"]), _fmt(s["tpot_ms_p50"], 2),
+            _ci(s, "tpot_ms", 2), _fmt(s["e2e_ms_p50"]), _fmt(s["e2e_ms_p99"]), _fmt(s["cold_ttft_user_ms"]),
+            esc(s.get("flags") or ""),
         )
         numbers = "".join(f"<td>{c}</td>" for c in cells[:-1])
         rows.append(f'<tr>{numbers}<td class="flags-cell">{cells[-1]}</td></tr>')
-    return ('<div class="table-wrap"><table><caption>Times in ms over warm requests; CI = bootstrap 95% '
-            'confidence interval of the median</caption><thead><tr>' + "".join(f"<th>{h}</th>" for h in head)
+    return ('<div class="table-wrap"><table><caption>Times in ms over warm requests; TTFT (user) = what a user '
+            'waits for (in-process: preprocess + generate start -> first token; endpoint: request sent -> first '
+            'content); CI = bootstrap 95% confidence interval of the median (resampling generate windows); repeat '
+            'CV = spread across repeats of the same prompt</caption><thead><tr>'
+            + "".join(f"<th>{esc(h)}</th>" for h in head)
             + f'</tr></thead><tbody>{"".join(rows)}</tbody></table></div>')
 
 
@@ -59,6 +65,8 @@ def facts(model_id: str, groups: Sequence[RequestGroup]) -> str:
         ("System", esc(g.first("system") or "?")),
         ("Weights", badge),
         ("Parameters", f"{esc(format_parameters(params))} ({esc(size_class(params))})"),
+        ("Shapes", esc(next((x.size_class for x in groups if x.size_class), "") or "not recorded")
+         + " (real = published shapes, tiny = shrunken test variant)"),
         ("Backends", esc(", ".join(sorted({str(x.first("backend")) for x in groups})))),
         ("Hardware", esc(", ".join(dict.fromkeys(x.hardware for x in groups)))),
         ("Runs", esc(", ".join(dict.fromkeys(x.run_id for x in groups)))),
