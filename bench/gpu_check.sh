@@ -19,6 +19,10 @@
 #   4. --compile on the tiny model (if time is left): rows must say compile=true; and
 #      --attn flash_attention_2 must be refused at validation (exit 2) without flash-attn
 #   5. `vlmbench report` over every run -> report/; SUMMARY.txt
+#   P. predictor: `vlmbench calibrate --device` micro-benchmarks the GPU (before step 3) ->
+#      profile-micro.json; after the report, bench/predictor_accuracy.py predicts every measured
+#      row of the real-size runs and calibrates on them -> predictor/ (predicted_vs_measured.csv,
+#      validation.txt: per stage LOMO, micro-benchmark-only and plain-roofline errors)
 # The whole script stays under the budget (default 270 s) plus the report; it never waits
 # on a hung model: `--model-timeout` inside, `timeout` outside.
 set -u
@@ -80,6 +84,14 @@ timeout 180 "$PY" bench/cuda_timing_check.py --device "$DEVICE" --model "$TINY_T
 TIMING_RC=$?
 log "timing check rc=$TIMING_RC"
 
+# P1. predictor: micro-benchmark profile of the device ------------------------------------------
+log "predictor: calibrate --device $DEVICE"
+QUICK=""
+[ "$MODE" = cpu ] && QUICK="--quick"
+# shellcheck disable=SC2086
+timeout 90 "$PY" -m vlmbench calibrate --device "$DEVICE" $QUICK -o "$OUT_DIR/profile-micro.json" < /dev/null
+log "calibrate rc=$?"
+
 # 3. plan: which real-size entries fit ---------------------------------------------------------
 timeout 120 "$PY" -m vlmbench models --json > "$OUT_DIR/models.json" || log "vlmbench models failed (rc $?)"
 timeout 60 "$PY" - "$MODE" "$OUT_DIR" <<'PYEOF'
@@ -114,7 +126,8 @@ PYEOF
 [ -f "$OUT_DIR/plan.tsv" ] || { log "no plan: stopping"; exit 1; }
 
 # 4. run the plan under the budget -------------------------------------------------------------
-RESERVE=40   # kept for the compile check and the report
+PRED_RESERVE=75  # kept for the predictor's predicted-vs-measured step (after the report)
+RESERVE=$(( 40 + PRED_RESERVE ))   # kept for the compile check, the report and the predictor
 MIN_START=45 # a model needs about this much (load + batch 1 and 4 + warmups)
 : > "$OUT_DIR/plan.status"
 while IFS=$'\t' read -r model params gib status; do
@@ -161,6 +174,19 @@ if [ -n "$RUNS" ]; then
     # shellcheck disable=SC2086
     timeout 120 "$PY" -m vlmbench report $RUNS -o "$OUT_DIR/report" || log "report failed (rc $?)"
 fi
+# P2. predictor: predicted vs measured for every real-size model that ran -----------------------
+PRED_RUNS=$(find "$OUT_DIR/results" -mindepth 2 -maxdepth 2 -name requests.csv -path '*/gpu-*' \
+    ! -path '*/gpu-compile-*' ! -path '*/gpu-fa2-*' -printf '%h\n' 2>/dev/null | sort)
+if [ -n "$PRED_RUNS" ] && [ -f "$OUT_DIR/profile-micro.json" ]; then
+    log "predictor: predicted vs measured on $(echo "$PRED_RUNS" | wc -l) runs"
+    # shellcheck disable=SC2086
+    timeout "$PRED_RESERVE" "$PY" bench/predictor_accuracy.py --profile "$OUT_DIR/profile-micro.json" \
+        --runs $PRED_RUNS --out "$OUT_DIR/predictor" --time-budget $(( PRED_RESERVE - 30 )) < /dev/null
+    log "predictor rc=$?"
+else
+    log "predictor: skipped (no runs or no micro-benchmark profile)"
+fi
+
 timeout 60 "$PY" - "$OUT_DIR" "$TIMING_RC" "$(elapsed)" <<'PYEOF' | tee "$OUT_DIR/SUMMARY.txt"
 import csv, json, sys
 from pathlib import Path
@@ -200,5 +226,8 @@ for model, st in status.items():
                  f"  {med('energy_j'):>8s}  {stack}  [{bandwidth} GB/s; energy {counter}]"
                  + (f"  errors: {errors}" if errors else ""))
     print(f"{model:32s} {st:28s} {cells}")
+validation = out / "predictor" / "validation.txt"
+print("predictor (predicted vs measured):")
+print(validation.read_text() if validation.exists() else "  not run (see gpu_check.log)")
 PYEOF
 log "done; results, report and log in $OUT_DIR"

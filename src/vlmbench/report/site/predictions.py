@@ -1,0 +1,85 @@
+"""The site's predictions section: predicted figures per hardware, in their own tables with a
+distinct "predicted" badge, never mixed into the measured leaderboard tables.
+
+Input: the records of :func:`vlmbench.predict.site_records.prediction_records` (read from
+``predictions.csv`` files). Each hardware section says which profile (and its kind: spec sheet,
+micro-benchmark, calibrated) the figures come from, and the predictor's measured error on that
+hardware where one is known (held-out median absolute error per stage), else that it is unknown.
+Every string is escaped.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from vlmbench.report.html import esc
+
+BADGE_CSS = (".badge-predicted{display:inline-block;padding:0 .4em;border-radius:.3em;background:#f3e8ff;"
+             "color:#5b21b6;border:1px dashed #7c3aed;font-size:.8em;font-weight:600}"
+             "table.predictions td.pred{font-style:italic;color:#4c1d95}")
+BADGE = '<span class="badge-predicted" title="predicted by vlmbench predict, not measured">predicted</span>'
+COLUMNS = (("ttft_ms", "TTFT ms"), ("tpot_ms", "TPOT ms"), ("e2e_ms", "E2E ms"), ("vision_ms", "vision ms"),
+           ("peak_memory_mb", "peak MB"))
+
+
+def _num(v: Any) -> str:
+    if v is None:
+        return "-"
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.1f}"
+
+
+def _cell(stage: dict[str, Any]) -> str:
+    v, lo, hi = stage.get("value"), stage.get("lo"), stage.get("hi")
+    if v is None:
+        return '<td class="pred">-</td>'
+    return f'<td class="pred" title="interval {esc(_num(lo))} - {esc(_num(hi))}">{esc(_num(v))} ' \
+           f'<small>[{esc(_num(lo))}-{esc(_num(hi))}]</small></td>'
+
+
+def _error_note(err: Any) -> str:
+    if not err:
+        return "Predictor error on this hardware: not measured yet (no validation against measured rows)."
+    parts = ", ".join(f"{esc(stage)} {float(v):.0%}" for stage, v in sorted(err.items()) if v is not None)
+    return f"Predictor error measured on this hardware (median absolute, held-out): {parts}."
+
+
+def predictions_section(records: Sequence[dict[str, Any]]) -> str:
+    """HTML for every hardware's predictions (an empty string when there are none)."""
+    if not records:
+        return ""
+    by_hw: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        by_hw.setdefault(str(r.get("hardware") or ""), []).append(r)
+    out = [f"<style>{BADGE_CSS}</style>", f"<h2>Predictions {BADGE}</h2>",
+           '<p class="lead">Figures on hardware nobody measured, from <code>vlmbench predict</code>: op-level '
+           "model of each stage built from the catalog shapes and the real image-token counts. "
+           "Not measurements: each cell shows the prediction and its interval.</p>"]
+    for hw, rows in sorted(by_hw.items()):
+        kinds = sorted({f"{r.get('profile')} ({r.get('profile_kind')})" for r in rows})
+        head = "".join(f"<th>{esc(label)}</th>" for _, label in COLUMNS)
+        body = []
+        for r in sorted(rows, key=lambda x: (str(x.get("model_id")), str(x.get("prompt_id")), x.get("batch_size") or 0)):
+            cells = "".join(_cell(r["stages"].get(key, {})) for key, _ in COLUMNS)
+            fits = "" if r.get("fits_memory") in (None, True) else ' <small>(does not fit)</small>'
+            body.append(f"<tr><td>{esc(r.get('model_id'))} {BADGE}{fits}</td><td>{esc(r.get('prompt_id'))}</td>"
+                        f"<td>{esc(r.get('batch_size'))}</td>{cells}</tr>")
+        err = None
+        for r in rows:
+            err = err or r.get("measured_error")
+        out.append(
+            f'<section class="hardware predicted"><h3>{esc(hw)} {BADGE}</h3>'
+            f"<p>Profile: {esc(', '.join(kinds))}. {_error_note(err)}</p>"
+            f'<table class="predictions"><thead><tr><th>model</th><th>prompt</th><th>batch</th>{head}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table></section>"
+        )
+    return "".join(out)
+
+
+def predictions_from_files(paths: Sequence[str], errors_by_device: dict[str, dict[str, float]] | None = None) -> str:
+    """Convenience for the site build: read ``predictions.csv`` files and render the section."""
+    from vlmbench.predict.site_records import prediction_records
+
+    records: list[dict[str, Any]] = []
+    for p in paths:
+        records.extend(prediction_records(p, errors_by_device))
+    return predictions_section(records)

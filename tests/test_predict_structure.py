@@ -1,0 +1,95 @@
+"""The predictor's structure on real tiny components: depth, batching, image-token counts."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+
+from vlmbench.catalog import get
+from vlmbench.predict.opcount import count_ops
+from vlmbench.predict.predictor import CountCache
+from vlmbench.predict.profiles import Params, spec_profile
+from vlmbench.predict.timing import predict_times
+from vlmbench.predict.trace import run_trace
+from vlmbench.predict.twin import candidates
+from vlmbench.promptset import load_promptset
+
+PROMPT = "diagram-shapes-336x336"
+
+
+def _deeper(entry, layers: int):
+    def build():
+        cfg = entry.build_config()
+        cfg.text_config.num_hidden_layers = layers
+        return cfg
+    return dataclasses.replace(entry, id=f"{entry.id}-L{layers}", build_config=build)
+
+
+def _counts(entry):
+    item = load_promptset().get(PROMPT)
+    twin = candidates(entry)[0]
+    return count_ops(entry, run_trace(twin, [item.open_image()], [item.prompt]), "bfloat16")
+
+
+def test_twice_as_deep_predicts_twice_the_decode_bytes():
+    base = get("llava-1.5-7b-tiny")
+    two, four = _counts(_deeper(base, 2)), _counts(_deeper(base, 4))
+    d2, d4 = two.stages["decode"], four.stages["decode"]
+    for cls in ("gemm", "attention"):  # element-wise ops include the depth-independent generate loop
+        assert d4.total("nbytes", cls) == pytest.approx(2 * d2.total("nbytes", cls), rel=1e-6), cls
+    # the output head and the embedding gather do not grow with depth
+    assert d4.total("nbytes", "lm_head") == pytest.approx(d2.total("nbytes", "lm_head"), rel=1e-9)
+    assert d2.total("nbytes", "lm_head") > 0
+    # decoder-layer GEMM bytes per step = the layers' weights (plus a little activation traffic)
+    layer_weights = sum(p.numel() * 2 for n, p in _meta(_deeper(base, 2)).named_parameters()
+                        if ".layers." in n and "language_model" in n and p.dim() == 2)
+    assert layer_weights <= d2.total("nbytes", "gemm") <= 1.2 * layer_weights
+    assert d4.total("nbytes", "norm_elementwise") > d2.total("nbytes", "norm_elementwise")
+
+
+def _meta(entry):
+    from vlmbench.predict.opcount import build_meta_model
+
+    return build_meta_model(entry, torch.bfloat16)
+
+
+def test_batch_8_decode_is_not_8x_batch_1_on_a_bandwidth_bound_profile():
+    cache = CountCache()
+    one = cache.case("llava-1.5-7b", PROMPT, 1)
+    eight = cache.case("llava-1.5-7b", PROMPT, 8)
+    h100 = spec_profile("h100")
+    device_only = Params(dispatch=0.0, step_ms=-h100.step_overhead_ms)
+    t1 = predict_times(one.counts, 16, one.in_pixels, h100, device_only).tpot_ms
+    t8 = predict_times(eight.counts, 16, eight.in_pixels, h100, device_only).tpot_ms
+    assert t1 > 0 and t8 < 2.0 * t1  # weights are read once per step for the whole batch
+    b1, b8 = one.counts.stages["decode"].total("nbytes"), eight.counts.stages["decode"].total("nbytes")
+    assert b1 < b8 < 2.0 * b1
+    # prefill is compute-bound: 8 prompts cost about 8 times one
+    p1 = predict_times(one.counts, 16, one.in_pixels, h100, device_only).prefill_ms
+    p8 = predict_times(eight.counts, 16, eight.in_pixels, h100, device_only).prefill_ms
+    assert 4.0 * p1 < p8 < 9.0 * p1
+
+
+@pytest.mark.parametrize("model_id, prompt", [
+    ("llava-1.6-vicuna-7b-tiny", "scene-panorama-1500x400"),  # AnyRes tiles
+    ("mgm-7b-hd-tiny", "document-receipt-400x1344"),  # MGM-HD crops
+    ("bunny-1.1-4b-tiny", "chart-bar-640x480"),  # S2 scales
+    ("paligemma-3b-224-tiny", "chart-bar-640x480"),
+])
+def test_predicted_image_tokens_equal_the_processors_count(model_id, prompt):
+    from vlmbench.backends.hf.backend import format_prompt
+    from vlmbench.backends.hf.loader import load_random
+
+    entry = get(model_id)
+    item = load_promptset().get(prompt)
+    loaded = load_random(entry, torch.device("cpu"), torch.float32, 0, None)
+    text = format_prompt(loaded.processor, item.prompt, loaded.prompt_template)
+    inputs = loaded.processor(images=[item.open_image()], text=[text], return_tensors="pt")
+    cfg = loaded.model.config
+    token_id = next(getattr(cfg, a) for a in ("image_token_id", "image_token_index") if getattr(cfg, a, None) is not None)
+    real = int((inputs["input_ids"][0] == token_id).sum())
+    case = CountCache().case(model_id, prompt, 1)
+    assert case.counts.n_image_tokens == real
+    assert case.counts.n_prompt_tokens == int(inputs["attention_mask"][0].sum())
