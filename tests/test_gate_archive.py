@@ -61,7 +61,7 @@ def test_later_days_are_gated_against_their_own_last_runs(series):
 
 def test_improvement_is_listed_and_passes(series, tmp_path):
     runs, archive = series
-    faster = dated_copy(runs["dirs"][4], tmp_path, "faster", day(28),
+    faster = dated_copy(runs["dirs"][-1], tmp_path, "faster", day(28),  # day 8 with batch 1 sped up
                         change_row=lambda r: slowed_down(1.0 / runs["factor"])(r)
                         if r["scenario"] == KEPT_SCENARIO else [r])
     result = gate_run(faster, archive, last_k=3)  # baseline days 6-8

@@ -59,7 +59,7 @@ def test_current_value_over_last_n_runs_or_last_days(frame, tmp_path_factory):
     assert ratio > factor / 2  # the current value moved with the slowdown
 
 
-def test_between_run_spread_is_learned_from_run_medians(frame):
+def test_between_run_spread_is_learned_from_run_medians(frame, tmp_path_factory):
     spread = between_run_spread(frame)
     tpot = spread[spread["metric"] == "tpot_ms"].set_index("scenario")
     assert set(tpot["source"]) == {"cell+pool"} and (tpot["runs"] == 8).all() and (tpot["diffs"] == 7).all()
@@ -68,7 +68,8 @@ def test_between_run_spread_is_learned_from_run_medians(frame):
     medians = run_medians(frame)
     kept = medians[medians["scenario"] == KEPT_SCENARIO]["tpot_ms"].to_numpy()
     direct = 1.4826 * np.median(np.abs(np.diff(np.log(kept)))) / math.sqrt(2)
-    assert tpot.loc[SLOW_SCENARIO, "sigma"] < 0.5 * math.log(2.0)
+    factor = series_runs(tmp_path_factory)["factor"]
+    assert tpot.loc[SLOW_SCENARIO, "sigma"] < 0.5 * math.log(factor)
     # the cell's own estimate (7 differences) shrunk towards the hardware's pool (K0 = 4)
     expected = max(math.sqrt((7 * direct ** 2 + 4 * _pool(frame) ** 2) / 11), MIN_SIGMA)
     assert tpot.loc[KEPT_SCENARIO, "sigma"] == pytest.approx(expected, rel=1e-9)
@@ -106,10 +107,12 @@ def test_fallback_pelt_agrees_with_ruptures_and_is_used_without_it(frame, monkey
         assert changepoints.pelt_numpy(x, pen) == changepoints.pelt_ruptures(x, pen)
     medians = run_medians(frame)
     slow = np.log(medians[medians["scenario"] == SLOW_SCENARIO]["tpot_ms"].to_numpy())
-    with_ruptures = changepoints.detect(slow, 0.05)
+    spread = spread_from_medians(medians)
+    sigma = float(spread[(spread["scenario"] == SLOW_SCENARIO) & (spread["metric"] == "tpot_ms")]["sigma"].iloc[0])
+    with_ruptures = changepoints.detect(slow, sigma)
     monkeypatch.setitem(sys.modules, "ruptures", None)  # as on a machine without the extra
     assert changepoints.pelt_ruptures(slow, 0.01) is None
-    assert changepoints.detect(slow, 0.05) == with_ruptures == [FIRST_SLOW_DAY - 1]
+    assert changepoints.detect(slow, sigma) == with_ruptures == [FIRST_SLOW_DAY - 1]
 
 
 def test_history_command_prints_current_values_runs_and_changes(archive):

@@ -79,7 +79,7 @@ def test_every_page_and_data_file_is_there_and_every_link_resolves(built):
     assert len(pages) == 3 + 2  # the tiny model and the hostile id
     for page in pages:
         parsed = _parse(page)
-        assert parsed.scripts == [("../" if page.parent.name == "models" else "") + "assets/site.js"]
+        assert parsed.scripts == [("../" if page.parent.name == "models" else "./") + "assets/site.js"]
         for href in parsed.links:
             if re.match(r"^[a-z]+:", href) or href.startswith("#"):
                 continue
@@ -97,8 +97,8 @@ def test_every_page_and_data_file_is_there_and_every_link_resolves(built):
 def test_model_page_has_trend_charts_with_ci_band_and_the_change_point(built):
     page = next(p for p in (built["site"] / "models").glob("llava*.html"))
     html = page.read_text()
-    assert html.count('<svg class="trend"') == 4 * 3  # 4 metrics x (2 scenarios on machine 1 + 1 on B)
-    assert html.count('class="ci-band"') == 12
+    assert html.count('<svg class="trend"') == 4 * 4  # 4 metrics x 2 scenarios x 2 machines
+    assert html.count('class="ci-band"') == 16
     assert 'class="change-point"' in html and f"change point at run day{FIRST_SLOW_DAY}" in html
     assert f"at run <code>day{FIRST_SLOW_DAY}</code>" in html and SLOW_SCENARIO in html
 

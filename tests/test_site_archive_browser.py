@@ -25,7 +25,7 @@ def test_model_page_trend_chart_in_chromium(browser, built):  # noqa: F811
         "return [...document.querySelectorAll('svg.trend')].map(s => [s.getAttribute('data-metric'), "
         "s.querySelectorAll('circle.run').length, s.querySelectorAll('polygon.ci-band').length, "
         "s.getBoundingClientRect().width])")
-    assert len(charts) == 12
+    assert len(charts) == 16  # 4 metrics x 2 scenarios x 2 machines
     assert all(points >= 2 and band == 1 and width > 100 for _, points, band, width in charts)
     assert {metric for metric, *_ in charts} == {"ttft_ms", "ttft_user_ms", "tpot_ms", "decode_tps"}
     assert browser.execute_script("return document.querySelectorAll('line.change-point').length") >= 1

@@ -132,11 +132,19 @@ def _baselines(archive_medians: pd.DataFrame, new_medians: pd.DataFrame, last_k:
     return pairs.groupby(keys, dropna=False, sort=False).tail(last_k)
 
 
+def _keys_filled(frame: pd.DataFrame) -> pd.DataFrame:
+    """Empty key cells (e.g. no prompt-set version on an endpoint row) as "", so cells compare equal."""
+    out = frame.copy()
+    for k in SERIES_KEYS:
+        out[k] = out[k].astype("string").fillna("")
+    return out
+
+
 def gate_run(new_run: str | Path, archive: str | Path, threshold_pct: float = DEFAULT_THRESHOLD_PCT,
              last_k: int = DEFAULT_LAST_K, archive_frame: Optional[pd.DataFrame] = None) -> GateResult:
     keys = list(SERIES_KEYS)
-    arch = archive_frame if archive_frame is not None else load(archive)
-    new = load(new_run)
+    arch = _keys_filled(archive_frame if archive_frame is not None else load(archive))
+    new = _keys_filled(load(new_run))
     run_ids = sorted(set(new["run_id"].dropna()))
     new_medians = run_medians(new)
     arch_medians = run_medians(arch)

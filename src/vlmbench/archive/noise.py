@@ -22,12 +22,12 @@ For a cell (``keys``) and a metric, with run medians ``m_1..m_k`` in time order:
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 import pandas as pd
 
-from vlmbench.archive.series import METRICS, SERIES_KEYS, run_medians
+from vlmbench.archive.series import METRICS, SERIES_KEYS, run_medians, warm_rows
 
 MAD_TO_SIGMA = 1.4826
 PRIOR_DIFFS = 4
@@ -50,7 +50,8 @@ def log_differences(medians: pd.DataFrame, keys: Sequence[str], metric: str) -> 
 
 
 def spread_from_medians(medians: pd.DataFrame, keys: Sequence[str] = SERIES_KEYS,
-                        pool_by: Sequence[str] = ("hardware",)) -> pd.DataFrame:
+                        pool_by: Sequence[str] = ("hardware",),
+                        metrics: Optional[Sequence[str]] = None) -> pd.DataFrame:
     """Between-run spread per cell and metric from a frame of run medians (see the module doc).
 
     Columns: the keys, ``metric``, ``runs``, ``diffs``, ``sigma`` (of ln run median),
@@ -58,7 +59,7 @@ def spread_from_medians(medians: pd.DataFrame, keys: Sequence[str] = SERIES_KEYS
     keys = list(keys)
     pool_by = [k for k in pool_by if k in keys]
     parts = []
-    for metric in (m.column for m in METRICS):
+    for metric in metrics or [m.column for m in METRICS]:
         d = log_differences(medians, keys, metric)
         cell = d.groupby(keys, dropna=False, sort=True).agg(
             diffs=("absdiff", "count"), sigma_cell=("absdiff", _robust_sigma))
@@ -87,12 +88,21 @@ def spread_from_medians(medians: pd.DataFrame, keys: Sequence[str] = SERIES_KEYS
 
 
 def between_run_spread(frame: pd.DataFrame, keys: Sequence[str] = SERIES_KEYS,
-                       pool_by: Sequence[str] = ("hardware",)) -> pd.DataFrame:
+                       pool_by: Sequence[str] = ("hardware",),
+                       metrics: Optional[Sequence[str]] = None) -> pd.DataFrame:
     """Between-run spread per cell and metric of the rows in ``frame`` (e.g.
     ``vlmbench.results.load(archive)``); see :func:`spread_from_medians` for the columns.
 
-    The public entry point for ``compare`` and the gate: one row per (cell, metric)."""
-    return spread_from_medians(run_medians(frame, tuple(keys)), keys, pool_by)
+    The public entry point for ``compare`` and the gate: one row per (cell, metric). ``metrics``:
+    row columns (default: the history's TTFT, TTFT user, TPOT, tokens/s, peak memory); a column
+    the history does not track (e.g. ``e2e_ms``) gets its run medians computed here."""
+    medians = run_medians(frame, tuple(keys))
+    extra = [m for m in (metrics or []) if m not in medians.columns]
+    if extra and len(medians):
+        ok = warm_rows(frame)
+        more = ok.groupby(list(keys) + ["run_id"], dropna=False, sort=False)[extra].median().reset_index()
+        medians = medians.merge(more, on=list(keys) + ["run_id"], how="left")
+    return spread_from_medians(medians, keys, pool_by, metrics)
 
 
 def sigma_for(spread: pd.DataFrame, cell: dict, metric: str, keys: Sequence[str] = SERIES_KEYS) -> tuple[float, str]:
