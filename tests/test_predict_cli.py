@@ -1,0 +1,105 @@
+"""``vlmbench predict`` / ``vlmbench calibrate``: JSON schema, spec profiles, predictions.csv kept
+apart from measured rows, micro-benchmarks, calibration and validation on a real tiny run."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from vlmbench.cli import main
+from vlmbench.errors import SchemaError
+from vlmbench.predict.predictions_io import read_predictions
+from vlmbench.predict.profiles import read_profile, spec_profile
+from vlmbench.results.reader import read_rows
+
+TINY = "llava-1.5-7b-tiny"
+PROMPT = "diagram-shapes-336x336"
+STAGE_KEYS = ("vision_ms", "prefill_ms", "ttft_ms", "tpot_ms", "e2e_ms", "peak_memory_mb")
+
+
+
+
+def test_predict_json_schema_and_predictions_csv(tmp_path, capsys):
+    out = tmp_path / "predictions.csv"
+    rc = main(["predict", "--model", TINY, "--profile", "h100", "--prompts", PROMPT, "--batch-sizes", "1,2",
+               "--max-new-tokens", "4", "--json", "-o", str(out)])
+    assert rc == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["batch_size"] for r in rows] == [1, 2]
+    for r in rows:
+        assert r["model_id"] == TINY and r["prompt_id"] == PROMPT and r["source"] == "predicted"
+        assert r["profile"] == "h100" and r["profile_kind"] == "spec"
+        assert r["n_image_tokens"] == 576
+        for key in STAGE_KEYS + ("preprocess_ms",):
+            assert r[key] > 0
+            assert r[f"{key}_lo"] <= r[key] <= r[f"{key}_hi"]
+        assert r["e2e_ms"] == pytest.approx(r["ttft_ms"] + 3 * r["tpot_ms"], rel=1e-6)
+    # predictions.csv: its own schema, refused by the measured-rows reader, read back by its own
+    back = read_predictions(out)
+    assert [r["batch_size"] for r in back] == [1, 2]
+    assert back[0]["ttft_ms"] == pytest.approx(rows[0]["ttft_ms"], rel=1e-6)
+    with pytest.raises(SchemaError, match="not a vlmbench requests file"):
+        read_rows(out)
+
+
+def test_requests_csv_is_refused_by_the_predictions_reader(tiny_run):
+    with pytest.raises(SchemaError, match="not a vlmbench predictions file.*requests.csv"):
+        read_predictions(tiny_run.run_dir / "requests.csv")
+
+
+DENSE_BF16 = {"h100": 989.4e12, "h200": 989e12, "a100-80gb": 312e12, "l4": 121e12, "a10g": 70e12,
+              "rtx4090": 165.2e12}
+
+
+@pytest.mark.parametrize("name", ["h100", "h200", "a100-80gb", "l4", "a10g", "t4", "rtx4090"])
+def test_spec_profiles_are_dense_and_sourced(name):
+    p = spec_profile(name)
+    assert p.kind == "spec" and p.dense and p.device_type == "cuda"
+    for key in ("bandwidth", "flops", "memory", "efficiency"):
+        assert p.sources.get(key), key
+    assert p.memory_gib and p.peak_bandwidth_bytes_per_s > 1e11
+    if name in DENSE_BF16:
+        assert p.peak_flops_per_s["bfloat16"] == pytest.approx(DENSE_BF16[name])
+    else:  # T4: no bf16 tensor cores
+        assert p.peak_flops_per_s["bfloat16"] < p.peak_flops_per_s["float16"] / 4
+    # efficiency priors: achieved figures below the peaks
+    assert max(v for _, v in p.matmul_curve["bfloat16"]) < p.peak_flops_per_s["bfloat16"]
+    assert p.bandwidth_bytes_per_s < p.peak_bandwidth_bytes_per_s
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["predict", "--model", TINY, "--profile", "no-such-gpu"], "--profile 'no-such-gpu'"),
+    (["predict", "--model", "no-such-model", "--profile", "h100"], "--model 'no-such-model'"),
+    (["predict", "--model", TINY, "--profile", "h100", "--prompts", "nope"], "unknown prompt id 'nope'"),
+    (["calibrate", "--device", "tpu0", "-o", "x.json"], "--device 'tpu0'"),
+    (["calibrate", "-o", "x.json"], "give --device"),
+])
+def test_bad_input_one_line_exit_2(args, needle, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert needle in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_calibrate_device_cpu_quick_then_calibrate_on_runs_and_validate(tiny_run, tmp_path, capsys):
+    micro = tmp_path / "cpu.json"
+    assert main(["calibrate", "--device", "cpu", "--quick", "-o", str(micro)]) == 0
+    p = read_profile(micro)
+    assert p.kind == "micro-benchmark" and p.fingerprint.get("cpu") and p.bandwidth_bytes_per_s > 0
+    assert all(v > 0 for _, v in p.matmul_curve["float32"]) and p.launch_us > 0
+    fitted = tmp_path / "cal.json"
+    assert main(["calibrate", "--profile", str(micro), "--runs", str(tiny_run.run_dir), "-o", str(fitted)]) == 0
+    c = read_profile(fitted)
+    assert c.kind == "calibrated" and c.base["kind"] == "micro-benchmark"
+    assert TINY in c.calibrated_on[-1]["models"] and c.stacks
+    capsys.readouterr()
+    assert main(["predict", "--validate", str(tiny_run.run_dir), "--profile", str(fitted), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert set(report["blocks"]) >= {"profile", "base", "roofline"}
+    assert report["blocks"]["profile"]["tpot"]["n"] == report["rows"] > 0
+    # the fit is in-sample here: over the fitted stages it beats the uncalibrated micro-benchmark profile
+    def mean_err(block):
+        return sum(report["blocks"][block][s]["median_abs"] for s in ("vision", "prefill", "tpot")) / 3
+    assert mean_err("profile") <= mean_err("base") + 1e-9
