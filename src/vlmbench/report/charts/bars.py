@@ -17,7 +17,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from vlmbench.report.charts.scale import LOG_NOTE, Panel, log_floor, panels
-from vlmbench.report.charts.style import ChartContext, label_rows, new_figure, style_axes
+from vlmbench.report.charts.style import ChartContext, label_rows, new_figure, plain_numbers, style_axes
 
 COLD_LABEL = "cold (first request)"
 DOT_LABEL = "warm request"
@@ -145,3 +145,4 @@ def _draw_panel(ax: Any, ctx: ChartContext, panel: Panel, values: Sequence[Seque
         ax.set_xlim(left=left)
     else:
         ax.set_xlim(left=0)
+        plain_numbers(ax.xaxis)

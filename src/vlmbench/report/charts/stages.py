@@ -13,7 +13,7 @@ from typing import Any, Optional
 from matplotlib.figure import Figure
 
 from vlmbench.report.charts.scale import panels
-from vlmbench.report.charts.style import ChartContext, label_rows, new_figure, style_axes
+from vlmbench.report.charts.style import ChartContext, label_rows, new_figure, plain_numbers, style_axes
 from vlmbench.report.groups import RequestGroup
 from vlmbench.report.statistics import percentile
 
@@ -68,6 +68,7 @@ def draw(ctx: ChartContext) -> Optional[Figure]:
             left = [a + b for a, b in zip(left, widths)]
         label_rows(ax, [ctx.labels[i] for i in panel.indices])
         ax.set_xlabel("time (ms), median of each stage over warm requests")
+        plain_numbers(ax.xaxis)
         if panel.name:
             ax.set_title(panel.name, fontsize=9.5, loc="left")
         style_axes(ax)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from vlmbench.report.groups import RequestGroup, series_labels
 
@@ -72,6 +73,11 @@ def style_axes(ax: Any, grid_axis: str = "x") -> None:
     ax.set_axisbelow(True)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
+
+
+def plain_numbers(axis: Any) -> None:
+    """Tick labels as plain numbers with thousands separators (1,000,000 ms, not 1.0 and an "1e6" offset)."""
+    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.12g}"))
 
 
 def save(fig: Figure, out_dir: Path, name: str) -> tuple[Path, Path]:
