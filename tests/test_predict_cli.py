@@ -41,6 +41,18 @@ def test_predict_json_schema_and_predictions_csv(tmp_path, capsys):
     assert back[0]["ttft_ms"] == pytest.approx(rows[0]["ttft_ms"], rel=1e-6)
     with pytest.raises(SchemaError, match="not a vlmbench requests file"):
         read_rows(out)
+    # the site: its own section with the predicted badge, the measured error when known, escaped
+    from vlmbench.predict.predictions_io import write_predictions
+    from vlmbench.predict.site_records import prediction_records
+    from vlmbench.report.site.predictions import predictions_section
+
+    hostile = tmp_path / "hostile.csv"
+    write_predictions([dict(rows[0], device="<script>x</script>")], hostile)
+    records = prediction_records(out, {"NVIDIA H100 SXM5 80GB": {"tpot": 0.12}}) + prediction_records(hostile)
+    html = predictions_section(records)
+    assert html.count('class="badge-predicted"') >= 3 and "tpot 12%" in html
+    assert "<script>x" not in html and "&lt;script&gt;x" in html
+    assert "not measured yet" in html  # the hostile device has no validation
 
 
 def test_requests_csv_is_refused_by_the_predictions_reader(tiny_run):

@@ -78,6 +78,6 @@ def _fit(profile_ref: str, runs: list[str], out: Path) -> int:
     write_profile(profile, out)
     p = profile.params
     print(f"wrote {out}: fitted to {len(rows)} rows of {len({r['model_id'] for r in rows})} models; "
-          f"gemm x{p.gemm:.2f} attention x{p.attention:.2f} bandwidth x{p.bandwidth:.2f} dispatch x{p.dispatch:.2f} "
+          f"gemm x{p.gemm:.2f} gemv x{p.gemv:.2f} attention x{p.attention:.2f} bandwidth x{p.bandwidth:.2f} dispatch x{p.dispatch:.2f} "
           f"vision x{p.vision:.2f} host x{p.host:.2f} step {p.step_ms:+.1f} ms memory {p.memory_overhead_mb:+.0f} MB")
     return 0

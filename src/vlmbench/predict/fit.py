@@ -4,7 +4,7 @@ parameters (:class:`~vlmbench.predict.profiles.schema.Params`) to measured rows,
 
 Least squares on log(predicted / measured) over every measured stage of every row (vision,
 prefill, TPOT, preprocess), with a weak prior pulling each multiplier to 1 (so a parameter the
-rows cannot see stays at the profile's figure): ``gemm``, ``attention``, ``bandwidth``,
+rows cannot see stays at the profile's figure): ``gemm``, ``gemv``, ``attention``, ``bandwidth``,
 ``dispatch``, ``vision``, ``host`` as log-multipliers, ``step_ms`` additive. The memory overhead
 is the median of measured minus predicted peak memory.
 """
@@ -23,7 +23,7 @@ from vlmbench.predict.profiles.schema import Params, Profile
 from vlmbench.predict.timing import predict_times
 from vlmbench.predict.measured import memory_mb, stack_key
 
-LOG_PARAMS = ("gemm", "attention", "bandwidth", "dispatch", "vision", "host")
+LOG_PARAMS = ("gemm", "gemv", "attention", "bandwidth", "dispatch", "vision", "host")
 FIT_STAGES = (("vision", "vision_ms", "vision_ms"), ("prefill", "prefill_ms", "prefill_ms"),
               ("tpot", "tpot_ms", "tpot_ms"), ("preprocess", "preprocess_ms", "preprocess_ms"))
 PRIOR_WEIGHT = 0.05

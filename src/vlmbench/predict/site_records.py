@@ -33,7 +33,11 @@ def prediction_records(predictions_csv: str | Path,
 
 
 def errors_from_validation(report: dict[str, Any]) -> dict[str, dict[str, float]]:
-    """``{device: {stage: median abs error}}`` from :func:`vlmbench.predict.validate.validate`'s report
-    (the held-out figures where there are some, else the plain ones)."""
-    block = report.get("lomo") or report.get("profile") or {}
+    """``{device: {stage: median abs error}}`` from :func:`vlmbench.predict.validate.validate`'s report:
+    the held-out (leave-one-model-out) figures; the plain ones only for a profile that was not
+    calibrated (an in-sample fit's error would flatter it); nothing otherwise."""
+    blocks = report.get("blocks", {})
+    block = blocks.get("lomo") or (blocks.get("profile") if report.get("kind") != "calibrated" else None) or {}
+    if not block:
+        return {}
     return {report.get("device", ""): {s: v["median_abs"] for s, v in block.items() if v.get("n")}}

@@ -1,6 +1,7 @@
 """Op counts -> milliseconds, against a profile's curves and calibrated multipliers.
 
-Per op (``calls`` times): GEMM and lm_head ``max(F / (C_mm(M) x p.gemm), B / (BW x p.bandwidth))``;
+Per op (``calls`` times): GEMM and lm_head ``max(F / (C_mm(M) x g(M)), B / (BW x p.bandwidth))`` with
+``g = p.gemv`` at M <= 8, ``p.gemm`` at M >= 64 (log-linear between);
 attention ``max(F / (C_attn(L) x p.attention), B / (BW x p.bandwidth))``; norms, element-wise
 and embedding gathers ``B / (BW_elementwise x p.bandwidth)``. ``C(x)`` is interpolated
 log-log in the profile's curve for the dtype (clamped at its ends).
@@ -24,6 +25,9 @@ from vlmbench.predict.opcount import ModelCounts, StageCounts
 from vlmbench.predict.profiles.schema import Params, Profile
 
 
+GEMV_ROWS, GEMM_ROWS = 8.0, 64.0
+
+
 def interp_loglog(curve: list[list[float]], x: float) -> float:
     pts = sorted(curve)
     xs = [p[0] for p in pts]
@@ -39,6 +43,16 @@ def interp_loglog(curve: list[list[float]], x: float) -> float:
 
 def _curve(curves: dict[str, list[list[float]]], dtype: str) -> list[list[float]]:
     return curves.get(dtype) or curves.get("bfloat16") or curves.get("float32") or next(iter(curves.values()))
+
+
+def gemm_multiplier(params: Params, rows: float) -> float:
+    """``params.gemv`` at M <= 8, ``params.gemm`` at M >= 64, geometric interpolation in between."""
+    if rows <= GEMV_ROWS:
+        return params.gemv
+    if rows >= GEMM_ROWS:
+        return params.gemm
+    t = (math.log(rows) - math.log(GEMV_ROWS)) / (math.log(GEMM_ROWS) - math.log(GEMV_ROWS))
+    return math.exp((1 - t) * math.log(params.gemv) + t * math.log(params.gemm))
 
 
 @dataclass(frozen=True)
@@ -74,7 +88,8 @@ def stage_time(stage: StageCounts, profile: Profile, params: Params, dtype: str,
         if roofline:
             t = max(flops / peak, nbytes / bw)
         elif op.cls in ("gemm", "lm_head"):
-            t = max(flops / (interp_loglog(mm, max(op.rows, 1.0)) * params.gemm), nbytes / bw)
+            rows = max(op.rows, 1.0)
+            t = max(flops / (interp_loglog(mm, rows) * gemm_multiplier(params, rows)), nbytes / bw)
         elif op.cls == "attention":
             t = max(flops / (interp_loglog(at, max(op.rows, 1.0)) * params.attention), nbytes / bw)
         else:

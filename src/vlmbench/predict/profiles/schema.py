@@ -39,7 +39,8 @@ STAGES = ("preprocess", "vision", "prefill", "ttft", "tpot", "e2e", "peak_memory
 class Params:
     """Calibrated multipliers (1 = the profile's figures as they are) and additive fixed costs.
 
-    ``gemm``: GEMM throughput x; ``attention``: attention throughput x; ``bandwidth``: achieved memory
+    ``gemm``: GEMM throughput x at M >= 64 rows; ``gemv``: the same at M <= 8 (decode steps; log-linear
+    in between); ``attention``: attention throughput x; ``bandwidth``: achieved memory
     bandwidth x; ``dispatch``: per-op and per-module host cost x; ``vision``: vision-stage time x
     (encoders at large M often run below the GEMM curve); ``step_ms``: fixed ms per decode step
     added to the profile's ``step_overhead_ms``; ``host``: preprocessing time x;
@@ -47,6 +48,7 @@ class Params:
     """
 
     gemm: float = 1.0
+    gemv: float = 1.0
     attention: float = 1.0
     bandwidth: float = 1.0
     dispatch: float = 1.0
