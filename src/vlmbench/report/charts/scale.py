@@ -34,8 +34,8 @@ def wide(values: Iterable[Any]) -> bool:
 
 def size_class(group: Any) -> str:
     """The group's ``size_class`` ("real" / "tiny"), "" when unknown (endpoints, schema v1)."""
-    value = group.first("size_class")
-    return str(value) if value in ("real", "tiny") else ""
+    value = group.size_class
+    return value if value in ("real", "tiny") else ""
 
 
 @dataclass(frozen=True)
