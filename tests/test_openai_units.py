@@ -21,6 +21,7 @@ from vlmbench.backends.openai.load import ClosedLoop, PoissonArrivals, Sequentia
 from vlmbench.backends.openai.metrics import SLO, EndpointTimeline, WindowRequest, endpoint_metrics, window_columns
 from vlmbench.backends.openai.request import CacheBuster, RequestBuilder
 from vlmbench.backends.openai.server_kinds import SERVER_KINDS, detect
+from vlmbench.backends.openai.session import ArrivalLog, BodyClock
 from vlmbench.backends.openai.sse import SSEEvent, SSEParser
 from vlmbench.errors import UsageError
 from vlmbench.promptset import load_promptset
@@ -54,6 +55,23 @@ def test_sse_parser_reports_a_partial_event():
     parser = SSEParser()
     parser.feed(b"data: x\n\n")
     assert not parser.has_partial_event
+
+
+def test_body_clock_gives_each_byte_the_read_that_delivered_it():
+    """Reads of 5, 3 and 4 body bytes at t=10, 20, 30; the reader gets the bytes back in
+    other cuts (aiohttp joins what is buffered): every part keeps its own read's instant."""
+    log = ArrivalLog(head_ns=5)
+    log.reads += [(10, 5), (20, 8), (30, 12)]
+    clock = BodyClock(log)
+    body = b"aaaaabbbcccc"
+    assert list(clock.parts(body[:7])) == [(10, b"aaaaa"), (20, b"bb")]
+    assert list(clock.parts(body[7:])) == [(20, b"b"), (30, b"cccc")]
+    late = BodyClock(log)
+    late_parts = list(late.parts(body + b"zz"))  # bytes the log never saw are stamped when read
+    assert late_parts[:3] == [(10, b"aaaaa"), (20, b"bbb"), (30, b"cccc")]
+    assert late_parts[3][1] == b"zz" and late_parts[3][0] > 30
+    unlogged = list(BodyClock(None).parts(b"xyz"))
+    assert len(unlogged) == 1 and unlogged[0][1] == b"xyz"
 
 
 def _event(payload) -> SSEEvent:

@@ -7,8 +7,8 @@ every TOKEN_GAP_S (each on a deadline from the first, so delays do not accumulat
 must give ttfb = FIRST_BYTE_S, ttft = FIRST_BYTE_S + FIRST_TOKEN_S and tpot = TOKEN_GAP_S
 within 5 %. The server closes every connection after its answer (``Connection: close``), so
 every request opens a new one: ``connect_ms`` is filled on every row, and the user's TTFT
-(``ttft_user_ms``: what the user waits from the send, connection set-up included) is the same
-schedule plus a loopback connect.
+(``ttft_user_ms``, connection set-up included) lies between ``ttft_ms`` and the TTFT from the
+scheduled send, whose queue delay contains the set-up.
 """
 
 from __future__ import annotations
@@ -88,13 +88,14 @@ def test_ttfb_ttft_tpot_match_the_server_schedule(server_url, tmp_path):
     assert len(rows) == 4 and {r["status"] for r in rows} == {"ok"}, [r["error"] for r in rows]
     truth = {"ttfb_ms": FIRST_BYTE_S * 1000.0, "ttft_ms": (FIRST_BYTE_S + FIRST_TOKEN_S) * 1000.0,
              "tpot_ms": TOKEN_GAP_S * 1000.0, "itl_p50_ms": TOKEN_GAP_S * 1000.0,
-             "e2e_ms": (FIRST_BYTE_S + FIRST_TOKEN_S + (N_OUT - 1) * TOKEN_GAP_S) * 1000.0,
-             "ttft_user_ms": (FIRST_BYTE_S + FIRST_TOKEN_S) * 1000.0}
+             "e2e_ms": (FIRST_BYTE_S + FIRST_TOKEN_S + (N_OUT - 1) * TOKEN_GAP_S) * 1000.0}
     for row in rows:
         assert row["n_output_tokens"] == N_OUT
         measured = {col: row[col] for col in truth if row.get(col) is not None}
         errors = {col: abs(value - truth[col]) / truth[col] for col, value in measured.items()}
-        assert {"ttfb_ms", "ttft_ms", "tpot_ms", "ttft_user_ms", "e2e_ms"} <= set(errors)
+        assert {"ttfb_ms", "ttft_ms", "tpot_ms", "e2e_ms"} <= set(errors)
         assert all(e < 0.05 for e in errors.values()), (errors, measured)
         assert row["connect_ms"] is not None and 0 < row["connect_ms"] < 250  # a new loopback connection each time
-        assert row["ttft_user_ms"] > row["ttft_ms"] and row["ttft_missing_reason"] is None
+        # the user's wait adds the connection set-up, which the load generator's lag (queue delay) contains
+        assert row["ttft_ms"] < row["ttft_user_ms"] <= row["ttft_sched_ms"] + 1e-3
+        assert row["ttft_missing_reason"] is None

@@ -44,7 +44,7 @@ from vlmbench.backends.openai.window import run_window
 from vlmbench.config import RunConfig
 from vlmbench.errors import UsageError
 from vlmbench.promptset import PromptItem, PromptSet
-from vlmbench.runner.plan import Cell
+from vlmbench.vocab.cells import Cell
 
 Emit = Callable[[Cell, int, dict[str, Any]], None]
 

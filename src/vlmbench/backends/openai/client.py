@@ -38,7 +38,7 @@ from vlmbench.backends.openai.errors import Category, EndpointError
 from vlmbench.backends.openai.http_errors import translate
 from vlmbench.backends.openai.request import PreparedRequest
 from vlmbench.backends.openai.session import (
-    ConnectionOptions, HttpSession, RequestTrace, end_body_with_connection, now_ns,
+    BodyClock, ConnectionOptions, HttpSession, RequestTrace, arrival_log, end_body_with_connection, now_ns,
 )
 from vlmbench.backends.openai.sse import SSEParser
 
@@ -80,20 +80,24 @@ async def _error_body(response: aiohttp.ClientResponse) -> bytes:
         return b""
 
 
-async def _read_events(response: aiohttp.ClientResponse, endpoint: Endpoint, head_ns: int) -> tuple[EventLog, int]:
-    """The SSE events of the response body and the arrival time of the read that finished
-    the stream. Raises ``stream_ended_early`` for a stream without ``[DONE]`` or a
-    ``finish_reason`` (or the malformed event that explains it)."""
+async def _read_events(response: aiohttp.ClientResponse, endpoint: Endpoint, head_ns: int,
+                       clock: BodyClock) -> tuple[EventLog, int]:
+    """The SSE events of the response body, each stamped with the network read that
+    delivered its end, and the instant of the read that finished the stream. Raises
+    ``stream_ended_early`` for a stream without ``[DONE]`` or a ``finish_reason`` (or the
+    malformed event that explains it)."""
     parser = SSEParser()
     log = EventLog()
     end_ns = head_ns
     pieces = response.content.iter_any()
     try:
         async for piece in pieces:
-            t_ns = now_ns()
-            end_ns = t_ns
-            for event in parser.feed(piece):
-                log.receive(event, t_ns)
+            for t_ns, part in clock.parts(piece):
+                end_ns = t_ns
+                for event in parser.feed(part):
+                    log.receive(event, t_ns)
+                if log.done:
+                    break
             if log.done:
                 await _drain(response, pieces)
                 break
@@ -149,15 +153,13 @@ class ChatClient:
         self.include_usage = True
         self._api_key = api_key
         self.http = HttpSession(endpoint, options)
-        self._chat_url = self._url(CHAT_ROUTE)
+        self._chat_url = endpoint.url(CHAT_ROUTE)
         self._headers = {"Content-Type": "application/json", "Accept": EVENT_STREAM,
-                         "Accept-Encoding": "identity", "User-Agent": f"vlmbench/{__version__}"}
+                         "Accept-Encoding": "identity", "User-Agent": f"vlmbench/{__version__}",
+                         **self.http.extra_headers}
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
-
-    def _url(self, route: str) -> str:
-        host = f"[{self.endpoint.host}]" if ":" in self.endpoint.host else self.endpoint.host
-        return f"{self.endpoint.scheme}://{host}:{self.endpoint.port}{self.endpoint.target(route)}"
+        self._via = self.http.proxy_options()
 
     def run(self, work: Awaitable[T]) -> T:
         """Run ``work`` (e.g. ``client.stream(request)``) on the client's event loop."""
@@ -188,7 +190,7 @@ class ChatClient:
         headers = {k: v for k, v in self._headers.items() if k not in ("Content-Type", "Accept")}
         headers["Accept"] = "application/json"
         try:
-            async with self.http.session().get(self._url(route), headers=headers) as response:
+            async with self.http.session().get(self.endpoint.url(route), headers=headers, **self._via) as response:
                 if response.status >= 300:
                     raise EndpointError.http(response.status, response.reason or "", await _error_body(response))
                 body = await response.content.read(MAX_JSON_BODY_BYTES)
@@ -215,8 +217,9 @@ class ChatClient:
         trace = RequestTrace()
         try:
             async with self.http.session().post(self._chat_url, data=payload, headers=self._headers,
-                                                trace_request_ctx=trace) as response:
-                head_ns = now_ns()
+                                                trace_request_ctx=trace, **self._via) as response:
+                arrivals = arrival_log(response)
+                head_ns = arrivals.head_ns if arrivals is not None else now_ns()
                 if response.status >= 300:
                     raise EndpointError.http(response.status, response.reason or "", await _error_body(response))
                 content_type = response.headers.get("Content-Type", "")
@@ -225,7 +228,7 @@ class ChatClient:
                                         f"the response is not an event stream (content-type {content_type[:60]!r})")
                 unwatch = end_body_with_connection(response)
                 try:
-                    log, end_ns = await _read_events(response, self.endpoint, head_ns)
+                    log, end_ns = await _read_events(response, self.endpoint, head_ns, BodyClock(arrivals))
                 finally:
                     unwatch()
         except (aiohttp.ClientError, OSError) as exc:

@@ -64,6 +64,11 @@ class Endpoint:
     def uses_tls(self) -> bool:
         return self.scheme == "https"
 
+    def url(self, route: str) -> str:
+        """The absolute URL of ``route`` on this endpoint."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}:{self.port}{self.target(route)}"
+
     def target(self, route: str) -> str:
         """The request target (path and query) of ``route`` on this endpoint."""
         path = f"{self.base_path}{route}"

@@ -27,7 +27,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Awaitable, Callable, Optional
 
-from vlmbench.runner.plan import Scenario
+from vlmbench.vocab.cells import Scenario
 
 Send = Callable[[int, int, int], Awaitable[None]]
 

@@ -11,7 +11,7 @@ import argparse
 from typing import Any
 
 from vlmbench.backends.openai.server_kinds import KIND_CHOICES
-from vlmbench.cli.listargs import float_list, int_list
+from vlmbench.vocab.listargs import float_list, int_list
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

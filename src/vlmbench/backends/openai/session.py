@@ -8,12 +8,23 @@ connection pool, TLS, proxies, and the instants a request's timings need.
   and so vLLM, SGLang and ``transformers serve``, keep an idle connection open, so the client
   never sends on a connection the server is closing).
 - **TLS**: the system's trusted certificates, or only those of ``--ca-bundle FILE``.
-- **Proxies**: ``HTTP_PROXY``, ``HTTPS_PROXY``, ``NO_PROXY`` (and ``~/.netrc``) are honoured
-  (``trust_env``), as the OpenAI SDK and curl do.
+- **Proxies**: ``HTTP_PROXY``, ``HTTPS_PROXY`` and ``NO_PROXY`` (credentials in the proxy URL
+  or ``~/.netrc``) are honoured, as the OpenAI SDK and curl do. They are read once, when the
+  session is made: aiohttp's ``trust_env`` would look them up (and read ``~/.netrc``) in a
+  worker thread for every request, two thread hops that compete with the event loop for the
+  interpreter under load.
 - **No buffering of our own** between the socket and the clock: the body is read with
-  ``StreamReader.iter_any()``, which hands over whatever the network delivered as soon as it
-  arrived (already de-chunked by aiohttp's HTTP parser). Compression is declined
-  (``Accept-Encoding: identity``), so no decompressor holds bytes back.
+  ``StreamReader.iter_any()``, which hands over whatever the network delivered (already
+  de-chunked by aiohttp's HTTP parser). Compression is declined (``Accept-Encoding:
+  identity``), so no decompressor holds bytes back.
+- **Arrival instants are those of the socket reads**: the connections' protocol is aiohttp's
+  ``ResponseHandler`` with one addition (:class:`StampingResponseHandler`): it notes the
+  instant of every network read, which read completed a response's head and how many body
+  bytes each read delivered (:class:`ArrivalLog`). :class:`BodyClock` maps the bytes the
+  reader gets back to the read that delivered them. So a chunk's time is when it came off
+  the socket, not when the reading task next got the event loop: under load (128 streams on
+  two cores) that difference was tens of ms. Where the log is missing (a response whose body
+  aiohttp wraps, e.g. a compressed one), pieces are stamped when the reader gets them.
 - **Timeouts** are the caller's (``--request-timeout``, whole request): aiohttp's own are off.
 
 Instants (``time.perf_counter_ns()``, host monotonic), per request, from aiohttp's trace
@@ -24,20 +35,25 @@ signals (:class:`RequestTrace`):
   empty when a pooled connection was reused;
 - ``sent_ns``: just before the request's first byte is handed to the socket (aiohttp writes
   the headers and the body in one write): the connection is open, so connecting is not part
-  of TTFB or TTFT.
+  of TTFB or TTFT;
+- ``ArrivalLog.head_ns``: the network read that completed the response head (TTFB).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
 import time
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Optional, TypeVar
+from typing import Any, Awaitable, Callable, Iterator, Optional, TypeVar
 
 import aiohttp
+from aiohttp.client_proto import ResponseHandler
+from aiohttp.helpers import get_env_proxy_for_url
+from yarl import URL
 
 from vlmbench.backends.openai.endpoint import Endpoint
 from vlmbench.errors import UsageError
@@ -80,12 +96,7 @@ class RequestTrace:
 
     connect_start_ns: Optional[int] = None
     connect_end_ns: Optional[int] = None
-    headers_ns: Optional[int] = None  # headers handed to aiohttp's writer (buffered)
-    body_ns: Optional[int] = None  # first body write: headers and body go out together
-
-    @property
-    def sent_ns(self) -> Optional[int]:
-        return self.body_ns if self.body_ns is not None else self.headers_ns
+    sent_ns: Optional[int] = None  # first body write: aiohttp sends the buffered headers with it
 
     @property
     def connect_ms(self) -> Optional[float]:
@@ -105,24 +116,93 @@ async def _connect_end(session: Any, context: Any, params: Any) -> None:
         context.trace_request_ctx.connect_end_ns = now_ns()
 
 
-async def _headers_sent(session: Any, context: Any, params: Any) -> None:
-    if isinstance(context.trace_request_ctx, RequestTrace):
-        context.trace_request_ctx.headers_ns = now_ns()
-
-
 async def _chunk_sent(session: Any, context: Any, params: Any) -> None:
     trace = context.trace_request_ctx
-    if isinstance(trace, RequestTrace) and trace.body_ns is None:
-        trace.body_ns = now_ns()
+    if isinstance(trace, RequestTrace) and trace.sent_ns is None:
+        trace.sent_ns = now_ns()
 
 
 def _trace_config() -> aiohttp.TraceConfig:
     config = aiohttp.TraceConfig()
     config.on_connection_create_start.append(_connect_start)
     config.on_connection_create_end.append(_connect_end)
-    config.on_request_headers_sent.append(_headers_sent)
     config.on_request_chunk_sent.append(_chunk_sent)
     return config
+
+
+class ArrivalLog:
+    """When one response arrived: ``head_ns``, the network read that completed its head, and
+    ``reads``, one ``(ns, body bytes received so far)`` per network read that delivered body."""
+
+    __slots__ = ("head_ns", "reads")
+
+    def __init__(self, head_ns: int) -> None:
+        self.head_ns = head_ns
+        self.reads: list[tuple[int, int]] = []
+
+
+class StampingResponseHandler(ResponseHandler):
+    """aiohttp's client protocol, noting the instant of every network read of the connection
+    (host monotonic ns, taken before the bytes are parsed) in the :class:`ArrivalLog` of the
+    response they belong to. HTTP/1.1 without pipelining: one response at a time."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.arrivals: Optional[ArrivalLog] = None
+        self._stamped: Any = None  # the body reader that ``arrivals`` describes
+
+    def data_received(self, data: bytes) -> None:
+        t_ns = now_ns()
+        super().data_received(data)
+        payload = getattr(self, "_payload", None)
+        if payload is None:
+            return
+        if payload is not self._stamped:  # this read completed a new response's head
+            self._stamped = payload
+            self.arrivals = ArrivalLog(t_ns)
+        total = getattr(payload, "total_bytes", None)
+        reads = self.arrivals.reads if self.arrivals is not None else None
+        if isinstance(total, int) and reads is not None and total > (reads[-1][1] if reads else 0):
+            reads.append((t_ns, total))
+
+
+def arrival_log(response: aiohttp.ClientResponse) -> Optional[ArrivalLog]:
+    """The arrival log of ``response``, when its connection kept one for exactly its body."""
+    connection = response.connection
+    protocol = connection.protocol if connection is not None else None
+    if isinstance(protocol, StampingResponseHandler) and protocol._stamped is response.content:
+        return protocol.arrivals
+    return None
+
+
+class BodyClock:
+    """Splits the body pieces a reader gets back at network-read boundaries and gives each
+    part the instant of the read that delivered it (``now`` where no log was kept)."""
+
+    def __init__(self, log: Optional[ArrivalLog]) -> None:
+        self._reads = log.reads if log is not None else None
+        self._index = 0
+        self._consumed = 0
+
+    def parts(self, piece: bytes) -> Iterator[tuple[int, bytes]]:
+        start, end = self._consumed, self._consumed + len(piece)
+        self._consumed = end
+        reads = self._reads
+        if not reads:
+            yield now_ns(), piece
+            return
+        pos, i = start, self._index
+        while pos < end:
+            while i < len(reads) and reads[i][1] <= pos:
+                i += 1
+            if i == len(reads):  # bytes the log did not see: stamp them now
+                yield now_ns(), piece[pos - start:]
+                break
+            t_ns, total = reads[i]
+            cut = min(total, end)
+            yield t_ns, piece[pos - start:cut - start]
+            pos = cut
+        self._index = i
 
 
 _RETRIEVED: "weakref.WeakSet[Any]" = weakref.WeakSet()  # protocols whose closed future is looked after
@@ -162,6 +242,15 @@ def end_body_with_connection(response: aiohttp.ClientResponse) -> Callable[[], N
     return lambda: closed.remove_done_callback(lost)
 
 
+def environment_proxy(endpoint: Endpoint) -> tuple[Optional[URL], Optional[aiohttp.BasicAuth]]:
+    """The proxy the environment names for ``endpoint`` (``HTTP_PROXY`` / ``HTTPS_PROXY``
+    unless ``NO_PROXY`` exempts the host, as urllib reads them) and its credentials."""
+    try:
+        return get_env_proxy_for_url(URL(endpoint.url("/")))
+    except LookupError:
+        return None, None
+
+
 class HttpSession:
     """One aiohttp session on an event loop of its own, so pooled connections live across
     load windows (each window is one :meth:`run`). Not thread-safe; :meth:`close` at the end."""
@@ -170,8 +259,19 @@ class HttpSession:
         self.endpoint = endpoint
         self.options = options
         self._tls = tls_context(options.ca_bundle) if endpoint.uses_tls else None  # built once
+        self.proxy, auth = environment_proxy(endpoint)
+        credentials = {"Proxy-Authorization": auth.encode()} if self.proxy is not None and auth is not None else {}
+        # aiohttp sends proxy credentials with the tunnel's CONNECT (https), or with the request itself (http)
+        self._proxy_headers = credentials if endpoint.uses_tls else {}
+        self.extra_headers: dict[str, str] = {} if endpoint.uses_tls else credentials
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._session: Optional[aiohttp.ClientSession] = None
+
+    def proxy_options(self) -> dict[str, Any]:
+        """Per-request keyword arguments of aiohttp that route the request via the proxy."""
+        if self.proxy is None:
+            return {}
+        return {"proxy": self.proxy, "proxy_headers": self._proxy_headers or None}
 
     def run(self, work: Awaitable[T]) -> T:
         """Run ``work`` to completion on the session's loop."""
@@ -194,8 +294,9 @@ class HttpSession:
             else {"keepalive_timeout": KEEPALIVE_S}
         connector = aiohttp.TCPConnector(limit=opts.pool_size, limit_per_host=0,
                                          ssl=self._tls if self._tls is not None else True, **pool)
+        connector._factory = functools.partial(StampingResponseHandler, loop=asyncio.get_running_loop())
         return aiohttp.ClientSession(
-            connector=connector, trust_env=True, trace_configs=[_trace_config()],
+            connector=connector, trust_env=False, trace_configs=[_trace_config()],
             timeout=aiohttp.ClientTimeout(total=None, connect=None, sock_read=None, sock_connect=None),
             auto_decompress=True, raise_for_status=False,
         )
