@@ -59,11 +59,15 @@ def test_publish_is_idempotent_and_organised_by_hardware_and_date(r1, tmp_path):
 
 def test_campaign_folder_publishes_every_run_below_it(r1, tmp_path):
     campaign = tmp_path / "results" / "nightly"
-    dated_copy(r1, campaign / "target-a", "camp-a", day(1))
-    dated_copy(r1, campaign / "target-b", "camp-b", day(2))
-    (campaign / "manifest.json").write_text(json.dumps({"campaign": "nightly"}))
+    def of_campaign(m):  # as the campaign runner writes it: the run's manifest names its campaign
+        m["campaign"] = {"name": "nightly", "target": {"label": "x"}}
+
+    dated_copy(r1, campaign / "target-a", "camp-a", day(1), change_manifest=of_campaign)
+    dated_copy(r1, campaign / "target-b", "camp-b", day(2), change_manifest=of_campaign)
+    (campaign / "manifest.json").write_text(json.dumps({"name": "nightly"}))  # the campaign's own: not a run
     outcomes = publish([campaign], tmp_path / "archive")
-    assert sorted(o.run_id for o in outcomes if o.status == ADDED) == ["camp-a", "camp-b"]
+    assert sorted(o.run_id for o in outcomes if o.status == ADDED) == ["camp-a", "camp-b"] and len(outcomes) == 2
+    assert {e["campaign"] for e in read_index(tmp_path / "archive")["runs"]} == {"nightly"}
 
 
 def test_refusals_name_the_run_and_keep_the_archive(r1, tmp_path):

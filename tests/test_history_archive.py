@@ -73,6 +73,9 @@ def test_between_run_spread_is_learned_from_run_medians(frame, tmp_path_factory)
     # the cell's own estimate (7 differences) shrunk towards the hardware's pool (K0 = 4)
     expected = max(math.sqrt((7 * direct ** 2 + 4 * _pool(frame) ** 2) / 11), MIN_SIGMA)
     assert tpot.loc[KEPT_SCENARIO, "sigma"] == pytest.approx(expected, rel=1e-9)
+    # a column the history does not track (compare asks for e2e_ms): its run medians are made here
+    e2e = between_run_spread(frame, metrics=["e2e_ms"])
+    assert set(e2e["metric"]) == {"e2e_ms"} and len(e2e) == 2 and (e2e["sigma"] > 0).all()
     # one run only: nothing to learn from, the assumed spread is used
     one = spread_from_medians(medians[medians["run_id"] == "day1"])
     assert set(one["source"]) == {"assumed"} and np.allclose(one["sigma"], ASSUMED_SIGMA)
