@@ -25,6 +25,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "report",
     "compare",
     "site",
+    "campaign",
     "calibrate",
     "predict",
     "publish",

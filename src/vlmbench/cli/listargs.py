@@ -1,19 +1,6 @@
-"""argparse types for comma-separated lists ("1,4,16"), shared by every subcommand."""
+"""argparse types for comma-separated lists; they live in ``vlmbench.vocab.listargs`` (below
+every layer that parses options)."""
 
-from __future__ import annotations
+from vlmbench.vocab.listargs import float_list, int_list
 
-import argparse
-
-
-def int_list(text: str) -> list[int]:
-    try:
-        return [int(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated integers") from None
-
-
-def float_list(text: str) -> list[float]:
-    try:
-        return [float(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated numbers") from None
+__all__ = ["float_list", "int_list"]

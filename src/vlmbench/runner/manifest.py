@@ -13,8 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-MANIFEST_FILE = "manifest.json"
-MANIFEST_VERSION = "1"
+from vlmbench.vocab.files import MANIFEST_FILE, MANIFEST_VERSION
 
 
 def write_manifest(run_dir: Path, data: dict[str, Any]) -> None:

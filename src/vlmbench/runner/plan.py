@@ -2,51 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Optional
 
 from vlmbench.backends.base import ModelSpec
 from vlmbench.config import RunConfig
+from vlmbench.vocab.cells import Cell, ModelJob, Scenario
 
-
-@dataclass(frozen=True)
-class Scenario:
-    batch_size: int
-    max_new_tokens: int
-
-    @property
-    def name(self) -> str:
-        return f"b{self.batch_size}-n{self.max_new_tokens}"
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One ``generate`` call: a batch of prompts for one model, scenario and repeat."""
-
-    model_id: str
-    scenario: Scenario
-    prompt_ids: tuple[str, ...]
-    repeat: int
-
-    @property
-    def window_id(self) -> str:
-        return f"{self.model_id}|{self.scenario.name}|{'+'.join(self.prompt_ids)}|r{self.repeat}"
-
-    def request_id(self, slot: int) -> str:
-        return f"{self.model_id}|{self.scenario.name}|{self.prompt_ids[slot]}|r{self.repeat}|s{slot}"
-
-    def request_ids(self) -> list[str]:
-        return [self.request_id(i) for i in range(len(self.prompt_ids))]
-
-
-@dataclass
-class ModelJob:
-    spec: ModelSpec
-    cells: list[Cell] = field(default_factory=list)
-
-    @property
-    def n_rows(self) -> int:
-        return sum(len(c.prompt_ids) for c in self.cells)
+__all__ = ["Cell", "ModelJob", "Scenario", "batches", "plan", "scenarios"]
 
 
 def batches(prompt_ids: list[str], batch_size: int) -> list[tuple[str, ...]]:

@@ -36,7 +36,7 @@ SUITES_DIR = Path(__file__).resolve().parent.parent / "suites"
 
 @dataclass(frozen=True)
 class Field:
-    kind: str  # str | int | float | bool | list[str] | list[int] | scenarios | models
+    kind: str  # str | int | float | bool | list[str] | list[int] | scenarios | models | resources
     check: Optional[Callable[[Any], Optional[str]]] = None  # returns a problem or None
 
 
@@ -109,7 +109,22 @@ class _Reader:
             return self.scenarios(node, key)
         if kind == "models":
             return self.models(node, key)
+        if kind == "resources":
+            return self.resources(node, key)
         return self.scalar(node, key, kind)
+
+    def resources(self, node: yaml.Node, key: str) -> dict[str, float]:
+        """``{NAME: AMOUNT}`` with AMOUNT > 0 (a campaign target's Ray resources)."""
+        if not isinstance(node, yaml.MappingNode):
+            raise self.fail(node, key, "expected a mapping {RESOURCE: AMOUNT}")
+        out = {}
+        for k_node, v_node in node.value:
+            name = self.scalar(k_node, key, "str")
+            amount = self.scalar(v_node, f"{key}.{name}", "float")
+            if amount <= 0:
+                raise self.fail(v_node, f"{key}.{name}", "must be more than 0")
+            out[name] = amount
+        return out
 
     def models(self, node: yaml.Node, key: str) -> list[Any]:
         """Model ids; an item may be ``{id: ID, KEY: VALUE}`` with per-model values of suite keys."""
@@ -174,50 +189,69 @@ def parse_suite(path: Path) -> tuple[dict[str, Any], dict[str, yaml.Node]]:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
         raise UsageError(f"{path}{line}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
-    reader = _Reader(path)
     if not isinstance(root, yaml.MappingNode):
         raise UsageError(f"{path}:1: a suite file is a mapping of keys ({', '.join(FIELDS)})")
+    return parse_suite_node(path, root)
+
+
+def parse_suite_node(path: Path, root: yaml.MappingNode, prefix: str = "",
+                     fields: Optional[dict[str, Field]] = None,
+                     required: tuple[str, ...] = REQUIRED) -> tuple[dict[str, Any], dict[str, yaml.Node]]:
+    """Type-check the suite keys of one YAML mapping (a suite file, or a suite inside a campaign
+    file, whose keys are reported as ``PREFIX.KEY``)."""
+    reader = _Reader(path)
+    fields = FIELDS if fields is None else fields
     values: dict[str, Any] = {}
     nodes: dict[str, yaml.Node] = {}
     for k_node, v_node in root.value:
         key = reader.scalar(k_node, "?", "str")
-        spec = FIELDS.get(key)
+        spec = fields.get(key)
         if spec is None:
-            raise reader.fail(k_node, key, f"unknown key (known: {', '.join(FIELDS)})")
-        value = reader.value(v_node, key, spec.kind)
+            raise reader.fail(k_node, prefix + key, f"unknown key (known: {', '.join(fields)})")
+        value = reader.value(v_node, prefix + key, spec.kind)
         problem = spec.check(value) if spec.check else None
         if problem:
-            raise reader.fail(v_node, key, problem)
+            raise reader.fail(v_node, prefix + key, problem)
         values[key] = value
         nodes[key] = v_node
-    for key in REQUIRED:
+    for key in required:
         if key not in values:
-            raise UsageError(f"{path}:1: key {key!r}: missing")
+            raise UsageError(f"{path}:{root.start_mark.line + 1}: key {prefix + key!r}: missing")
     return values, nodes
 
 
 def load_suite(path: Path, base: Optional[RunConfig] = None) -> RunConfig:
     """A RunConfig from a suite file; model ids are checked against the catalog (file:line)."""
+    values, nodes = parse_suite(path)
+    return suite_config(path, values, nodes, base, default_name=path.stem)
+
+
+def suite_config(path: Path, values: dict[str, Any], nodes: dict[str, yaml.Node],
+                 base: Optional[RunConfig] = None, default_name: str = "suite", prefix: str = "") -> RunConfig:
+    """Apply checked suite values to a RunConfig; model ids are checked against the catalog."""
     from vlmbench.catalog import has, load_module
 
-    values, nodes = parse_suite(path)
     config = base or RunConfig()
     for plugin in config.plugins:
         load_module(plugin)
-    if values.get("weights", config.weights) == "random":
+    if values.get("weights", config.weights) == "random" and "models" in values:
         for item, model in zip(nodes["models"].value, values["models"]):
             model = model["id"] if isinstance(model, dict) else model
             if not has(model):
-                raise UsageError(f"{path}:{item.start_mark.line + 1}: key 'models': unknown catalog id {model!r}")
-    models, overrides = split_models(values["models"])
-    values["models"] = models
-    if overrides:
+                raise UsageError(f"{path}:{item.start_mark.line + 1}: key '{prefix}models': "
+                                 f"unknown catalog id {model!r}")
+    values = dict(values)
+    if "models" in values:
+        models, overrides = split_models(values["models"])
+        values["models"] = models
         config.model_overrides = overrides
     for key, value in values.items():
         if key in ("name", "description"):
             continue
         setattr(config, _CONFIG_NAME.get(key, key), value)
-    config.suite = values.get("name", path.stem)
+    if "batch_sizes" in values or "max_new_tokens" in values:
+        config.scenarios = values.get("scenarios")
+    config.suite = values.get("name", config.suite or default_name)
     return config
 
 

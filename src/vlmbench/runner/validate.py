@@ -9,8 +9,9 @@ from vlmbench.errors import UsageError
 from vlmbench.promptset import PromptSet, load_promptset
 
 
-def validate(config: RunConfig) -> PromptSet:
-    """Raise UsageError on bad input; return the verified prompt set."""
+def validate(config: RunConfig, check_device: bool = True) -> PromptSet:
+    """Raise UsageError on bad input; return the verified prompt set. ``check_device=False``: the
+    device is another machine's (a campaign target), checked where the job runs."""
     if config.max_new_tokens < 1:
         raise UsageError(f"--max-new-tokens {config.max_new_tokens}: must be at least 1")
     if config.repeats < 1:
@@ -36,8 +37,8 @@ def validate(config: RunConfig) -> PromptSet:
     if config.backend == "hf":
         from vlmbench.backends.hf.loader import check_model_reference
 
-        device = resolve_device(config.device)
-        resolve_dtype(config.dtype, device)
+        if check_device:
+            resolve_dtype(config.dtype, resolve_device(config.device))
         for model in config.models:
             check_model_reference(model, config.weights)
     promptset = load_promptset(config.promptset_version, ids=config.prompts, root=config.promptset_dir)
@@ -47,6 +48,6 @@ def validate(config: RunConfig) -> PromptSet:
         missing = [p for p in own.get("prompts") or [] if p not in promptset.ids()]
         if missing:
             raise UsageError(f"model {model!r}: prompts {', '.join(missing)} not in the run's prompt set")
-        if config.backend == "hf" and "dtype" in own:
+        if config.backend == "hf" and "dtype" in own and check_device:
             resolve_dtype(own["dtype"], resolve_device(config.device))
     return promptset

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any, Optional
 
@@ -25,6 +25,7 @@ class WorkerJob:
     promptset_version: str
     promptset_root: Optional[str]
     prompt_ids: list[str]
+    env: dict[str, str] = field(default_factory=dict)  # set before anything runs (an executor's device assignment)
 
 
 def classify(exc: BaseException) -> tuple[str, str]:
@@ -61,8 +62,24 @@ def _die_with_parent() -> None:
         pass
 
 
+def _apply_env(env: dict[str, str]) -> None:
+    """The executor's assignment (e.g. CUDA_VISIBLE_DEVICES of a Ray task): the fork server may
+    predate it, and CUDA reads it only when this worker first touches a GPU."""
+    import os
+
+    os.environ.update(env)
+    threads = env.get("OMP_NUM_THREADS")
+    if threads and threads.isdigit() and int(threads) > 0:
+        import torch
+
+        if torch.get_num_threads() != int(threads):
+            torch.set_num_threads(int(threads))
+
+
 def worker_main(conn: Connection, wjob: WorkerJob) -> None:
     _die_with_parent()
+    if wjob.env:
+        _apply_env(wjob.env)
     try:
         _serve(conn, wjob)
     except BaseException:  # anything unexpected: report it, the parent writes error rows

@@ -1,0 +1,218 @@
+"""The Ray executor: one Ray task per (target x model job) on a node with the target's resources.
+
+On the node the task runs the job exactly as ``vlmbench run`` does (``runner.job.run_unit``: the
+model in its own worker process, the same timeouts, OOM handling and row building); times are
+taken there by the measure layer. Ray only carries finished rows back: the task is a streaming
+generator (``num_returns="streaming"``) that yields each row the moment the worker sent it, so
+the driver writes it at once.
+
+- A job reserves ``num_cpus`` (every CPU of the node for a CPU target, unless the target says
+  ``cpus``), ``num_gpus`` and the target's custom / ``accelerator_type`` resources.
+- A node (or its Ray worker) lost mid-job: the rows already received stay; the cells still
+  missing are submitted again (Ray places them on a node of the same target that is alive); the
+  driver writes a request id once only, so nothing is duplicated; rows travel whole.
+- A target no node has: its jobs wait up to ``target_timeout_s`` and then become ``skipped``
+  rows naming the missing resources.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import socket
+import threading
+import time
+from dataclasses import replace
+from typing import Any, Iterator, Optional
+
+import ray
+
+from vlmbench.results.schema import Status
+from vlmbench.runner.job import JobUnit, RowSink, run_unit
+from vlmbench.vocab.cells import ModelJob
+
+MAX_ATTEMPTS = 3  # a job's cells are submitted at most this many times (node losses)
+_WORKER_ENV = ("CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS")  # Ray's assignment, handed to the model worker
+
+
+def node_fingerprint() -> dict[str, Any]:
+    from vlmbench.measure.fingerprint import fingerprint
+
+    context = ray.get_runtime_context()
+    return {"hostname": socket.gethostname(), "ray_node_id": context.get_node_id(), "pid": os.getpid(),
+            "fingerprint": fingerprint()}
+
+
+def _job_task(unit: JobUnit, promptset_args: tuple) -> Iterator[tuple]:
+    """Runs on the node: ("started", where), then ("row", row) as measured, then ("finished", info, error)."""
+    from vlmbench.promptset import load_promptset
+
+    yield ("started", node_fingerprint())
+    version, ids, root = promptset_args
+    unit = replace(unit, promptset=load_promptset(version, ids=ids, root=root))
+    env = {k: os.environ[k] for k in _WORKER_ENV if k in os.environ}
+    messages: "queue.SimpleQueue[tuple]" = queue.SimpleQueue()
+
+    def body() -> None:
+        try:
+            info = run_unit(unit, lambda row: messages.put(("row", row)), env)
+            messages.put(("finished", info, None))
+        except BaseException as exc:  # noqa: BLE001 - reported to the driver, which writes rows
+            messages.put(("finished", {}, f"{type(exc).__name__}: {exc}"[:500]))
+
+    thread = threading.Thread(target=body, name="vlmbench-job", daemon=True)
+    thread.start()
+    while True:
+        message = messages.get()
+        yield message
+        if message[0] == "finished":
+            break
+    thread.join()
+
+
+_remote_job = ray.remote(num_returns="streaming", max_retries=0)(_job_task)
+
+
+class _Running:
+    def __init__(self, unit: JobUnit, attempt: int, submitted: float) -> None:
+        self.unit = unit
+        self.attempt = attempt
+        self.submitted = submitted
+        self.started = False
+
+
+class RayExecutor:
+    name = "ray"
+
+    def __init__(self, address: Optional[str] = None, local_resources: Optional[dict[str, float]] = None,
+                 target_timeout_s: float = 60.0, num_cpus: Optional[int] = None) -> None:
+        self.address = address
+        self.local_resources = dict(local_resources or {})
+        self.target_timeout_s = target_timeout_s
+        self.num_cpus = num_cpus
+
+    # -- cluster
+    def connect(self) -> dict[str, Any]:
+        if not ray.is_initialized():
+            if self.address:
+                ray.init(address=self.address, log_to_driver=False, logging_level="WARNING")
+            else:  # in-process: this machine's own resources plus --local-resources
+                ray.init(num_cpus=self.num_cpus or os.cpu_count(), resources=self.local_resources or None,
+                         include_dashboard=False, log_to_driver=False, logging_level="WARNING",
+                         _node_ip_address="127.0.0.1")
+        return {"address": self.address or "local", "ray_version": ray.__version__}
+
+    @staticmethod
+    def _nodes() -> list[dict[str, float]]:
+        return [n.get("Resources", {}) for n in ray.nodes() if n.get("Alive")]
+
+    def missing(self, needs: dict[str, float]) -> Optional[str]:
+        """Why no alive node can run a job that needs ``needs`` (None: some node can)."""
+        nodes = self._nodes()
+        if any(all(res.get(k, 0.0) >= v for k, v in needs.items()) for res in nodes):
+            return None
+        absent = [k for k, v in needs.items() if not any(res.get(k, 0.0) >= v for res in nodes)]
+        if absent:
+            return "no node in the cluster has " + ", ".join(f"{k}={needs[k]:g}" for k in absent)
+        return "no single node has all of " + ", ".join(f"{k}={v:g}" for k, v in needs.items())
+
+    def _options(self, unit: JobUnit) -> dict[str, Any]:
+        res = unit.resources
+        needs = dict(res.get("resources") or {})
+        if res.get("accelerator_type"):
+            needs[f"accelerator_type:{res['accelerator_type']}"] = 0.001
+        num_gpus = res.get("num_gpus") or 0
+        num_cpus = res.get("num_cpus")
+        if num_cpus is None:  # a CPU target: the whole node, so two timing jobs never share cores
+            fitting = [r.get("CPU", 1.0) for r in self._nodes()
+                       if all(r.get(k, 0.0) >= v for k, v in needs.items()) and r.get("GPU", 0.0) >= num_gpus]
+            num_cpus = min(fitting) if fitting else 1.0
+        options: dict[str, Any] = {"num_cpus": num_cpus, "name": f"vlmbench:{unit.key}"}
+        if num_gpus:
+            options["num_gpus"] = num_gpus
+        if needs:
+            options["resources"] = needs
+        return options
+
+    def _needs(self, unit: JobUnit) -> dict[str, float]:
+        options = self._options(unit)
+        needs = dict(options.get("resources") or {})
+        if options.get("num_gpus"):
+            needs["GPU"] = float(options["num_gpus"])
+        needs["CPU"] = float(options["num_cpus"])
+        return needs
+
+    # -- running
+    def run(self, units: list[JobUnit], sink: RowSink) -> None:
+        self.connect()
+        running: dict[Any, _Running] = {}
+        for unit in units:
+            self._submit(unit, 1, running)
+        while running:
+            waiting = [r for r in running.values() if not r.started]
+            deadlines = [r.submitted + self.target_timeout_s for r in waiting]
+            timeout = max(0.05, min(deadlines) - time.monotonic()) if deadlines else None
+            ready, _ = ray.wait(list(running), num_returns=1, timeout=timeout)
+            for gen in ready:
+                self._advance(gen, running, sink)
+            self._expire(running, sink)
+
+    def _submit(self, unit: JobUnit, attempt: int, running: dict[Any, _Running]) -> None:
+        ps = unit.promptset
+        args = (ps.version, ps.ids(), unit.config.promptset_dir)
+        gen = _remote_job.options(**self._options(unit)).remote(replace(unit, promptset=None), args)
+        running[gen] = _Running(unit, attempt, time.monotonic())
+
+    def _advance(self, gen: Any, running: dict[Any, _Running], sink: RowSink) -> None:
+        state = running[gen]
+        try:
+            ref = next(gen)
+        except StopIteration:
+            running.pop(gen)
+            self._lost(state, "the job ended without sending every row", running, sink)
+            return
+        try:
+            message = ray.get(ref)
+        except ray.exceptions.RayError as exc:
+            running.pop(gen)
+            reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+            self._lost(state, f"{type(exc).__name__}: {reason}", running, sink)
+            return
+        kind = message[0]
+        if kind == "started":
+            state.started = True
+            sink.started(state.unit, message[1])
+        elif kind == "row":
+            sink.row(state.unit, message[1])
+        elif kind == "finished":
+            running.pop(gen)
+            sink.finished(state.unit, message[1], message[2])
+            if sink.missing_cells(state.unit):
+                self._lost(state, message[2] or "the job ended without sending every row", running, sink)
+
+    def _lost(self, state: _Running, reason: str, running: dict[Any, _Running], sink: RowSink) -> None:
+        """A job that stopped early: its missing cells run again (up to MAX_ATTEMPTS), else error rows."""
+        cells = sink.missing_cells(state.unit)
+        if not cells:
+            return
+        sink.interrupted(state.unit, reason)
+        if state.attempt < MAX_ATTEMPTS:
+            unit = replace(state.unit, job=ModelJob(state.unit.job.spec, cells), done_ids=frozenset(sink.done(state.unit)))
+            self._submit(unit, state.attempt + 1, running)
+        else:
+            sink.give_up(state.unit, Status.ERROR, f"job lost {MAX_ATTEMPTS} times; last: {reason}")
+
+    def _expire(self, running: dict[Any, _Running], sink: RowSink) -> None:
+        """Jobs still unplaced after target_timeout_s: skipped if no node has their resources."""
+        now = time.monotonic()
+        for gen, state in list(running.items()):
+            if state.started or now < state.submitted + self.target_timeout_s:
+                continue
+            reason = self.missing(self._needs(state.unit))
+            if reason is None:  # a node exists, it is busy: keep waiting
+                state.submitted = now
+                continue
+            ray.cancel(gen)
+            running.pop(gen)
+            sink.give_up(state.unit, Status.SKIPPED,
+                         f"skipped: {reason} (waited {self.target_timeout_s:g} s, --target-timeout)")

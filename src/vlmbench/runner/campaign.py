@@ -1,0 +1,294 @@
+"""Run a campaign: every target's plan through one executor, each row written at once.
+
+Layout (``OUT`` = ``--out``, default ``results``)::
+
+    OUT/<campaign>/campaign.json                   targets, jobs, where each ran, pending/failed/skipped
+    OUT/<campaign>/<target>/<run_id>/requests.csv  the rows of that target (the run schema)
+    OUT/<campaign>/<target>/<run_id>/manifest.json that target's manifest + its nodes' fingerprints
+
+A target folder is an ordinary run folder: ``report``, ``compare`` and ``site`` read it as they
+read ``vlmbench run`` output. ``--resume OUT/<campaign>`` keeps every row on disk and runs only
+the missing cells (rows are identified by request id; a torn last line is cut off).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from vlmbench.errors import UsageError
+from vlmbench.promptset import PromptSet
+from vlmbench.results.reader import read_rows
+from vlmbench.results.schema import Status
+from vlmbench.results.writer import RowWriter
+from vlmbench.runner.campaign_file import Campaign, Target
+from vlmbench.runner.job import JobUnit, RowSink
+from vlmbench.runner.manifest import read_manifest, write_manifest
+from vlmbench.runner.orchestrator import _remaining, _stopped_by_oom, new_run_id, utc_iso
+from vlmbench.runner.plan import plan
+from vlmbench.runner.progress import Progress
+from vlmbench.runner.validate import validate
+from vlmbench.vocab.files import CAMPAIGN_FILE, CAMPAIGN_VERSION, REQUESTS_FILE
+
+
+def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(data, fh, indent=2, default=str)
+        fh.write("\n")
+    os.replace(tmp, path)
+
+
+@dataclass
+class TargetRun:
+    target: Target
+    run_dir: Path
+    promptset: PromptSet
+    manifest: dict[str, Any]
+    done_ids: set[str] = field(default_factory=set)
+    writer: Optional[RowWriter] = None
+    rows: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class CampaignResult:
+    campaign_dir: Path
+    run_id: str
+    targets: dict[str, Path]
+    rows: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+    cannot_run: dict[str, str] = field(default_factory=dict)
+
+
+def local_mismatch(target: Target, local: dict[str, float]) -> Optional[str]:
+    """Why this machine cannot run ``target`` without a cluster (None: it can)."""
+    absent = [f"{k}={v:g}" for k, v in target.requirements().items() if local.get(k, 0.0) < v]
+    return f"needs {', '.join(absent)}" if absent else None
+
+
+def local_resources(extra: dict[str, float]) -> dict[str, float]:
+    """This machine's resources as Ray would count them (CPU, GPU) plus ``--local-resources``."""
+    resources = {"CPU": float(os.cpu_count() or 1)}
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            resources["GPU"] = float(torch.cuda.device_count())
+    except ImportError:
+        pass
+    resources.update(extra)
+    return resources
+
+
+class CampaignSink(RowSink):
+    """The driver side of a campaign: rows to their target's CSV, jobs' states to campaign.json."""
+
+    def __init__(self, runs: dict[str, TargetRun], record: dict[str, Any], path: Path, progress: Progress) -> None:
+        self.runs = runs
+        self.record = record
+        self.path = path
+        self.progress = progress
+
+    def _job(self, unit: JobUnit) -> dict[str, Any]:
+        return self.record["jobs"][unit.key]
+
+    def save(self) -> None:
+        write_json_atomic(self.path, self.record)
+
+    def done(self, unit: JobUnit) -> set[str]:
+        return self.runs[unit.target].done_ids
+
+    def started(self, unit: JobUnit, where: dict[str, Any]) -> None:
+        run = self.runs[unit.target]
+        node = where.get("ray_node_id") or where.get("hostname")
+        nodes = run.manifest.setdefault("nodes", {})
+        if node not in nodes:
+            nodes[node] = {k: v for k, v in where.items() if k != "pid"}
+            if where.get("fingerprint") and not run.manifest.get("environment"):
+                run.manifest["environment"] = where["fingerprint"]
+            write_manifest(run.run_dir, run.manifest)
+        job = self._job(unit)
+        job["state"] = "running"
+        job["attempts"].append({"node": node, "hostname": where.get("hostname"), "pid": where.get("pid"),
+                                "started_at": utc_iso(), "outcome": "running"})
+        self.progress.set_model(unit.key)
+        self.save()
+
+    def row(self, unit: JobUnit, row: dict[str, Any]) -> None:
+        run = self.runs[unit.target]
+        if row["request_id"] in run.done_ids:  # a rescheduled cell: the first row received stays
+            return
+        run.writer.write(row)
+        run.done_ids.add(row["request_id"])
+        run.rows += 1
+        run.by_status[row["status"]] = run.by_status.get(row["status"], 0) + 1
+        job = self._job(unit)
+        job["rows_written"] = job.get("rows_written", 0) + 1
+        self.progress.advance(row)
+
+    def interrupted(self, unit: JobUnit, reason: str) -> None:
+        job = self._job(unit)
+        if job["attempts"]:
+            job["attempts"][-1]["outcome"] = f"lost: {reason}"
+        job["state"] = "pending"
+        job["reason"] = f"rescheduled after: {reason}"
+        self.save()
+
+    def finished(self, unit: JobUnit, models_info: dict[str, Any], error: Optional[str] = None) -> None:
+        run = self.runs[unit.target]
+        for model, info in models_info.items():
+            run.manifest.setdefault("models", {}).setdefault(model, {}).update(info)
+        job = self._job(unit)
+        if job["attempts"]:
+            job["attempts"][-1]["outcome"] = "finished" if not error else f"error: {error}"
+        job["state"] = "done" if not self.missing_cells(unit) else "pending"
+        failed = [m.get("error") for m in models_info.values() if m.get("error")]
+        if failed:
+            job["state"], job["reason"] = "failed", failed[0]
+        self.save()
+
+    def give_up(self, unit: JobUnit, status: Status, error: str) -> None:
+        super().give_up(unit, status, error)
+        job = self._job(unit)
+        job["state"] = "skipped" if status == Status.SKIPPED else "failed"
+        job["reason"] = error
+        self.save()
+
+
+def _target_manifest(campaign: Campaign, target: Target, run_id: str, promptset: PromptSet,
+                     rows_expected: int) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "started_at": utc_iso(),
+        "ended_at": None,
+        "command": sys.argv,
+        "config": target.config.to_json(),
+        "promptset": {"version": promptset.version, "ids": promptset.ids()},
+        "environment": {},  # the fingerprint of the first node that runs one of its jobs
+        "nodes": {},
+        "models": {},
+        "rows_expected": rows_expected,
+        "campaign": {"name": campaign.name, "target": target.to_json(), "requirements": target.requirements()},
+    }
+
+
+def _units(campaign: Campaign, run_id: str, out: Path, resume: bool) -> tuple[dict[str, TargetRun], list[JobUnit]]:
+    runs: dict[str, TargetRun] = {}
+    units: list[JobUnit] = []
+    for target in campaign.targets:
+        config = target.config
+        config.progress = False
+        promptset = validate(config, check_device=False)
+        run_dir = out / campaign.name / target.label / run_id
+        jobs = plan(config, promptset.ids())
+        expected = sum(j.n_rows for j in jobs)
+        done: set[str] = set()
+        csv = run_dir / REQUESTS_FILE
+        if resume and (run_dir / "manifest.json").exists():
+            previous = read_rows(csv) if csv.exists() else []
+            done = {r["request_id"] for r in previous}
+            jobs = _remaining(jobs, done, _stopped_by_oom(previous))
+            manifest = read_manifest(run_dir)
+            manifest.setdefault("resumed_at", []).append(utc_iso())
+        else:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            manifest = _target_manifest(campaign, target, run_id, promptset, expected)
+        write_manifest(run_dir, manifest)
+        runs[target.label] = TargetRun(target, run_dir, promptset, manifest, done)
+        resources = {"num_cpus": target.cpus if target.cpus is not None else (1.0 if target.gpus else None),
+                     "num_gpus": target.gpus, "accelerator_type": target.accelerator_type,
+                     "resources": dict(target.resources)}
+        for job in jobs:
+            units.append(JobUnit(target.label, run_id, config, promptset, job, frozenset(done), resources))
+    return runs, units
+
+
+def run_campaign(campaign: Campaign, out: Path, executor: Any, resume_dir: Optional[Path] = None,
+                 cannot_run: Optional[dict[str, str]] = None, progress: bool = True,
+                 connection: Optional[dict[str, Any]] = None) -> CampaignResult:
+    """Plan every target, run the jobs through ``executor``, write rows and manifests as they come."""
+    out = Path(out)
+    cannot_run = dict(cannot_run or {})
+    record_path = out / campaign.name / CAMPAIGN_FILE
+    previous: dict[str, Any] = {}
+    if resume_dir is not None:
+        resume_dir = Path(resume_dir)
+        record_path = resume_dir / CAMPAIGN_FILE
+        if not record_path.exists():
+            raise UsageError(f"--resume {resume_dir}: no {CAMPAIGN_FILE} (not a campaign folder)")
+        previous = json.loads(record_path.read_text())
+        if previous.get("campaign_version") != CAMPAIGN_VERSION:
+            raise UsageError(f"--resume {resume_dir}: {CAMPAIGN_FILE} version "
+                             f"{previous.get('campaign_version')!r} not understood (this vlmbench reads {CAMPAIGN_VERSION})")
+        if previous.get("name") != campaign.name:
+            raise UsageError(f"--resume {resume_dir}: holds campaign {previous.get('name')!r}, "
+                             f"not {campaign.name!r} of {campaign.path}")
+        out = resume_dir.parent
+    run_id = previous.get("run_id") or new_run_id()
+    targets = [t for t in campaign.targets if t.label not in cannot_run]
+    runnable = Campaign(campaign.name, campaign.path, campaign.suite, targets, campaign.description)
+    runs, units = _units(runnable, run_id, out, resume=bool(previous))
+    (out / campaign.name).mkdir(parents=True, exist_ok=True)
+
+    jobs: dict[str, Any] = previous.get("jobs", {}) if previous else {}
+    for unit in units:
+        entry = jobs.setdefault(unit.key, {"target": unit.target, "model": unit.job.spec.model, "attempts": []})
+        entry.update(state="pending", reason=None, rows_expected=len(unit.expected_ids()) + len(
+            [r for c in unit.job.cells for r in c.request_ids() if r in unit.done_ids]))
+    record: dict[str, Any] = {
+        "campaign_version": CAMPAIGN_VERSION,
+        "name": campaign.name,
+        "file": str(campaign.path),
+        "suite": campaign.suite,
+        "run_id": run_id,
+        "started_at": previous.get("started_at") or utc_iso(),
+        "ended_at": None,
+        "executor": getattr(executor, "name", "?"),
+        "connection": connection or {},
+        "targets": {t.label: {**t.to_json(), "requirements": t.requirements(),
+                              "dir": str(runs[t.label].run_dir) if t.label in runs else None,
+                              "status": "cannot run here: " + cannot_run[t.label] if t.label in cannot_run else "planned"}
+                    for t in campaign.targets},
+        "jobs": jobs,
+    }
+    if previous:
+        record["resumed_at"] = previous.get("resumed_at", []) + [utc_iso()]
+    bar = Progress(total=sum(len(u.expected_ids()) for u in units), enabled=progress)
+    sink = CampaignSink(runs, record, record_path, bar)
+    sink.save()
+    result = CampaignResult(out / campaign.name, run_id, {k: r.run_dir for k, r in runs.items()},
+                            cannot_run=cannot_run)
+    try:
+        for run in runs.values():
+            run.writer = RowWriter(run.run_dir / REQUESTS_FILE).__enter__()
+        if units:
+            executor.run(units, sink)
+    finally:
+        bar.close()
+        for run in runs.values():
+            if run.writer is not None:
+                run.writer.__exit__(None, None, None)
+            run.manifest["ended_at"] = utc_iso()
+            counts = run.manifest.get("rows_by_status", {}) if previous else {}
+            for status, n in run.by_status.items():
+                counts[status] = counts.get(status, 0) + n
+            run.manifest["rows_by_status"] = counts
+            run.manifest["rows_written"] = (run.manifest.get("rows_written", 0) if previous else 0) + run.rows
+            write_manifest(run.run_dir, run.manifest)
+            result.rows += run.rows
+            for status, n in run.by_status.items():
+                result.by_status[status] = result.by_status.get(status, 0) + n
+            states = {j["state"] for j in record["jobs"].values() if j["target"] == run.target.label}
+            record["targets"][run.target.label]["status"] = states.pop() if len(states) == 1 else "partial"
+        for job in record["jobs"].values():
+            if job.get("state") == "running":  # the driver stopped (Ctrl-C, error): --resume runs the rest
+                job["state"], job["reason"] = "pending", "the driver stopped before the job finished"
+        record["ended_at"] = utc_iso()
+        sink.save()
+    return result

@@ -1,0 +1,50 @@
+"""What a plan is made of: scenarios, cells (one ``generate`` call each) and one job per model.
+
+``runner/plan.py`` builds these from a RunConfig; backends, executors and the worker read them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Scenario:
+    batch_size: int
+    max_new_tokens: int
+
+    @property
+    def name(self) -> str:
+        return f"b{self.batch_size}-n{self.max_new_tokens}"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One ``generate`` call: a batch of prompts for one model, scenario and repeat."""
+
+    model_id: str
+    scenario: Scenario
+    prompt_ids: tuple[str, ...]
+    repeat: int
+
+    @property
+    def window_id(self) -> str:
+        return f"{self.model_id}|{self.scenario.name}|{'+'.join(self.prompt_ids)}|r{self.repeat}"
+
+    def request_id(self, slot: int) -> str:
+        return f"{self.model_id}|{self.scenario.name}|{self.prompt_ids[slot]}|r{self.repeat}|s{slot}"
+
+    def request_ids(self) -> list[str]:
+        return [self.request_id(i) for i in range(len(self.prompt_ids))]
+
+
+@dataclass
+class ModelJob:
+    """One model's cells; ``spec`` is the backend's ``ModelSpec`` (model id, weights, remote code)."""
+
+    spec: Any
+    cells: list[Cell] = field(default_factory=list)
+
+    @property
+    def n_rows(self) -> int:
+        return sum(len(c.prompt_ids) for c in self.cells)
