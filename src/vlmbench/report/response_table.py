@@ -116,25 +116,18 @@ def by_hardware(summaries: Sequence[dict[str, Any]]) -> dict[str, list[dict[str,
     return out
 
 
-SIZE_SECTIONS: tuple[tuple[str, str], ...] = (
-    (SIZE_REAL, "Real-size models (published shapes)"),
-    ("", "Models of unknown size"),
-    (SIZE_TINY, "Tiny test variants (shrunken shapes: they exercise the code path, their times say nothing "
-                "about the real model)"),
-)
+REAL_HEADING = "Real-size models (published shapes)"
+TINY_HEADING = ("Tiny test variants (shrunken shapes: they exercise the code path, their times say nothing "
+                "about the real model)")
+OTHER_HEADING = "Other models (tiny test variants, endpoints, hub ids: not real-size runs of known shapes)"
 
 
 def by_size(summaries: Sequence[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
-    """Real-size rows apart from tiny ones: [(heading, rows)], real first. One untitled part
-    when every row has the same size class (nothing to set apart)."""
-    classes = {size_text(s) for s in summaries}
-    if len(classes) <= 1:
+    """Real-size rows apart from the others: [(heading, rows)], real first. One untitled part
+    when there is no real-size row or nothing else (nothing to set apart)."""
+    real = [s for s in summaries if size_text(s) == SIZE_REAL]
+    rest = [s for s in summaries if size_text(s) != SIZE_REAL]
+    if not real or not rest:
         return [("", list(summaries))]
-    known = {key for key, _ in SIZE_SECTIONS}
-    parts = []
-    for key, heading in SIZE_SECTIONS:
-        rows = [s for s in summaries if (size_text(s) if size_text(s) in known else "") == key]
-        if rows:
-            parts.append((heading, rows))
-    return parts
-
+    heading = TINY_HEADING if all(size_text(s) == SIZE_TINY for s in rest) else OTHER_HEADING
+    return [(REAL_HEADING, real), (heading, rest)]
