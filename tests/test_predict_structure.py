@@ -93,3 +93,20 @@ def test_predicted_image_tokens_equal_the_processors_count(model_id, prompt):
     case = CountCache().case(model_id, prompt, 1)
     assert case.counts.n_image_tokens == real
     assert case.counts.n_prompt_tokens == int(inputs["attention_mask"][0].sum())
+
+
+def test_moe_decode_reads_only_the_active_experts():
+    """mgm-8x7b (Mixtral, top-2 of 8 experts): a decode step reads about k/E of the expert weights."""
+    from vlmbench.predict.opcount import build_meta_model
+
+    case = CountCache().case("mgm-8x7b", PROMPT, 1)
+    model = build_meta_model(get("mgm-8x7b"), torch.bfloat16)
+    text = model.config.text_config
+    k, experts = text.num_experts_per_tok, text.num_local_experts
+    expert = sum(p.numel() * 2 for n, p in model.named_parameters() if ".experts." in n)
+    dense = sum(p.numel() * 2 for n, p in model.named_parameters()
+                if "language_model" in n and ".layers." in n and ".experts." not in n)
+    active = dense + expert * k / experts
+    decode_gemm = case.counts.stages["decode"].total("nbytes", "gemm")
+    assert 0.95 * active <= decode_gemm <= 1.1 * active
+    assert decode_gemm < 0.5 * (dense + expert)

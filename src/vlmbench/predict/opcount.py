@@ -10,8 +10,8 @@ Op classes and their counts (per call; ``a`` = activation bytes per element, ``w
 
 - ``gemm``: Linear ``2 M K N`` FLOPs, ``K N w + M (K + N) a`` bytes (M = rows that went through it,
   so MoE experts count only the tokens routed to them, visual experts only the image tokens);
-  Conv ``2 P (C_in / g) k_h k_w C_out`` with P output positions; a matmul outside a Linear scales
-  by the squared width ratio;
+  Conv ``2 P (C_in / g) k_h k_w C_out`` with P output positions; a matmul outside a Linear (``F.linear``
+  on a module's own weight, MoE grouped expert GEMMs) scales by the module's real/twin parameter ratio;
 - ``attention``: the twin's ``4 B H L_q L_kv d`` times the width ratio ``real / twin``, and its
   q/k/v/out bytes likewise; decode records grow by one key/value position per step;
 - ``norm_elementwise``: bytes moved (inputs + outputs) times the width ratio;
@@ -126,6 +126,15 @@ def count_ops(entry: Any, trace: Trace, dtype_name: str = "bfloat16",
         tw = trace.twin_widths.get(p)
         return rw / tw if rw and tw else 1.0
 
+    real_params: dict[str, int] = {}
+
+    def param_ratio(p: str) -> float:
+        """Matmuls on a module's own weights (F.linear, grouped expert GEMMs) scale with its parameters."""
+        if p not in real_params:
+            real_params[p] = sum(t.numel() for t in real[p].parameters()) if p in real else 0
+        tw = trace.twin_params.get(p, 0)
+        return real_params[p] / tw if tw and real_params[p] else ratio(p) ** 2
+
     def mult(p: str) -> float:
         return n_real.get(p, 0) / max(1, trace.twin_instances.get(p, 1))
 
@@ -159,9 +168,9 @@ def count_ops(entry: Any, trace: Trace, dtype_name: str = "bfloat16",
                 sc.ops.append(Op("attention", rec.flops / rec.count * r, rec.nbytes / rec.count * r * (a / 4.0),
                                  rec.lkv, k, grows))
             elif kind == "gemm":
-                r = ratio(p) ** 2
-                sc.ops.append(Op("gemm", rec.flops / rec.count * r, rec.nbytes / rec.count * r * (a / 4.0),
-                                 0.0, k))
+                r = param_ratio(p)
+                by = (rec.wbytes * r + rec.nbytes * ratio(p)) / rec.count * (a / 4.0)
+                sc.ops.append(Op("gemm", rec.flops / rec.count * r, by, rows, k))
             elif kind in ("norm", "elementwise"):
                 sc.ops.append(Op("norm_elementwise", 0.0, rec.nbytes / rec.count * ratio(p) * (a / 4.0), 0.0, k))
         sc.kernels += sum(n * (mult(p) if p in real else 1.0) for p, n in trace.kernels.get((stage, step), {}).items())

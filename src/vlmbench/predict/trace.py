@@ -12,7 +12,8 @@ running it, under its normalised path (layer index -> ``*``), with its stage:
 
 Kinds: ``linear`` / ``conv`` / ``embedding`` (module hooks: rows or output positions, the real
 widths are read from the real-size model later), ``attention`` (scaled dot-product or batched
-matmul: FLOPs, bytes and the key/value length), ``gemm`` (a matmul outside any Linear),
+matmul: FLOPs, bytes and the key/value length), ``gemm`` (a matmul outside any Linear, e.g. MoE
+experts' grouped GEMMs, which read the weights of the experts that received rows only),
 ``norm`` and ``elementwise`` (bytes moved), and a count of kernels (non-view ops) and module calls.
 """
 
@@ -40,7 +41,8 @@ class Rec:
     count: int = 0
     rows: float = 0.0  # linear/embedding: rows per call; conv: output positions per call
     flops: float = 0.0  # twin FLOPs (attention, gemm)
-    nbytes: float = 0.0  # twin bytes (attention, norm, elementwise)
+    nbytes: float = 0.0  # twin bytes (attention, norm, elementwise; a raw GEMM's activations)
+    wbytes: float = 0.0  # twin weight bytes of a raw GEMM (scale with the module's parameters)
     lkv: float = 0.0  # attention: key/value length (max over calls)
 
 
@@ -58,6 +60,7 @@ class Trace:
     module_calls: dict[tuple[str, int], dict[str, int]] = field(default_factory=dict)
     twin_instances: dict[str, int] = field(default_factory=dict)  # normalised path -> instances in the twin
     twin_widths: dict[str, float] = field(default_factory=dict)  # normalised path -> width
+    twin_params: dict[str, int] = field(default_factory=dict)  # normalised path -> parameters (recursive)
     is_encoder_decoder: bool = False
 
 
@@ -164,15 +167,38 @@ class _State:
             r.flops += 4.0 * bh * lq * lkv * d
             r.nbytes += _nbytes(ins[:3]) + _nbytes(outs[:1])
             r.lkv = max(r.lkv, float(lkv))
+        elif "_grouped_mm" in name and len(ins) >= 2:
+            # MoE experts: a [T, K] x b [E, K, N] grouped by expert; only experts given rows read weights
+            a, b = ins[0], ins[1]
+            k_dim, n_dim = a.shape[-1], b.shape[-1]
+            active = b.shape[0] if b.dim() == 3 else 1
+            if len(ins) >= 3 and ins[2].dim() == 1 and ins[2].numel() == b.shape[0]:
+                ends = ins[2].detach().to("cpu", torch.long)
+                sizes = torch.diff(ends, prepend=torch.zeros(1, dtype=torch.long))
+                active = int((sizes > 0).sum())
+            t = a.numel() // max(1, k_dim)
+            r = self.rec(path, "gemm", float(t) / max(1, active))
+            r.count += 1
+            r.flops += 2.0 * t * k_dim * n_dim
+            r.wbytes += active * k_dim * n_dim * b.element_size()
+            r.nbytes += _nbytes([a]) + _nbytes(outs)
         elif any(s in name for s in ("aten.bmm", "aten.baddbmm", "aten.mm", "aten.addmm", "aten.matmul",
                                      "aten.linear")) and len(ins) >= 2:
             a, b = (ins[-2], ins[-1]) if "addmm" in name else (ins[0], ins[1])
-            flops = 2.0 * a.numel() * (b.shape[-1] if b.dim() >= 1 else 1)
+            if "linear" in name:  # F.linear(x, weight): weight is [N, K]
+                flops = 2.0 * a.numel() * b.shape[0]
+            else:
+                flops = 2.0 * a.numel() * (b.shape[-1] if b.dim() >= 1 else 1)
             kind = "attention" if "bmm" in name else "gemm"
-            r = self.rec(path, kind)
+            rows = float(a.numel() // max(1, a.shape[-1])) if kind == "gemm" and a.dim() >= 1 else 0.0
+            r = self.rec(path, kind, rows)
             r.count += 1
             r.flops += flops
-            r.nbytes += _nbytes(ins) + _nbytes(outs)
+            if kind == "gemm":
+                r.wbytes += _nbytes([b])
+                r.nbytes += _nbytes([t for t in ins if t is not b]) + _nbytes(outs)
+            else:
+                r.nbytes += _nbytes(ins) + _nbytes(outs)
         else:
             kind = "norm" if "norm" in type(module).__name__.lower() or "norm" in name else "elementwise"
             r = self.rec(path, kind)
@@ -245,6 +271,7 @@ def run_trace(twin: Twin, images: list[Any], prompts: list[str]) -> Trace:
         w = module_width(m)
         if w is not None:
             trace.twin_widths.setdefault(p, w)
+        trace.twin_params.setdefault(p, sum(t.numel() for t in m.parameters()))
 
     vision_paths = list(entry.vision_modules)
     state = _State(model, vision_paths, trace)
