@@ -156,13 +156,9 @@ def _default_start_method() -> str:
     return inspect.signature(worker_context).parameters["method"].default
 
 
-# Known defect (found by this test): a forkserver worker's parent is the fork server, so the
-# kernel's parent-death signal (worker._die_with_parent) never fires when the orchestrator dies,
-# and the fork server itself does not exit while a worker still holds its "alive" pipe (CPython
-# hands that fd to every forked child). Worker, fork server and resource tracker all live on.
-# Remove the marker once workers watch the orchestrator itself (e.g. a pidfd on its pid).
-@pytest.mark.xfail(_default_start_method() == "forkserver", strict=True,
-                   reason="forkserver workers outlive a SIGKILLed orchestrator (see comment above)")
+# A forkserver worker's parent is the fork server: the worker closes its inherited copy of the
+# server's "alive" pipe (worker._release_fork_server), so the server exits with the orchestrator
+# and the kernel's parent-death signal then ends the worker.
 def test_killing_only_the_parent_leaves_no_worker_behind(tmp_path):
     if not Path("/proc/self/stat").exists():
         pytest.skip("needs /proc to see the process tree (Linux)")

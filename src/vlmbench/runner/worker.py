@@ -50,8 +50,27 @@ def _seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def _release_fork_server() -> None:
+    """A worker forked by the fork server inherits the write end of the server's "alive" pipe
+    (CPython hands it to every child); while any worker holds it, the server does not see the
+    orchestrator die. Closing it here lets the server exit with the orchestrator, and the kernel
+    then SIGKILLs this worker (its parent-death signal, below)."""
+    import os
+    from multiprocessing import forkserver
+
+    server = getattr(forkserver, "_forkserver", None)
+    fd = getattr(server, "_forkserver_alive_fd", None)
+    if fd is not None:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+        server._forkserver_alive_fd = None
+
+
 def _die_with_parent() -> None:
     """Linux: have the kernel SIGKILL this worker when the parent dies (no orphaned generate)."""
+    _release_fork_server()
     try:
         import ctypes
         import signal
