@@ -29,13 +29,14 @@ def test_every_row_ok_with_exact_output_length(rows):
 
 
 def test_timings_are_ordered_and_consistent(rows):
+    """Orderings only: the values themselves are held to a known schedule, not to the code's
+    own sums, in test_trackers_known_time.py and test_trackers_user_time.py."""
     for r in rows:
         assert 0 < r["ttft_ms"] < r["e2e_ms"]
-        assert r["ttft_user_ms"] == pytest.approx(r["preprocess_ms"] + r["ttft_ms"], abs=1e-3)
+        assert r["preprocess_ms"] > 0 and r["ttft_user_ms"] > max(r["ttft_ms"], r["preprocess_ms"])
         assert r["vision_ms"] > 0 and r["prefill_ms"] > 0
         assert r["vision_ms"] + r["prefill_ms"] <= r["ttft_ms"] + 1e-3
-        assert r["tpot_ms"] == pytest.approx((r["e2e_ms"] - r["ttft_ms"]) / 3, rel=1e-3)
-        assert r["decode_tps"] == pytest.approx(1000.0 / r["tpot_ms"], rel=1e-3)
+        assert 0 < r["tpot_ms"] < r["e2e_ms"] and r["decode_tps"] > 0
         times = [float(t) for t in r["token_times_ms"].split()]
         assert len(times) == 4 and times == sorted(times)
         assert times[0] == pytest.approx(r["ttft_ms"], abs=2e-3) and times[-1] == pytest.approx(r["e2e_ms"], abs=2e-3)

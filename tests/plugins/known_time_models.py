@@ -96,3 +96,36 @@ ENTRIES = (
     dataclasses.replace(_base, id="known-time-tiny", model_class=PacedLlava),
     dataclasses.replace(_base, id="known-alloc-tiny", model_class=PacedAllocatingLlava),
 )
+
+
+# --- known preprocessing time (appended) ------------------------------------------------------
+# ``known-preprocess-tiny``: the paced model above, with a processor whose call ends PREPROCESS_S
+# after it began (the real processing runs first, then it sleeps to the deadline). The truth
+# for the user-facing columns: preprocess_ms = PREPROCESS_S (+ opening the image file, before
+# the processor call: a few ms), ttft_user_ms = PREPROCESS_S + VISION_S + PREFILL_S.
+PREPROCESS_S = 0.4
+
+
+def _paced_processor(build):
+    def paced_build(tokenizer):
+        processor = build(tokenizer)
+        real = type(processor)
+
+        class PacedProcessor(real):
+            def __call__(self, *args, **kwargs):
+                deadline = time.perf_counter_ns() + int(PREPROCESS_S * 1e9)
+                out = super().__call__(*args, **kwargs)
+                sleep_until(deadline)
+                return out
+
+        PacedProcessor.__name__ = real.__name__  # processor_kind() and labels see the real class
+        processor.__class__ = PacedProcessor
+        return processor
+
+    return paced_build
+
+
+ENTRIES = ENTRIES + (
+    dataclasses.replace(_base, id="known-preprocess-tiny", model_class=PacedLlava,
+                        processor=dataclasses.replace(_base.processor, build=_paced_processor(_base.processor.build))),
+)
