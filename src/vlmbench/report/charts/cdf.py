@@ -16,11 +16,11 @@ from vlmbench.report.charts.style import ChartContext, new_figure, style_axes
 
 NAME = "latency_cdf"
 TITLE = "Latency CDF per model (TTFT and E2E)"
-PANELS = (("ttft_ms", "TTFT (ms)"), ("e2e_ms", "E2E (ms): start → last token"))
+PANELS = (("ttft_user_ms", "TTFT (ms, user): request → first token"), ("e2e_ms", "E2E (ms): start → last token"))
 
 
 def draw(ctx: ChartContext) -> Optional[Figure]:
-    if not any(g.warm_values("ttft_ms") for g in ctx.groups):
+    if not any(g.warm_values(PANELS[0][0]) for g in ctx.groups):
         return None
     fig = new_figure(ctx, height_in=4.6)
     axes = fig.subplots(1, len(PANELS), sharey=True)

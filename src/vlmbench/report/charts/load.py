@@ -52,7 +52,7 @@ def draw(ctx: ChartContext) -> Optional[Figure]:
         name = plain(f"{model} · {n_out} tok" + (f" · {run_id}" if several_runs else ""))
         color = ctx.color(i)
         left.plot(xs, [s["window_output_tps_p50"] for _, s in points], marker="o", color=color, label=name)
-        right.plot(xs, [s["ttft_ms_p50"] for _, s in points], marker="o", color=color, label=f"{name}: TTFT")
+        right.plot(xs, [s["ttft_user_ms_p50"] for _, s in points], marker="o", color=color, label=f"{name}: TTFT (user)")
         right.plot(xs, [s["e2e_ms_p50"] for _, s in points], marker="s", linestyle="--", color=color,
                    label=f"{name}: E2E")
     left.set_xlabel(xlabel)

@@ -1,6 +1,6 @@
 """TTFT vs decode tokens/s, one point per (model, scenario), with the Pareto front marked.
 
-x: TTFT p50 (ms, lower is better); y: decode tokens/s p50 (higher is better). A point is on the
+x: TTFT (user) p50 (ms, lower is better; request -> first token); y: decode tokens/s p50 (higher is better). A point is on the
 front when no other point has both a lower-or-equal TTFT and a higher-or-equal rate (one strict).
 An axis whose values span more than ``scale.SPAN_LIMIT`` is logarithmic.
 """
@@ -21,8 +21,8 @@ LABEL_OFFSETS = (6, -8, 16, -18)  # points; alternate so labels of nearby points
 
 
 def draw(ctx: ChartContext) -> Optional[Figure]:
-    points = [(i, s["ttft_ms_p50"], s["decode_tps_p50"]) for i, s in enumerate(ctx.summaries)
-              if s["ttft_ms_p50"] is not None and s["decode_tps_p50"] is not None]
+    points = [(i, s["ttft_user_ms_p50"], s["decode_tps_p50"]) for i, s in enumerate(ctx.summaries)
+              if s["ttft_user_ms_p50"] is not None and s["decode_tps_p50"] is not None]
     if not points:
         return None
     fig = new_figure(ctx, height_in=5.2)
@@ -43,7 +43,7 @@ def draw(ctx: ChartContext) -> Optional[Figure]:
                 markersize=12)
         ax.legend(fontsize=8, loc="best", framealpha=0.9)
     log_x, log_y = wide(x for _, x, _ in points), wide(y for _, _, y in points)
-    ax.set_xlabel("TTFT p50 (ms)  ← better" + (LOG_NOTE if log_x else ""))
+    ax.set_xlabel("TTFT (user) p50 (ms)  ← better" + (LOG_NOTE if log_x else ""))
     ax.set_ylabel("decode tokens/s p50  ↑ better" + (LOG_NOTE if log_y else ""))
     ax.margins(x=0.25, y=0.15)
     if log_x:

@@ -1,6 +1,7 @@
 """TTFT by model: p50 bar, whiskers to p90 and p99, every warm request as a dot, cold as a cross.
 
-x: TTFT (model) in ms = generate start -> first token on the host; warm ok rows only.
+x: TTFT (user) in ms = what a user waits for: in-process preprocess + generate start -> first token on the
+host; endpoint request sent -> first output chunk (METRICS.md, "ttft_user_ms"); warm ok rows only.
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ from vlmbench.report.charts.style import ChartContext
 
 NAME = "ttft_by_model"
 TITLE = "TTFT by model (p50 bar, p90/p99 whiskers, dots = requests)"
-COLUMN = "ttft_ms"  # request-row column; the summary has COLUMN_p50 / _p90 / _p99
+COLUMN = "ttft_user_ms"  # request-row column; the summary has COLUMN_p50 / _p90 / _p99
 
 
 def draw(ctx: ChartContext) -> Optional[Figure]:
     return bar_chart(
-        ctx, what="TTFT by model", xlabel="TTFT (ms): generate start → first token",
+        ctx, what="TTFT by model", xlabel="TTFT (ms, user): request → first token",
         bars=[Bars(f"{COLUMN}_p50", "p50")], whisker=f"{COLUMN}_p99", dots=COLUMN,
         ticks=[Tick(f"{COLUMN}_p90", "p90"), Tick(f"{COLUMN}_p99", "p99", size=20, width=2.2, color="#000000")],
     )

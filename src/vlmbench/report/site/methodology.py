@@ -16,6 +16,7 @@ from typing import Any, Iterable, Optional
 from vlmbench.report.compare import DEFAULT_ALPHA, DEFAULT_MIN_EFFECT_PCT
 from vlmbench.report.html import esc
 from vlmbench.report.site.safe_markdown import render
+from vlmbench.report.stability import DRIFT_P, DRIFT_RELATIVE, MIN_UNITS_FOR_DRIFT
 from vlmbench.report.statistics import BOOTSTRAP_RESAMPLES, CONFIDENCE, HIGH_CV, MIN_N_FOR_PERCENTILE
 from vlmbench.results.schema import COLUMNS, SCHEMA_VERSION
 
@@ -45,22 +46,38 @@ def aggregation_rules() -> str:
         "x<sub>n-1</sub> and h = (n-1)&middot;q/100, p<sub>q</sub> = x<sub>&lfloor;h&rfloor;</sub> + "
         "(h-&lfloor;h&rfloor;)(x<sub>&lceil;h&rceil;</sub> - x<sub>&lfloor;h&rfloor;</sub>). "
         + ", ".join(f"p{q} is flagged below n = {n}" for q, n in MIN_N_FOR_PERCENTILE.items() if n > 1) + ".",
-        "Mean and sample standard deviation (n-1); coefficient of variation CV = std / mean, flagged when "
-        f"above {HIGH_CV:g} for TTFT or TPOT.",
-        f"Confidence interval of the median (TTFT and TPOT): percentile bootstrap, {BOOTSTRAP_RESAMPLES} "
-        f"resamples with a fixed seed, {CONFIDENCE:.0%} level.",
+        "Mean and sample standard deviation (n-1) over warm rows, with CV = std / mean (spread between prompts "
+        "included: it is not a noise figure).",
+        f"Stability, per prompt across repeats: the repeat CV is the pooled spread of each prompt (or batch of "
+        f"prompts) around its own mean, flagged above {HIGH_CV:g}; drift compares each prompt's later repeats "
+        f"with its earlier ones (paired sign-flip test), flagged beyond {DRIFT_RELATIVE:.0%} at p &lt; "
+        f"{DRIFT_P:g} with at least {MIN_UNITS_FOR_DRIFT} prompts measured twice. With one repeat neither can fire.",
+        f"Confidence interval of the median (TTFT, TTFT user, TPOT): percentile bootstrap over generate windows "
+        f"(the B rows of one batch share their timings, so the window is the independent unit), "
+        f"{BOOTSTRAP_RESAMPLES} resamples with a fixed seed, {CONFIDENCE:.0%} level.",
+        "Headline TTFT is <code>ttft_user_ms</code>, what a user waits for: in-process preprocessing + model TTFT; "
+        "over HTTP, request sent to first output chunk (upload and server-side preprocessing included). "
+        "Model TTFT (<code>ttft_ms</code>) and the stage columns keep their own scopes (METRICS.md).",
+        "Cache-busted and unbusted endpoint rows are separate groups; real-size and tiny models are shown apart.",
         "Throughput: <code>window_output_tps</code> and <code>window_rps</code> are per batch/load window; "
-        "the median over windows is reported (each window counted once).",
+        "the median over windows is reported (each window counted once). The load level of an endpoint window "
+        "is the window's own concurrency, not its first row's.",
+        "SLO attainment and goodput share one definition: a failed or unjudged request is a miss.",
         "Peak memory: the maximum over ok rows; the headline value is device memory (NVML, else CUDA "
-        "reserved, else allocated) where measured, otherwise the worker process's peak RSS.",
+        "reserved, else allocated) where measured, otherwise the worker process's peak RSS (MiB).",
         "Stage breakdown: medians over warm requests of preprocess, vision, prefill, the rest of TTFT "
         "(TTFT - vision - prefill) and decode (E2E - TTFT), in ms.",
         "Pareto front (TTFT vs tokens/s): a point is on it when no other point has both a lower-or-equal "
         "TTFT p50 and a higher-or-equal decode tokens/s p50, one of them strictly.",
-        f"<code>vlmbench compare A B</code>: ratio of medians B/A per metric; two-sided Mann-Whitney U test on "
-        f"the per-request values (significant when p &lt; {DEFAULT_ALPHA:g}); changes under "
-        f"{DEFAULT_MIN_EFFECT_PCT:g}% never count; <code>--fail-above PCT</code> exits 1 on a significant "
-        "regression larger than PCT.",
+        f"<code>vlmbench compare A B</code>: paired per prompt (geometric mean of per-prompt ratios B/A); "
+        f"changes under {DEFAULT_MIN_EFFECT_PCT:g}% never count. The within-run p-value (p &lt; {DEFAULT_ALPHA:g}) "
+        "says only that the two runs differ, not that the code did: two runs of unchanged code differ by the "
+        "machine's between-run noise. A regression is called only against a known between-run spread (from an "
+        "archive's history, <code>--archive</code>, or <code>--between-run-noise</code>); otherwise the verdict "
+        "says the noise is unknown and how to measure it.",
+        "<code>vlmbench gate</code>: each cell of a new run against the last archived runs of the same model, "
+        "hardware and scenario, judged against the threshold plus the between-run spread learnt from the "
+        "archive's run medians (METRICS.md).",
     ]
     return "<ul>" + "".join(f"<li>{item}</li>" for item in items) + "</ul>"
 
