@@ -4,7 +4,6 @@ run goes on, and the API key never reaches any output."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest

@@ -108,8 +108,10 @@ COLUMNS_V1: tuple[Column, ...] = (
     _c("chunk_gap_p99_ms", "float", "ms"),
     _c("payload_bytes", "int", "bytes", "request body size"),
     _c("encode_ms", "float", "ms", "image base64 encoding, outside the timed region"),
-    _c("cache_bust", "bool", doc="every request made unique so caches cannot hide cold cost"),
-    _c("slo_met", "bool", doc="endpoint: met every --slo limit (TTFT from the scheduled send); empty without --slo"),
+    _c("cache_bust", "bool", doc="every request made unique so caches cannot hide cold cost (endpoint default; "
+                                 "false with --no-cache-bust)"),
+    _c("slo_met", "bool", doc="endpoint: completed and met every --slo limit (TTFT from the scheduled send); false "
+                              "for a failed request or an unmeasured limited value; empty without --slo"),
     # batch / window aggregates (same value on every row of one window)
     _c("window_id", "str", doc="batch or load window this row was measured in"),
     _c("window_output_tps", "float", "tokens/s", "sum of n_out over the window duration"),

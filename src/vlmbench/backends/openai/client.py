@@ -72,10 +72,23 @@ async def _drain(response: aiohttp.ClientResponse, pieces) -> None:
         response.close()
 
 
+async def _read_at_most(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The body up to ``limit`` bytes (``read(n)`` alone returns what is buffered so far)."""
+    parts: list[bytes] = []
+    size = 0
+    while size < limit:
+        piece = await response.content.read(limit - size)
+        if not piece:
+            break
+        parts.append(piece)
+        size += len(piece)
+    return b"".join(parts)
+
+
 async def _error_body(response: aiohttp.ClientResponse) -> bytes:
     """Up to MAX_ERROR_BODY_BYTES of an error response's body; tolerant of broken bodies."""
     try:
-        return await response.content.read(MAX_ERROR_BODY_BYTES)
+        return await _read_at_most(response, MAX_ERROR_BODY_BYTES)
     except (aiohttp.ClientError, OSError):
         return b""
 
@@ -193,7 +206,7 @@ class ChatClient:
             async with self.http.session().get(self.endpoint.url(route), headers=headers, **self._via) as response:
                 if response.status >= 300:
                     raise EndpointError.http(response.status, response.reason or "", await _error_body(response))
-                body = await response.content.read(MAX_JSON_BODY_BYTES)
+                body = await _read_at_most(response, MAX_JSON_BODY_BYTES)
         except (aiohttp.ClientError, OSError) as exc:
             raise translate(exc, self.endpoint, in_body=False) from None
         try:
@@ -226,6 +239,10 @@ class ChatClient:
                 if EVENT_STREAM not in content_type:
                     raise EndpointError(Category.MALFORMED_EVENT,
                                         f"the response is not an event stream (content-type {content_type[:60]!r})")
+                encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+                if encoding not in ("", "identity"):
+                    raise EndpointError(Category.MALFORMED_EVENT, f"the server compressed the stream "
+                                        f"(content-encoding {encoding[:30]!r}) although asked not to")
                 unwatch = end_body_with_connection(response)
                 try:
                     log, end_ns = await _read_events(response, self.endpoint, head_ns, BodyClock(arrivals))
