@@ -67,6 +67,7 @@ def _stream(url: str, model: str, item, timeout_s: float = 5.0, key: str | None 
     ("bad-chunk-size", "malformed_event: chunked body: ", "error"),
     ("not-http", "malformed_event: not a valid HTTP response", "error"),
     ("close-before-head", "stream_ended_early: connection closed before the response headers", "error"),
+    ("gzipped", "malformed_event: the server compressed the stream (content-encoding 'gzip')", "error"),
 ])
 def test_each_failure_has_its_category(server, item, model, prefix, status):
     with pytest.raises(EndpointError) as info:

@@ -26,6 +26,8 @@ empty-content           role chunk, ``max_tokens`` chunks with ``content: ""``, 
 bad-chunk-size          a content event, then (50 ms later) a chunk whose size line is not hex
 not-http                answers with a line that is not an HTTP status line, then closes
 close-before-head       reads the request and closes the connection without answering
+gzipped                 an event stream sent with ``Content-Encoding: gzip`` (the client asked
+                        for ``identity``)
 reject-stream-options   422 when the body has ``stream_options`` (as ``transformers serve``
                         does for unknown fields); otherwise normal with usage in the finish
                         chunk and no ``[DONE]`` (also as ``transformers serve`` does)
@@ -285,6 +287,15 @@ async def close_before_head(resp: Response, request: Request, settings: Settings
     resp.keep_alive = False
 
 
+async def gzipped(resp: Response, request: Request, settings: Settings) -> None:
+    import gzip
+
+    data = gzip.compress(b"data: [DONE]\n\n")
+    resp.writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Encoding: gzip\r\n"
+                      b"Content-Length: %d\r\n%s\r\n" % (len(data), resp.connection_header.encode()) + data)
+    await resp.writer.drain()
+
+
 async def reject_stream_options(resp: Response, request: Request, settings: Settings) -> None:
     if "stream_options" in request.body:
         await resp.simple(422, json.dumps({"detail": "Unexpected fields in the request: {'stream_options'}"}))
@@ -315,7 +326,7 @@ BEHAVIOURS: dict[str, Behaviour] = {
     "end-early": end_early, "garbage": garbage, "error-event": error_event, "no-usage": no_usage,
     "reject-stream-options": reject_stream_options, "stall": stall, "flaky": flaky,
     "empty-content": empty_content, "bad-chunk-size": bad_chunk_size, "not-http": not_http,
-    "close-before-head": close_before_head,
+    "close-before-head": close_before_head, "gzipped": gzipped,
 }
 
 
