@@ -5,14 +5,18 @@ Per cell and metric (TTFT, TTFT user, TPOT, tokens/s):
 
 1. ``r`` = p50 of the new run's warm requests / p50 of the baseline runs' warm requests (pooled),
    oriented as a cost (old/new for tokens/s), so ``r > 1`` is always "slower";
-2. within-run interval: percentile bootstrap of ``r`` on the per-request samples
+2. the level: the run's ``m`` checks (cells x metrics) share one exit code, so each is tested at
+   ``1 - alpha/m`` (Bonferroni, ``alpha`` = 0.05): the chance that an unchanged run fails
+   anywhere stays at most ``alpha``, however many cells it has;
+3. within-run interval: percentile bootstrap of ``r`` on the per-request samples at that level
    (:mod:`vlmbench.archive.ratio`): ``[lo, hi]``;
-3. between-run noise: the cell's between-run sigma ``s`` of ln(run median)
-   (:mod:`vlmbench.archive.noise`); comparing one run with the median of ``k`` runs adds
-   ``b = z s sqrt(1 + 1/k)`` (z of the confidence level) on the log scale;
-4. combined interval: ``lower = r exp(-sqrt(ln(r/lo)^2 + b^2))``,
+4. between-run noise: the cell's between-run sigma ``s`` of ln(run median)
+   (:mod:`vlmbench.archive.noise`), estimated from ``d`` run-to-run differences; comparing one
+   run with the median of ``k`` runs adds ``b = q s sqrt(1 + 1/k)`` on the log scale, ``q`` the
+   Student t quantile ``t(1 - alpha/(2m), d)`` (normal when the spread is assumed);
+5. combined interval: ``lower = r exp(-sqrt(ln(r/lo)^2 + b^2))``,
    ``upper = r exp(+sqrt(ln(hi/r)^2 + b^2))``;
-5. REGRESSION when ``lower > 1 + threshold``; IMPROVEMENT when ``upper < 1 / (1 + threshold)``;
+6. REGRESSION when ``lower > 1 + threshold``; IMPROVEMENT when ``upper < 1 / (1 + threshold)``;
    otherwise PASS (within noise and threshold). A cell without archived history is NEW.
 
 The gate fails (exit 1) when any cell has a REGRESSION. Fingerprint changes (software, driver,
@@ -25,13 +29,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from statistics import NormalDist
 from typing import Optional, Sequence
 
 import pandas as pd
 
 from vlmbench.archive.environment import changes, manifest_environment
-from vlmbench.archive.noise import sigma_for, spread_from_medians
+from vlmbench.archive.noise import spread_for, spread_from_medians
+from vlmbench.archive.quantiles import t_quantile
 from vlmbench.archive.ratio import median_ratio_ci
 from vlmbench.archive.series import METRICS, SERIES_KEYS, run_medians, warm_rows
 from vlmbench.report.statistics import CONFIDENCE
@@ -64,6 +68,7 @@ class CellCheck:
     spread_source: str = ""
     baseline_runs: list[str] = field(default_factory=list)
     changes: list[str] = field(default_factory=list)
+    level: float = CONFIDENCE
 
     @property
     def spread_pct(self) -> Optional[float]:
@@ -76,7 +81,8 @@ class CellCheck:
         if self.verdict == NEW:
             return f"{NEW}: {self.cell_name()}: no archived run of this cell before this one"
         return (f"{self.verdict}: {self.cell_name()}: {self.label} p50 {self.old_p50:.4g} -> {self.new_p50:.4g} "
-                f"{self.unit} (cost x{self.ratio:.3f}; request-level 95% CI x{self.ci_lo:.3f}-x{self.ci_hi:.3f}; "
+                f"{self.unit} (cost x{self.ratio:.3f}; request-level {100 * self.level:.2f}% CI x{self.ci_lo:.3f}-"
+                f"x{self.ci_hi:.3f}; "
                 f"with between-run spread {self.spread_pct:.1f}% [{self.spread_source}]: "
                 f"x{self.lower:.3f}-x{self.upper:.3f}; limit x{1 + threshold_pct / 100:.3f}; "
                 f"baseline {len(self.baseline_runs)} run(s))")
@@ -104,17 +110,20 @@ class GateResult:
         return {tuple(c.cell[k] for k in SERIES_KEYS) for c in self.regressions}
 
 
-def _z() -> float:
-    return NormalDist().inv_cdf(0.5 + CONFIDENCE / 2.0)
+ALPHA = 1.0 - CONFIDENCE
 
 
-def check_cell(old: pd.Series, new: pd.Series, metric, sigma: float, k: int, threshold_pct: float):
-    """(verdict, old p50, new p50, r, lo, hi, lower, upper) of one cell and metric."""
-    ci = median_ratio_ci(new, old) if metric.higher_is_better else median_ratio_ci(old, new)
+def check_cell(old: pd.Series, new: pd.Series, metric, sigma: float, k: int, threshold_pct: float,
+               checks: int = 1, df: float = math.inf):
+    """(verdict, old p50, new p50, r, lo, hi, lower, upper) of one cell and metric, tested at the
+    level ``1 - ALPHA / checks``; ``df``: differences behind ``sigma`` (inf when assumed)."""
+    alpha = ALPHA / max(checks, 1)
+    ci = (median_ratio_ci(new, old, confidence=1 - alpha) if metric.higher_is_better
+          else median_ratio_ci(old, new, confidence=1 - alpha))
     if ci is None:
         return None
     r, lo, hi = ci
-    b = _z() * sigma * math.sqrt(1.0 + 1.0 / max(k, 1))
+    b = t_quantile(1 - alpha / 2, df) * sigma * math.sqrt(1.0 + 1.0 / max(k, 1))
     lower = r * math.exp(-math.hypot(math.log(r / lo), b))
     upper = r * math.exp(math.hypot(math.log(hi / r), b))
     limit = 1.0 + threshold_pct / 100.0
@@ -154,6 +163,7 @@ def gate_run(new_run: str | Path, archive: str | Path, threshold_pct: float = DE
     new_env = manifest_environment(Path(new_run) if (Path(new_run) / "manifest.json").exists()
                                    else Path(str(new["run_dir"].iloc[0])))
     checks: list[CellCheck] = []
+    pending = []  # (cell, baseline, old rows, new rows, changes): tested once the number of checks is known
     for cell_values, new_rows in new_warm.groupby(keys, dropna=False, sort=True):
         cell = dict(zip(keys, cell_values))
         cell_base = base
@@ -164,16 +174,20 @@ def gate_run(new_run: str | Path, archive: str | Path, threshold_pct: float = DE
             continue
         old_rows = arch_warm.merge(cell_base[keys + ["run_id"]], on=keys + ["run_id"])
         newest_dir = str(cell_base["run_dir"].iloc[-1])
-        changed = changes(manifest_environment(newest_dir), new_env)
-        for metric in GATE_METRICS:
-            sigma, source = sigma_for(spread, cell, metric.column)
-            result = check_cell(old_rows[metric.column].dropna(), new_rows[metric.column].dropna(), metric,
-                                sigma, len(cell_base), threshold_pct)
-            if result is None:
-                continue
-            verdict, old_p50, new_p50, r, lo, hi, lower, upper = result
-            checks.append(CellCheck(cell, metric.column, metric.label, metric.unit, verdict, old_p50, new_p50, r,
-                                    lo, hi, lower, upper, sigma, source, list(cell_base["run_id"]), changed))
+        pending.append((cell, cell_base, old_rows, new_rows, changes(manifest_environment(newest_dir), new_env)))
+    tests = [(p, m) for p in pending for m in GATE_METRICS
+             if p[2][m.column].notna().any() and p[3][m.column].notna().any()]
+    for (cell, cell_base, old_rows, new_rows, changed), metric in tests:
+        sigma, source, diffs = spread_for(spread, cell, metric.column)
+        df = math.inf if source == "assumed" else max(diffs, 1)
+        result = check_cell(old_rows[metric.column].dropna(), new_rows[metric.column].dropna(), metric,
+                            sigma, len(cell_base), threshold_pct, checks=len(tests), df=df)
+        if result is None:
+            continue
+        verdict, old_p50, new_p50, r, lo, hi, lower, upper = result
+        checks.append(CellCheck(cell, metric.column, metric.label, metric.unit, verdict, old_p50, new_p50, r,
+                                lo, hi, lower, upper, sigma, source, list(cell_base["run_id"]), changed,
+                                level=1 - ALPHA / len(tests)))
     return GateResult(", ".join(run_ids), threshold_pct, checks)
 
 

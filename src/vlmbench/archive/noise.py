@@ -54,8 +54,9 @@ def spread_from_medians(medians: pd.DataFrame, keys: Sequence[str] = SERIES_KEYS
                         metrics: Optional[Sequence[str]] = None) -> pd.DataFrame:
     """Between-run spread per cell and metric from a frame of run medians (see the module doc).
 
-    Columns: the keys, ``metric``, ``runs``, ``diffs``, ``sigma`` (of ln run median),
-    ``spread_pct``, ``source`` (``cell+pool`` | ``pool`` | ``assumed``)."""
+    Columns: the keys, ``metric``, ``runs``, ``diffs`` (the cell's own), ``pool_diffs`` (behind the
+    pool's estimate; 0 when assumed), ``sigma`` (of ln run median), ``spread_pct``, ``source``
+    (``cell+pool`` | ``pool`` | ``assumed``)."""
     keys = list(keys)
     pool_by = [k for k in pool_by if k in keys]
     parts = []
@@ -82,8 +83,10 @@ def spread_from_medians(medians: pd.DataFrame, keys: Sequence[str] = SERIES_KEYS
         cell["sigma"] = shrunk.where(known, ASSUMED_SIGMA).clip(lower=MIN_SIGMA)
         cell["source"] = np.where(~known, "assumed", np.where(cell["diffs"] > 0, "cell+pool", "pool"))
         cell["spread_pct"] = 100.0 * np.expm1(cell["sigma"])
+        cell["pool_diffs"] = cell["pool_n"].where(known, 0).astype(int)
         cell["metric"] = metric
-        parts.append(cell.reset_index()[keys + ["metric", "runs", "diffs", "sigma", "spread_pct", "source"]])
+        parts.append(cell.reset_index()[keys + ["metric", "runs", "diffs", "pool_diffs", "sigma", "spread_pct",
+                                                "source"]])
     return pd.concat(parts, ignore_index=True)
 
 
@@ -105,17 +108,26 @@ def between_run_spread(frame: pd.DataFrame, keys: Sequence[str] = SERIES_KEYS,
     return spread_from_medians(medians, keys, pool_by, metrics)
 
 
-def sigma_for(spread: pd.DataFrame, cell: dict, metric: str, keys: Sequence[str] = SERIES_KEYS) -> tuple[float, str]:
-    """(sigma, source) of one cell and metric; a cell absent from ``spread`` gets its pool's value
-    (same ``hardware``), else the assumed one."""
+def spread_for(spread: pd.DataFrame, cell: dict, metric: str,
+               keys: Sequence[str] = SERIES_KEYS) -> tuple[float, str, int]:
+    """(sigma, source, pool_diffs) of one cell and metric; a cell absent from ``spread`` gets the
+    median sigma of its hardware's cells, else the assumed one (``pool_diffs`` 0)."""
     rows = spread[spread["metric"] == metric]
     match = rows
     for k in keys:
-        match = match[match[k].astype("string") == str(cell[k])] if cell.get(k) is not None else match[match[k].isna()]
+        value = cell.get(k)
+        match = match[match[k].astype("string").fillna("") == ("" if value is None or value is pd.NA else str(value))]
     if len(match):
-        return float(match["sigma"].iloc[0]), str(match["source"].iloc[0])
-    same_hw = rows[rows["hardware"].astype("string") == str(cell.get("hardware"))] if "hardware" in rows else rows
+        row = match.iloc[0]
+        return float(row["sigma"]), str(row["source"]), int(row.get("pool_diffs", 0) or 0)
+    same_hw = rows[rows["hardware"].astype("string").fillna("") == str(cell.get("hardware") or "")]
     known = same_hw[same_hw["source"] != "assumed"]
     if len(known):
-        return float(known["sigma"].median()), "pool"
-    return ASSUMED_SIGMA, "assumed"
+        return float(known["sigma"].median()), "pool", int(known["pool_diffs"].max())
+    return ASSUMED_SIGMA, "assumed", 0
+
+
+def sigma_for(spread: pd.DataFrame, cell: dict, metric: str, keys: Sequence[str] = SERIES_KEYS) -> tuple[float, str]:
+    """(sigma, source) of one cell and metric: :func:`spread_for` without the count."""
+    sigma, source, _ = spread_for(spread, cell, metric, keys)
+    return sigma, source
