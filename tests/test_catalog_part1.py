@@ -32,30 +32,6 @@ TINY = [e for e in ENTRIES if e.is_tiny]
 SYSTEMS = sorted({e.system for e in ENTRIES})
 PARAM_COUNTS_JSON = Path(__file__).parent / "data" / "param-counts.json"  # copy of the fact sheet's file
 
-# What the real classes build, exactly (the fact sheet's total, less what an entry documents).
-BUILT_PARAMS = {
-    "llava-1.5-7b": 7_063_427_072,
-    "llava-1.5-13b": 13_351_494_656,
-    "llava-1.6-vicuna-7b": 7_063_431_168,
-    "llava-1.6-vicuna-13b": 13_351_499_776,
-    "llava-1.6-mistral-7b": 7_566_747_648,
-    "llava-1.6-34b": 34_752_083_968,
-    "paligemma-3b-224": 2_923_466_480,
-    "paligemma-3b-448": 2_924_351_216,
-    "paligemma-3b-896": 2_927_890_160,
-    "tinyllava-1.4b": 1_410_113_536,
-    "tinyllava-legacy-1.5b": 1_504_353_824,  # 26 SigLIP layers built
-    "tinyllava-legacy-2.0b": 2_048_820_768,
-    "tinyllava-legacy-3.1b": 3_186_888_224,  # and no Phi-2 LM-head bias
-    "tinyllava-2.4b": 2_925_717_360,
-    "tinyllava-3.1b": 3_202_127_728,  # no Phi-2 LM-head bias
-    "bunny-1.0-2b-zh": 2_256_373_616,
-    "bunny-1.0-3b": 3_197_494_128,  # no Phi-2 LM-head bias
-    "bunny-1.0-4b": 4_247_049_072,
-    "bunny-llama-3-8b-v": 8_464_760_688,
-    "minigpt4-7b": 7_832_679_936,
-    "minigpt4-13b": 14_110_916_096,
-}
 
 # Catalog id -> key of the fact sheet's param-counts.json (entries of other families included).
 FACT_SHEET_KEYS = {
@@ -101,6 +77,47 @@ FACT_SHEET_KEYS = {
     "cogvlm-17b-224": "cogvlm_224_total",
     "cogagent-18b": "cogagent_total(224 lowres + 1120 cross)",
 }
+
+# What the real classes build, exactly: the fact sheet's total (param-counts.json) less what the
+# builds leave out, derived by hand from the published shapes (not read back from the code):
+# - SigLIP-so400m/14 has 27 encoder layers; the TinyLLaVA legacy checkpoints (and so the builds)
+#   drop the last one: q, k, v, o (1152 -> 1152, biased), fc1 1152 -> 4304 and fc2 4304 -> 1152
+#   (biased), two LayerNorms (weight + bias) = 15,239,504;
+# - Phi-2's LM head has a bias over its 51,200 (padded) vocabulary; transformers' Phi-2 head here
+#   is built without it.
+SIGLIP_SO400M_LAYER = 4 * (1152 * 1152 + 1152) + (1152 * 4304 + 4304) + (4304 * 1152 + 1152) + 2 * (2 * 1152)
+PHI2_HEAD_BIAS = 51_200
+NOT_BUILT = {
+    "tinyllava-legacy-1.5b": SIGLIP_SO400M_LAYER,
+    "tinyllava-legacy-2.0b": SIGLIP_SO400M_LAYER,
+    "tinyllava-legacy-3.1b": SIGLIP_SO400M_LAYER + PHI2_HEAD_BIAS,
+    "tinyllava-3.1b": PHI2_HEAD_BIAS,
+    "bunny-1.0-3b": PHI2_HEAD_BIAS,
+}
+_SHEET = json.loads(PARAM_COUNTS_JSON.read_text(encoding="utf-8"))
+BUILT_PARAMS = {model_id: _SHEET[FACT_SHEET_KEYS[model_id]] - NOT_BUILT.get(model_id, 0) for model_id in (
+    "llava-1.5-7b",
+    "llava-1.5-13b",
+    "llava-1.6-vicuna-7b",
+    "llava-1.6-vicuna-13b",
+    "llava-1.6-mistral-7b",
+    "llava-1.6-34b",
+    "paligemma-3b-224",
+    "paligemma-3b-448",
+    "paligemma-3b-896",
+    "tinyllava-1.4b",
+    "tinyllava-legacy-1.5b",
+    "tinyllava-legacy-2.0b",
+    "tinyllava-legacy-3.1b",
+    "tinyllava-2.4b",
+    "tinyllava-3.1b",
+    "bunny-1.0-2b-zh",
+    "bunny-1.0-3b",
+    "bunny-1.0-4b",
+    "bunny-llama-3-8b-v",
+    "minigpt4-7b",
+    "minigpt4-13b",
+)}
 
 # LLaVA-1.6 AnyRes: image (width, height) -> tokens the LLM receives (fact sheet examples).
 ANYRES_TOKENS = {
