@@ -96,3 +96,22 @@ def test_suites_command_lists_builtins(capsys):
     assert main(["suites"]) == 0
     out = capsys.readouterr().out
     assert "default" in out and "seed" in out
+
+
+def test_size_class_of_rows_comes_from_the_catalog():
+    from vlmbench.runner.rows import size_class
+
+    assert size_class("tinyllava-1.4b", "hf") == "real"
+    assert size_class("tinyllava-3.1b-tiny", "hf") == "tiny"
+    assert size_class("tinyllava-1.4b", "openai") is None  # an endpoint: unknown
+    assert size_class("/no/such/local/folder", "hf") is None
+
+
+def test_summary_prints_real_size_rows_apart_from_tiny_ones():
+    from vlmbench.cli.run import summary_tables
+
+    rows = [{"model_id": "tinyllava-1.4b", "size_class": "real"}, {"model_id": "llava-1.5-7b-tiny", "size_class": "tiny"}]
+    text = summary_tables(rows, lambda group: "|".join(r["model_id"] for r in group))
+    real_at, tiny_at = text.index("REAL-SIZE"), text.index("tiny variants")
+    assert real_at < text.index("tinyllava-1.4b") < tiny_at < text.index("llava-1.5-7b-tiny")
+    assert summary_tables(rows[1:], lambda group: "plain") == "plain"  # one class: one plain table
