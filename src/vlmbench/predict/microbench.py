@@ -6,9 +6,10 @@ few repetitions (the least disturbed one), timed with the device's own marks
 
 - memory bandwidth: :func:`vlmbench.measure.bandwidth.measure_copy_bandwidth` (read + write);
   element-wise bandwidth: ``torch.add(a, b, out=c)`` (2 reads + 1 write);
-- GEMM throughput per dtype against M (1 .. 2048) at the widths catalog models use (K = 4096,
-  N = 4096 for M <= 64, N = 1024 above, where the GEMM is compute-bound anyway);
-- attention (``scaled_dot_product_attention``, 16 heads of 64) against sequence length;
+- GEMM throughput per dtype against M (1 .. 4096 on GPUs, 1 .. 512 on the CPU) at the widths catalog
+  models use (K = N = 4096; on the CPU K = N = 2048 above M = 64, where the GEMM is compute-bound);
+- attention (``scaled_dot_product_attention``, 16 heads of 64) against sequence length, and a decode
+  step's attention (one query against L cached keys, 32 heads) against L;
 - host cost per ATen op (an in-place add on a 1-element tensor, ``launch_us``) and per
   ``nn.Module`` call (``module_us``);
 - fixed cost per ``generate`` step and its set-up: a 2-layer, 64-wide Llama generating 2 and 10
@@ -30,8 +31,7 @@ from vlmbench.predict.profiles.schema import Profile
 
 GEMM_K = 4096
 GEMM_N_SMALL_M = 4096
-GEMM_N_LARGE_M = 4096
-MAX_GEMM_FLOP = 2e9  # per call on the CPU; GPUs use the full width
+CPU_LARGE_M_WIDTH = 2048
 MICRO_INTERVAL = {"preprocess": [0.7, 1.5], "vision": [0.7, 1.45], "prefill": [0.7, 1.45], "ttft": [0.7, 1.45],
                   "tpot": [0.7, 1.45], "e2e": [0.7, 1.45], "peak_memory": [0.85, 1.2]}
 
@@ -55,14 +55,14 @@ def gemm_curve(ops: DeviceOps, dtype: torch.dtype, ms: tuple[int, ...], k: int, 
     dev = ops.device
     out = []
     for m in ms:
-        # N as wide as a catalog projection for small M (weights far larger than the caches); for
-        # large M (compute-bound) narrower, so that one call stays within ~2 GFLOP on slow devices
-        n = GEMM_N_SMALL_M if m <= 64 else max(256, min(GEMM_N_LARGE_M, int(MAX_GEMM_FLOP / (2 * m * k)))) if dev.type == "cpu" else GEMM_N_LARGE_M
-        a = torch.randn(m, k, device=dev).to(dtype)
-        w = torch.randn(n, k, device=dev).to(dtype) * 0.02  # nn.Linear's layout: the kernel models use
+        # small M: K x N = 4096 x 4096 (weights far larger than the caches, streamed as in a decode
+        # step); large M (compute-bound) on the CPU: 2048 x 2048, so one call stays within a few GFLOP
+        kk, n = (k, GEMM_N_SMALL_M) if m <= 64 or dev.type != "cpu" else (CPU_LARGE_M_WIDTH, CPU_LARGE_M_WIDTH)
+        a = torch.randn(m, kk, device=dev).to(dtype)
+        w = torch.randn(n, kk, device=dev).to(dtype) * 0.02  # nn.Linear's layout: the kernel models use
         with torch.inference_mode():
             t = _best_ms(ops, lambda: torch.nn.functional.linear(a, w), 5, budget_s)
-        out.append([float(m), 2.0 * m * k * n / (t / 1000.0)])
+        out.append([float(m), 2.0 * m * kk * n / (t / 1000.0)])
         del a, w
     return out
 
@@ -76,6 +76,22 @@ def attention_curve(ops: DeviceOps, dtype: torch.dtype, lengths: tuple[int, ...]
         t = _best_ms(ops, lambda: torch.nn.functional.scaled_dot_product_attention(q, q, q), 5, budget_s)
         out.append([float(length), 4.0 * heads * length * length * d / (t / 1000.0)])
         del q
+    return out
+
+
+def decode_attention_curve(ops: DeviceOps, dtype: torch.dtype, lengths: tuple[int, ...],
+                           budget_s: float) -> list[list[float]]:
+    """SDPA of one query position against ``L`` cached keys (a decode step), 32 heads of 64."""
+    dev = ops.device
+    heads, d = 32, 64
+    out = []
+    for length in lengths:
+        q = torch.randn(1, heads, 1, d, device=dev).to(dtype)
+        kv = torch.randn(1, heads, length, d, device=dev).to(dtype)
+        with torch.inference_mode():
+            t = _best_ms(ops, lambda: torch.nn.functional.scaled_dot_product_attention(q, kv, kv), 5, budget_s)
+        out.append([float(length), 4.0 * heads * length * d / (t / 1000.0)])
+        del q, kv
     return out
 
 
@@ -213,9 +229,11 @@ def calibrate_device(device: str, quick: bool = False) -> Profile:
     elif is_cuda:
         ms, k, lengths, budget = (1, 4, 16, 64, 256, 1024, 2048, 4096), GEMM_K, (128, 512, 1024, 2048, 4096, 8192), 1.0
     else:
-        ms, k, lengths, budget = (1, 4, 16, 64, 256, 1024), GEMM_K, (64, 256, 1024), 1.0
+        ms, k, lengths, budget = (1, 4, 16, 64, 256, 512), GEMM_K, (64, 256, 1024), 1.0
     mm = {str(d).removeprefix("torch."): gemm_curve(ops, d, ms, k, budget) for d in dtypes}
     at = {str(d).removeprefix("torch."): attention_curve(ops, d, lengths, budget) for d in dtypes}
+    dec_lengths = (64, 512) if quick else (64, 256, 1024, 4096)
+    at_dec = {str(d).removeprefix("torch."): decode_attention_curve(ops, d, dec_lengths, budget / 2) for d in dtypes}
     launch, module = dispatch_costs(ops, 500 if quick else 3000)
     step, setup = generate_costs(ops, launch, module)
     host = host_preprocessing(2 if quick else 5)
@@ -226,7 +244,7 @@ def calibrate_device(device: str, quick: bool = False) -> Profile:
         name=f"{dev.type}-micro", kind="micro-benchmark", device=name, device_type=dev.type,
         memory_gib=(total / 1024.0) if total else None,
         peak_flops_per_s=peak_flops, peak_bandwidth_bytes_per_s=bw.bytes_per_s,
-        matmul_curve=mm, attention_curve=at, bandwidth_bytes_per_s=bw.bytes_per_s,
+        matmul_curve=mm, attention_curve=at, attention_decode_curve=at_dec, bandwidth_bytes_per_s=bw.bytes_per_s,
         elementwise_bytes_per_s=elem, launch_us=launch, module_us=module, step_overhead_ms=step, setup_ms=setup,
         host=host, overlap=is_cuda, memory_overhead_mb=600.0 if is_cuda else 450.0,
         interval={k2: list(v) for k2, v in MICRO_INTERVAL.items()},

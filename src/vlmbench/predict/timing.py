@@ -2,7 +2,8 @@
 
 Per op (``calls`` times): GEMM and lm_head ``max(F / (C_mm(M) x g(M)), B / (BW x p.bandwidth))`` with
 ``g = p.gemv`` at M <= 8, ``p.gemm`` at M >= 64 (log-linear between);
-attention ``max(F / (C_attn(L) x p.attention), B / (BW x p.bandwidth))``; norms, element-wise
+attention ``max(F / (C_attn(L) x p.attention), B / (BW x p.bandwidth))`` (in a decode step ``C_attn``
+is the profile's decode-attention curve: one query against L keys); norms, element-wise
 and embedding gathers ``B / (BW_elementwise x p.bandwidth)``. ``C(x)`` is interpolated
 log-log in the profile's curve for the dtype (clamped at its ends).
 
@@ -68,11 +69,12 @@ class StageTime:
 
 
 def stage_time(stage: StageCounts, profile: Profile, params: Params, dtype: str, extra_kv: float = 0.0,
-               roofline: bool = False) -> StageTime:
+               roofline: bool = False, decode: bool = False) -> StageTime:
     """Time of one pass over ``stage``. ``extra_kv``: key/value positions beyond the traced ones
     (decode steps after the first). ``roofline``: peak numbers only, no efficiency, no host cost."""
     mm = _curve(profile.matmul_curve, dtype)
-    at = _curve(profile.attention_curve, dtype)
+    at = _curve(profile.attention_decode_curve if decode and profile.attention_decode_curve
+                else profile.attention_curve, dtype)
     if roofline:
         peak = profile.peak_flops_per_s.get(dtype) or max(profile.peak_flops_per_s.values())
         bw = bw_e = profile.peak_bandwidth_bytes_per_s
@@ -147,11 +149,13 @@ def predict_times(counts: ModelCounts, n_out: int, in_pixels: float, profile: Pr
     if steps:
         # mean over decode steps j = 1 .. n_out - 1 of step j's time (attention grows linearly)
         mid = (steps - 1) / 2.0 * counts.decode_growth
-        tpot = stage_time(dec_stage, profile, params, dtype, extra_kv=mid, roofline=roofline).total_ms + step_fixed
+        tpot = stage_time(dec_stage, profile, params, dtype, extra_kv=mid, roofline=roofline,
+                          decode=True).total_ms + step_fixed
     e2e = ttft_ms + (tpot or 0.0) * steps
     detail = {"vision": vis.by_class_ms, "prefill": pre.by_class_ms}
     if steps:
-        detail["decode_step"] = stage_time(dec_stage, profile, params, dtype, roofline=roofline).by_class_ms
+        detail["decode_step"] = stage_time(dec_stage, profile, params, dtype, roofline=roofline,
+                                           decode=True).by_class_ms
     return Times(
         preprocess_ms=preprocess_ms(counts, in_pixels, profile, params) if not roofline else float("nan"),
         vision_ms=vision_ms, prefill_ms=prefill_ms, ttft_ms=ttft_ms, tpot_ms=tpot, e2e_ms=e2e,
