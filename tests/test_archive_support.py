@@ -2,7 +2,7 @@
 
 Real runs, made once per test session (the cost is the tiny model's worker start, seconds each):
 
-- :func:`real_runs` : two REAL runs ``R1``, ``R2`` of the runner with one configuration (tiny
+- :func:`real_runs` : REAL runs ``R1``, ``R2``, ``R4`` of the runner with one configuration (tiny
   LLaVA at batch sizes 1 and 2, 2 prompts x 3 repeats, 4 tokens), one after the other;
 - :func:`cycle_outcome` : ``vlmbench cycle`` (its CLI entry point) measuring a third REAL run ``R3``
   of the same configuration into its own archive (publish -> gate -> site), so the cycle test
@@ -14,8 +14,8 @@ RowWriter, run id and dates rewritten, as the history needs runs on distinct day
 - :func:`series_archive` : 8 daily runs, 2026-01-01..08 = copies of R1 R2 R3 R1 R2 R3 R1 R2; from
   day 6 on, the batch-2 cell is slowed by :func:`slow_factor` (times x F, rates / F): the known
   regression, a persistent one (days 6-8), as a bad commit would cause. The batch-1 cell is never changed.
-- :func:`aa_archive` : 5 daily copies of R1 and R3 (R1 R3 R1 R3 R1), the history a real re-run
-  R2 (not a copy) is gated against.
+- :func:`aa_archive` : 5 daily copies of R1, R3 and R4 (R1 R3 R4 R1 R3), the history a real
+  re-run R2 (not a copy) is gated against.
 """
 
 from __future__ import annotations
@@ -42,14 +42,14 @@ _SESSION: dict[str, Any] = {}
 
 
 def real_runs(tmp_path_factory) -> dict[str, Path]:
-    """{"R1": run dir, "R2": run dir}: two real runs, same configuration, one after the other."""
+    """{"R1", "R2", "R4": run dir}: real runs, same configuration, one after the other."""
     if "real" not in _SESSION:
         from vlmbench.config import RunConfig
         from vlmbench.runner import run_benchmark
 
         out = tmp_path_factory.mktemp("archive-real")
         runs = {}
-        for name in ("R1", "R2"):
+        for name in ("R1", "R2", "R4"):
             config = RunConfig(models=[TINY], max_new_tokens=4, repeats=3, warmup=1, prompts=few_prompt_ids(2),
                                batch_sizes=[1, 2], out=out, run_id=f"real-{name.lower()}", progress=False)
             runs[name] = run_benchmark(config).run_dir
@@ -121,17 +121,19 @@ def dated_copy(src: Path, root: Path, run_id: str, when: dt.datetime,
 
 def slow_factor(runs: dict[str, Path]) -> float:
     """F for the known slowdown, from S = the largest max/min ratio of any gated metric over the
-    warm batch-2 rows of all real runs together: F = max(2, 1.2 S^3.5). Why that power: every run
+    warm batch-2 rows of all real runs together: F = max(2, 1.2 S^6). Why that power: every run
     median and every bootstrap bound of the ratio lies within a factor S of the others, and the
     learned between-run sigma is at most 1.05 ln S (the MAD of differences of values within a
-    factor S), so the gate's lower bound is at least F S^-1 exp(-sqrt(1 + 2.3^2) ln S) >= F / S^3.5:
-    above 1.05 for any S, however loaded this machine is while the tiny model runs. The change is
-    unambiguous; the test cannot pass by chance or fail by noise."""
+    factor S; the step itself moves one difference only), so with the gate's quantile q (< 4.5
+    here: Bonferroni over 8 checks, t with 14 differences) the lower bound is at least
+    F S^-1 exp(-sqrt(1 + (1.1 q 1.05)^2) ln S) > F / S^6: above 1.05 for any S, however loaded
+    this machine is while the tiny model runs. The change is unambiguous; the test cannot pass
+    by chance or fail by noise."""
     warm = [r for d in runs.values() for r in read_rows(d / "requests.csv")
             if r["status"] == "ok" and not r["cold"] and r["scenario"] == SLOW_SCENARIO]
     assert warm, "the real runs have no warm batch-2 rows"
     spread = max(max(r[m] for r in warm) / min(r[m] for r in warm) for m in GATED)
-    return max(2.0, 1.2 * spread ** 3.5)
+    return max(2.0, 1.2 * spread ** 6)
 
 
 def _slow_cell(factor: float) -> Callable[[dict], list[dict]]:
@@ -167,14 +169,14 @@ def series_archive(tmp_path_factory) -> Path:
 
 
 def aa_archive(tmp_path_factory) -> Path:
-    """Copies of R1 and R3 on days 1-5 (R1 R3 R1 R3 R1): the history for the real re-run R2."""
+    """Copies of R1, R3 and R4 on days 1-5 (R1 R3 R4 R1 R3): the history for the real re-run R2."""
     if "aa_archive" not in _SESSION:
         runs = all_real(tmp_path_factory)
         root = tmp_path_factory.mktemp("aa-runs")
         archive = tmp_path_factory.mktemp("aa-archive") / "archive"
         from vlmbench.archive.publish import publish
 
-        for n, source in enumerate(("R1", "R3", "R1", "R3", "R1"), start=1):
+        for n, source in enumerate(("R1", "R3", "R4", "R1", "R3"), start=1):
             publish([dated_copy(runs[source], root, f"aa-day{n}", day(n))], archive)
         _SESSION["aa_archive"] = archive
     return _SESSION["aa_archive"]

@@ -3,8 +3,8 @@
 - The known slowdown (copies of real runs with the batch-2 cell slowed by F from day 6): the
   gate of day 6 fails on exactly that cell, naming it with old/new values and CI, and passes
   the batch-1 cell; the gate of a copy sped up by F lists the improvement and passes.
-- Real re-runs of unchanged code (not copies): R2 gated against a history of R1 and R3 passes,
-  and so does R3 against R1 and R2; the numbers are printed (``pytest -s``) for the record.
+- Real re-runs of unchanged code (not copies): R2 gated against a history of R1, R3, R4 copies
+  passes, and so does R3 against R1, R2, R4 as measured; the numbers are printed (``pytest -s``).
 - A software change between runs is shown beside the cells; a cell with no history is NEW.
 """
 
@@ -37,7 +37,8 @@ def test_known_slowdown_fails_exactly_the_slowed_cell(series):
     assert proc.returncode == 1, proc.stdout + proc.stderr
     regressions = [line for line in proc.stdout.splitlines() if line.startswith("REGRESSION")]
     assert regressions and all(f"/ {SLOW_SCENARIO} /" in line for line in regressions)
-    assert any("TPOT p50" in line and "request-level 95% CI" in line and "->" in line for line in regressions)
+    level = f"request-level {100 * (1 - 0.05 / 8):.2f}% CI"  # Bonferroni: 2 cells x 4 metrics
+    assert any("TPOT p50" in line and level in line and "->" in line for line in regressions)
     assert "gate: FAIL" in proc.stdout and "1 of 2 cell(s)" in proc.stdout
 
     result = gate_run(slowed, archive)
@@ -73,18 +74,21 @@ def test_improvement_is_listed_and_passes(series, tmp_path):
 
 def test_real_reruns_of_unchanged_code_pass(tmp_path_factory, tmp_path):
     runs = all_real(tmp_path_factory)
-    history = aa_archive(tmp_path_factory)  # copies of R1 and R3 only
+    history = aa_archive(tmp_path_factory)  # dated copies of R1, R3, R4: nothing of R2
     proc = run_cli("gate", str(runs["R2"]), "--archive", str(history), "-v")
-    print("\nA/A gate, real R2 vs history of R1/R3 copies:\n" + proc.stdout)
+    print("\nA/A gate, real R2 vs a history of R1/R3/R4 copies:\n" + proc.stdout)
     assert proc.returncode == 0, proc.stdout
     assert "gate: PASS" in proc.stdout and REGRESSION not in proc.stdout
+    assert "[cell+pool]" in proc.stdout  # gated against the learned spread, not an assumed one
 
-    other = tmp_path / "archive"  # R3 (measured by the cycle) against R1 and R2 as they are
-    publish([runs["R1"], runs["R2"]], other)
-    result = gate_run(runs["R3"], other, last_k=2)
-    print("A/A gate, real R3 vs real R1, R2:\n" + "\n".join(report_lines(result, verbose=True)))
+    other = tmp_path / "archive"  # R3 (measured by the cycle) against R1, R2, R4 as they were measured
+    publish([runs["R1"], runs["R2"], runs["R4"]], other)
+    result = gate_run(runs["R3"], other, last_k=3)
+    print("A/A gate, real R3 vs real R1, R2, R4:\n" + "\n".join(report_lines(result, verbose=True)))
     assert result.passed, report_lines(result, verbose=True)
     assert {c.verdict for c in result.checks} <= {PASS, IMPROVEMENT}
+    assert {c.spread_source for c in result.checks} == {"cell+pool"}
+    assert all(c.level == pytest.approx(1 - 0.05 / len(result.checks)) for c in result.checks)
 
 
 def test_software_change_is_shown_beside_the_cells_and_new_cells_are_new(series, tmp_path):
@@ -105,3 +109,15 @@ def test_software_change_is_shown_beside_the_cells_and_new_cells_are_new(series,
     lines = report_lines(result)
     assert any("changed since run day8: software.torch:" in line
                and "-> 99.0" in line and f"/ {SLOW_SCENARIO} /" in line for line in lines)
+
+
+def test_t_quantile_fallback_matches_scipy():
+    scipy_stats = pytest.importorskip("scipy.stats")
+    from vlmbench.archive.quantiles import t_quantile, t_quantile_expansion
+
+    for df in (4, 5, 8, 14, 30, 100):
+        for p in (0.975, 1 - 0.05 / 16, 1 - 0.05 / 80):
+            exact = float(scipy_stats.t.ppf(p, df))
+            assert t_quantile(p, df) == pytest.approx(exact, rel=1e-9)
+            assert t_quantile_expansion(p, df) == pytest.approx(exact, rel=0.015)
+    assert t_quantile(0.975, float("inf")) == pytest.approx(1.959964, rel=1e-6)

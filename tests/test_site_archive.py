@@ -118,13 +118,15 @@ def test_hostile_strings_are_escaped_everywhere(built):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in (built["site"] / "index.html").read_text()
 
 
-def test_site_needs_runs_or_an_archive_not_both(tmp_path_factory, tmp_path):
+def test_site_needs_runs_or_an_archive_not_both(tmp_path_factory, tmp_path, capsys):
     """Building from run folders is unchanged (tests/test_site.py); the two modes do not mix."""
+    from vlmbench.cli import main
+
     runs = series_runs(tmp_path_factory)["dirs"]
-    both = run_cli("site", str(runs[0]), "--archive", str(tmp_path), "-o", str(tmp_path / "x"))
-    assert both.returncode == 2 and "not both" in both.stderr
-    neither = run_cli("site", "-o", str(tmp_path / "y"))
-    assert neither.returncode == 2 and "give run folders, or --archive DIR" in neither.stderr
-    not_archive = run_cli("site", "--archive", str(tmp_path), "-o", str(tmp_path / "z"))
-    assert not_archive.returncode == 2 and "not an archive" in not_archive.stderr
+    assert main(["site", str(runs[0]), "--archive", str(tmp_path), "-o", str(tmp_path / "x")]) == 2
+    assert "not both" in capsys.readouterr().err
+    assert main(["site", "-o", str(tmp_path / "y")]) == 2
+    assert "give run folders, or --archive DIR" in capsys.readouterr().err
+    assert main(["site", "--archive", str(tmp_path), "-o", str(tmp_path / "z")]) == 2
+    assert "not an archive" in capsys.readouterr().err
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists() and not (tmp_path / "z").exists()

@@ -1,7 +1,7 @@
 """Student's t quantile, for the gate's between-run term (the spread is estimated from a finite
 number of run-to-run differences). scipy's where installed; elsewhere (a GPU machine where
 nothing can be installed) the Cornish-Fisher expansion in 1/df (Abramowitz & Stegun 26.7.5),
-within 1 % of the exact value for df >= 4 at the levels the gate uses (tested)."""
+within 1.5 % of the exact value for df >= 4 at the levels the gate uses (tested)."""
 
 from __future__ import annotations
 
