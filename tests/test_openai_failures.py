@@ -16,7 +16,7 @@ from vlmbench.backends.openai.load import Sequential
 from vlmbench.backends.openai.metrics import SLO
 from vlmbench.backends.openai.request import RequestBuilder
 from vlmbench.backends.openai.server_kinds import SERVER_KINDS
-from vlmbench.backends.openai.session import ConnectionOptions
+from vlmbench.backends.openai.session import ConnectionOptions, HttpSession, arrival_log
 from vlmbench.backends.openai.window import run_window
 from vlmbench.config import RunConfig
 from vlmbench.metrics.slo import slo_met_fraction
@@ -149,6 +149,24 @@ def test_new_connection_per_request_opens_and_times_each_one(item):
         fresh.stop()
     assert connections == 3 and all(r.headers["connection"].lower() == "close" for r in requests)
     assert all(r.connect_ms is not None and 0 < r.connect_ms < 1000 for r in results)
+
+
+def test_arrival_times_come_from_the_socket_reads(server):
+    """The connection's protocol notes the read that completed the head and every body read
+    (it hooks aiohttp's ResponseHandler: this fails if an aiohttp release moves what it uses)."""
+    http = HttpSession(Endpoint.parse(server.url))
+
+    async def listing():
+        async with http.session().get(f"{server.url}/v1/models") as response:
+            log = arrival_log(response)
+            return log, await response.read()
+
+    try:
+        log, body = http.run(listing())
+    finally:
+        http.close()
+    assert log is not None and body.startswith(b'{"object": "list"')
+    assert log.reads and log.reads[-1][1] == len(body) and log.head_ns <= log.reads[0][0]
 
 
 def test_a_connection_the_server_broke_is_not_reused(server, item):

@@ -178,9 +178,12 @@ class StampingResponseHandler(ResponseHandler):
 
 
 def arrival_log(response: aiohttp.ClientResponse) -> Optional[ArrivalLog]:
-    """The arrival log of ``response``, when its connection kept one for exactly its body."""
-    connection = response.connection
-    protocol = connection.protocol if connection is not None else None
+    """The arrival log of ``response``, when its connection kept one for exactly its body
+    (the protocol the response was read from: a body that arrived whole has already given its
+    connection back by the time the caller looks)."""
+    protocol = getattr(response, "_protocol", None)
+    if protocol is None and response.connection is not None:
+        protocol = response.connection.protocol
     if isinstance(protocol, StampingResponseHandler) and protocol._stamped is response.content:
         return protocol.arrivals
     return None
