@@ -176,6 +176,14 @@ def test_targets_rows_fingerprints_node_loss_and_missing_target(cluster, tmp_pat
     assert campaign["jobs"]["b200/llava-1.5-7b-tiny"]["state"] == "skipped"
     assert campaign["ended_at"]
 
+    # every target folder is a run folder: `vlmbench report` takes them together, unchanged
+    from vlmbench.cli import main
+
+    folders = [str(next((out / "nightly" / label).iterdir())) for label in ("h100", "l4", "b200")]
+    assert len({Path(f).name for f in folders}) == 3  # run ids unique per target
+    assert main(["report", *folders, "-o", str(tmp_path / "report")]) == 0
+    assert (tmp_path / "report" / "index.html").exists()
+
 
 def test_resume_after_the_driver_is_killed(cluster, tmp_path, started):
     c, _ = cluster

@@ -97,7 +97,8 @@ class RayExecutor:
             if self.address:
                 ray.init(address=self.address, log_to_driver=False, logging_level="WARNING")
             else:  # in-process: this machine's own resources plus --local-resources
-                ray.init(num_cpus=self.num_cpus or os.cpu_count(), resources=self.local_resources or None,
+                ray.init(address="local", num_cpus=self.num_cpus or os.cpu_count(),
+                         resources=self.local_resources or None,
                          include_dashboard=False, log_to_driver=False, logging_level="WARNING",
                          _node_ip_address="127.0.0.1")
         return {"address": self.address or "local", "ray_version": ray.__version__}

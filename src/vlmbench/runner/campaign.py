@@ -3,8 +3,8 @@
 Layout (``OUT`` = ``--out``, default ``results``)::
 
     OUT/<campaign>/campaign.json                   targets, jobs, where each ran, pending/failed/skipped
-    OUT/<campaign>/<target>/<run_id>/requests.csv  the rows of that target (the run schema)
-    OUT/<campaign>/<target>/<run_id>/manifest.json that target's manifest + its nodes' fingerprints
+    OUT/<campaign>/<target>/<run_id>-<target>/requests.csv   the rows of that target (the run schema)
+    OUT/<campaign>/<target>/<run_id>-<target>/manifest.json  its manifest + its nodes' fingerprints
 
 A target folder is an ordinary run folder: ``report``, ``compare`` and ``site`` read it as they
 read ``vlmbench run`` output. ``--resume OUT/<campaign>`` keeps every row on disk and runs only
@@ -108,6 +108,10 @@ class CampaignSink(RowSink):
         run = self.runs[unit.target]
         node = where.get("ray_node_id") or where.get("hostname")
         nodes = run.manifest.setdefault("nodes", {})
+        if node not in nodes and "fingerprint" not in where:  # the local executor: this machine
+            from vlmbench.measure.fingerprint import fingerprint
+
+            where = {**where, "fingerprint": fingerprint()}
         if node not in nodes:
             nodes[node] = {k: v for k, v in where.items() if k != "pid"}
             if where.get("fingerprint") and not run.manifest.get("environment"):
@@ -185,7 +189,8 @@ def _units(campaign: Campaign, run_id: str, out: Path, resume: bool) -> tuple[di
         config = target.config
         config.progress = False
         promptset = validate(config, check_device=False)
-        run_dir = out / campaign.name / target.label / run_id
+        target_run_id = f"{run_id}-{target.label}"  # unique per target: report/compare take several together
+        run_dir = out / campaign.name / target.label / target_run_id
         jobs = plan(config, promptset.ids())
         expected = sum(j.n_rows for j in jobs)
         done: set[str] = set()
@@ -198,14 +203,14 @@ def _units(campaign: Campaign, run_id: str, out: Path, resume: bool) -> tuple[di
             manifest.setdefault("resumed_at", []).append(utc_iso())
         else:
             run_dir.mkdir(parents=True, exist_ok=True)
-            manifest = _target_manifest(campaign, target, run_id, promptset, expected)
+            manifest = _target_manifest(campaign, target, target_run_id, promptset, expected)
         write_manifest(run_dir, manifest)
         runs[target.label] = TargetRun(target, run_dir, promptset, manifest, done)
         resources = {"num_cpus": target.cpus if target.cpus is not None else (1.0 if target.gpus else None),
                      "num_gpus": target.gpus, "accelerator_type": target.accelerator_type,
                      "resources": dict(target.resources)}
         for job in jobs:
-            units.append(JobUnit(target.label, run_id, config, promptset, job, frozenset(done), resources))
+            units.append(JobUnit(target.label, target_run_id, config, promptset, job, frozenset(done), resources))
     return runs, units
 
 
