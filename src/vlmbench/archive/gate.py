@@ -118,8 +118,9 @@ def check_cell(old: pd.Series, new: pd.Series, metric, sigma: float, k: int, thr
     """(verdict, old p50, new p50, r, lo, hi, lower, upper) of one cell and metric, tested at the
     level ``1 - ALPHA / checks``; ``df``: differences behind ``sigma`` (inf when assumed)."""
     alpha = ALPHA / max(checks, 1)
-    ci = (median_ratio_ci(new, old, confidence=1 - alpha) if metric.higher_is_better
-          else median_ratio_ci(old, new, confidence=1 - alpha))
+    ci = (median_ratio_ci(new, old, confidence=1 - alpha, old_clusters=_windows(new), new_clusters=_windows(old))
+          if metric.higher_is_better
+          else median_ratio_ci(old, new, confidence=1 - alpha, old_clusters=_windows(old), new_clusters=_windows(new)))
     if ci is None:
         return None
     r, lo, hi = ci
@@ -129,6 +130,20 @@ def check_cell(old: pd.Series, new: pd.Series, metric, sigma: float, k: int, thr
     limit = 1.0 + threshold_pct / 100.0
     verdict = REGRESSION if lower > limit else IMPROVEMENT if upper < 1.0 / limit else PASS
     return verdict, float(old.median()), float(new.median()), r, lo, hi, lower, upper
+
+
+def _indexed_by_window(rows: pd.DataFrame, column: str) -> pd.Series:
+    """The column's values, indexed by their generate window (run id + window id: rows of one batch
+    share it and are resampled together)."""
+    values = rows[column]
+    windows = rows["run_id"].astype("string").fillna("") + "|" + rows["window_id"].astype("string").fillna(
+        pd.Series(rows.index.astype(str), index=rows.index))
+    return pd.Series(values.to_numpy(), index=windows.to_numpy()).dropna()
+
+
+def _windows(values: pd.Series) -> Optional[list[str]]:
+    """Cluster labels of a sample built by :func:`_indexed_by_window` (None for a plain sample)."""
+    return None if pd.api.types.is_integer_dtype(values.index) else [str(i) for i in values.index]
 
 
 def _baselines(archive_medians: pd.DataFrame, new_medians: pd.DataFrame, last_k: int) -> pd.DataFrame:
@@ -180,7 +195,7 @@ def gate_run(new_run: str | Path, archive: str | Path, threshold_pct: float = DE
     for (cell, cell_base, old_rows, new_rows, changed), metric in tests:
         sigma, source, diffs = spread_for(spread, cell, metric.column)
         df = math.inf if source == "assumed" else max(diffs, 1)
-        result = check_cell(old_rows[metric.column].dropna(), new_rows[metric.column].dropna(), metric,
+        result = check_cell(_indexed_by_window(old_rows, metric.column), _indexed_by_window(new_rows, metric.column), metric,
                             sigma, len(cell_base), threshold_pct, checks=len(tests), df=df)
         if result is None:
             continue
