@@ -181,7 +181,7 @@ if [ -n "$PRED_RUNS" ] && [ -f "$OUT_DIR/profile-micro.json" ]; then
     log "predictor: predicted vs measured on $(echo "$PRED_RUNS" | wc -l) runs"
     # shellcheck disable=SC2086
     timeout "$PRED_RESERVE" "$PY" bench/predictor_accuracy.py --profile "$OUT_DIR/profile-micro.json" \
-        --runs $PRED_RUNS --out "$OUT_DIR/predictor" --time-budget $(( PRED_RESERVE - 30 )) < /dev/null
+        --runs $PRED_RUNS --out "$OUT_DIR/predictor" --time-budget $(( PRED_RESERVE - 40 )) < /dev/null
     log "predictor rc=$?"
 else
     log "predictor: skipped (no runs or no micro-benchmark profile)"
