@@ -115,3 +115,23 @@ def test_calibrate_device_cpu_quick_then_calibrate_on_runs_and_validate(tiny_run
     def mean_err(block):
         return sum(report["blocks"][block][s]["median_abs"] for s in ("vision", "prefill", "tpot")) / 3
     assert mean_err("profile") <= mean_err("base") + 1e-9
+
+
+def test_site_shows_predictions_apart_from_measured_tables(tiny_run, tmp_path, capsys):
+    """`vlmbench site RUN --predictions FILE`: the leaderboard gets a predictions section with the
+    badge below the measured tables; the measured rows' summary.csv holds no predicted figure."""
+    pred = tmp_path / "predictions.csv"
+    assert main(["predict", "--model", TINY, "--profile", "l4", "--prompts", PROMPT, "--max-new-tokens", "4",
+                 "-o", str(pred)]) == 0
+    predicted_ttft = read_predictions(pred)[0]["ttft_ms"]
+    site = tmp_path / "site"
+    assert main(["site", str(tiny_run.run_dir), "-o", str(site), "--predictions", str(pred)]) == 0
+    index = (site / "index.html").read_text()
+    measured, _, predicted = index.partition("<h2>Predictions")
+    assert predicted and 'class="badge-predicted"' in predicted and "<style>" not in index
+    assert "badge-predicted" in (site / "assets" / "site.css").read_text()
+    assert "not measured yet" in predicted  # no validation report given: the error is said to be unknown
+    summary = (site / "data" / "summary.csv").read_text()
+    assert "predicted" not in summary and f"{predicted_ttft:.1f}" not in measured
+    assert main(["site", str(tiny_run.run_dir), "-o", str(site), "--predictions", str(tmp_path / "none.csv")]) == 2
+    assert "--predictions" in capsys.readouterr().err

@@ -75,7 +75,8 @@ def _frame_rows(frame: pd.DataFrame) -> list[dict]:
 
 def build_archive_site(archive: str | os.PathLike, out_dir: str | os.PathLike,
                        metrics_markdown: Optional[str] = None, last_n: int = DEFAULT_LAST_N,
-                       days: Optional[float] = None) -> ArchiveSite:
+                       days: Optional[float] = None, extra_html: str = "") -> ArchiveSite:
+    """``extra_html``: a section appended to the leaderboard page (the predictions section)."""
     archive, out = Path(archive), Path(out_dir)
     index = read_index(archive)
     frame = load(archive)
@@ -103,7 +104,8 @@ def build_archive_site(archive: str | os.PathLike, out_dir: str | os.PathLike,
 
     window = f"last {days:g} days" if days is not None else f"last {last_n} runs"
     _write(out / "index.html", page("VLM response-time leaderboard (history)",
-                                    leaderboard_html(current, history.changes, model_file, window), nav=NAV_ROOT))
+                                    leaderboard_html(current, history.changes, model_file, window) + extra_html,
+                                    nav=NAV_ROOT))
     _write(out / "hardware.html", page("Hardware comparison", hardware_comparison_html(current, model_file),
                                        nav=NAV_ROOT))
     versions = set(medians["promptset_version"].dropna().astype(str)) if len(medians) else set()

@@ -58,7 +58,9 @@ def _models(groups: Sequence[RequestGroup]) -> dict[str, list[RequestGroup]]:
 
 
 def build_site(run_paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike,
-               metrics_markdown: Optional[str] = None) -> Site:
+               metrics_markdown: Optional[str] = None, extra_html: str = "") -> Site:
+    """``extra_html``: a section appended to the leaderboard page below the measured tables (the
+    predictions section, already escaped)."""
     runs = load_runs(run_paths)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -69,7 +71,7 @@ def build_site(run_paths: Sequence[str | os.PathLike], out_dir: str | os.PathLik
     write_csv(out / SUMMARY_CSV, SUMMARY_COLUMNS, summaries)
 
     charts = render_charts(groups, summaries, out)
-    board = leaderboard_html(runs, summaries, charts, model_href=model_file, summary_csv=SUMMARY_CSV)
+    board = leaderboard_html(runs, summaries, charts, model_href=model_file, summary_csv=SUMMARY_CSV) + extra_html
     (out / "index.html").write_text(page("VLM response-time leaderboard", board, nav=NAV_ROOT), encoding="utf-8")
 
     versions = {g.promptset_version for g in groups}

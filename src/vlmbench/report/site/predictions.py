@@ -5,7 +5,9 @@ Input: the records of :func:`vlmbench.predict.site_records.prediction_records` (
 ``predictions.csv`` files). Each hardware section says which profile (and its kind: spec sheet,
 micro-benchmark, calibrated) the figures come from, and the predictor's measured error on that
 hardware where one is known (held-out median absolute error per stage), else that it is unknown.
-Every string is escaped.
+Every string is escaped. The badge's style is in ``assets/site.css`` (the pages' CSP allows no
+inline style). The records are read by the caller (the CLI), so this layer does not import the
+predictor.
 """
 
 from __future__ import annotations
@@ -14,9 +16,6 @@ from typing import Any, Sequence
 
 from vlmbench.report.html import esc
 
-BADGE_CSS = (".badge-predicted{display:inline-block;padding:0 .4em;border-radius:.3em;background:#f3e8ff;"
-             "color:#5b21b6;border:1px dashed #7c3aed;font-size:.8em;font-weight:600}"
-             "table.predictions td.pred{font-style:italic;color:#4c1d95}")
 BADGE = '<span class="badge-predicted" title="predicted by vlmbench predict, not measured">predicted</span>'
 COLUMNS = (("ttft_ms", "TTFT ms"), ("tpot_ms", "TPOT ms"), ("e2e_ms", "E2E ms"), ("vision_ms", "vision ms"),
            ("peak_memory_mb", "peak MB"))
@@ -50,7 +49,7 @@ def predictions_section(records: Sequence[dict[str, Any]]) -> str:
     by_hw: dict[str, list[dict[str, Any]]] = {}
     for r in records:
         by_hw.setdefault(str(r.get("hardware") or ""), []).append(r)
-    out = [f"<style>{BADGE_CSS}</style>", f"<h2>Predictions {BADGE}</h2>",
+    out = [f"<h2>Predictions {BADGE}</h2>",
            '<p class="lead">Figures on hardware nobody measured, from <code>vlmbench predict</code>: op-level '
            "model of each stage built from the catalog shapes and the real image-token counts. "
            "Not measurements: each cell shows the prediction and its interval.</p>"]
@@ -73,13 +72,3 @@ def predictions_section(records: Sequence[dict[str, Any]]) -> str:
             f"<tbody>{''.join(body)}</tbody></table></section>"
         )
     return "".join(out)
-
-
-def predictions_from_files(paths: Sequence[str], errors_by_device: dict[str, dict[str, float]] | None = None) -> str:
-    """Convenience for the site build: read ``predictions.csv`` files and render the section."""
-    from vlmbench.predict.site_records import prediction_records
-
-    records: list[dict[str, Any]] = []
-    for p in paths:
-        records.extend(prediction_records(p, errors_by_device))
-    return predictions_section(records)
