@@ -32,7 +32,13 @@ pytestmark = pytest.mark.slow
 
 # A loopback test cluster: no token, and every process (nodes, the CLI's driver) takes 127.0.0.1
 # as its node address (Ray otherwise rewrites 127.0.0.1 in --address to the interface address).
-ENV = {"RAY_AUTH_MODE": "disabled", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "HF_HUB_OFFLINE": "1"}
+# PYTHONPATH: the nodes' Ray workers import the test plugin with the paced model (known-time-tiny:
+# ~1.5 s a request), so a job is still running when the test kills its node or its driver.
+TESTS = Path(__file__).resolve().parent
+ENV = {"RAY_AUTH_MODE": "disabled", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "HF_HUB_OFFLINE": "1",
+       "PYTHONPATH": os.pathsep.join(p for p in (str(TESTS), os.environ.get("PYTHONPATH", "")) if p)}
+PLUGIN = ("--plugin", "plugins.known_time_models")
+PACED = "known-time-tiny"
 PROMPTS = ["diagram-shapes-336x336", "chart-bar-640x480", "photo-cat-451x300", "chart-pie-672x672",
            "photo-coffee-600x400", "document-banner-1200x300"]
 NODE = {"node_ip_address": "127.0.0.1", "include_dashboard": False}
@@ -70,12 +76,13 @@ def cluster():
                 os.environ[k] = v
 
 
-def _campaign_file(tmp_path: Path, name: str, targets: str, prompts: list[str], tokens: int = 2) -> Path:
+def _campaign_file(tmp_path: Path, name: str, targets: str, prompts: list[str], tokens: int = 2,
+                   model: str = "llava-1.5-7b-tiny") -> Path:
     path = tmp_path / f"{name}.yaml"
     path.write_text(f"""\
 name: {name}
 suite:
-  models: [llava-1.5-7b-tiny]
+  models: [{model}]
   prompts: [{', '.join(prompts)}]
   repeats: 1
   warmup: 0
@@ -125,10 +132,10 @@ def test_targets_rows_fingerprints_node_loss_and_missing_target(cluster, tmp_pat
     out = tmp_path / "results"
     path = _campaign_file(tmp_path, "nightly", """\
   - {label: h100, accelerator_type: FAKE_H100, device: cpu, prompts: [diagram-shapes-336x336, chart-bar-640x480]}
-  - {label: l4, resources: {fake_l4: 1}, cpus: 1, models: [tinyllava-3.1b-tiny], max_new_tokens: 4}
+  - {label: l4, resources: {fake_l4: 1}, cpus: 1, models: [known-time-tiny], max_new_tokens: 4}
   - {label: b200, accelerator_type: FAKE_B200, gpus: 1}
 """, PROMPTS)
-    proc = _start(path, out, c.address, "--target-timeout", "3")
+    proc = _start(path, out, c.address, "--target-timeout", "3", *PLUGIN)
     started.append(proc)
     l4_dir = out / "nightly" / "l4"
     record = out / "nightly" / "campaign.json"
@@ -136,7 +143,7 @@ def test_targets_rows_fingerprints_node_loss_and_missing_target(cluster, tmp_pat
     # Kill the node running the l4 job once some of its rows have arrived.
     _wait_for(lambda: len(_rows(l4_dir)) >= 1 or proc.poll() is not None, 400, "a first l4 row")
     assert proc.poll() is None, proc.communicate()
-    job = json.loads(record.read_text())["jobs"]["l4/tinyllava-3.1b-tiny"]
+    job = json.loads(record.read_text())["jobs"][f"l4/{PACED}"]
     first_node = job["attempts"][-1]["node"]
     victim = [n for n in l4_nodes if n.node_id == first_node]
     assert victim, "the l4 job ran on a node without fake_l4"
@@ -159,9 +166,9 @@ def test_targets_rows_fingerprints_node_loss_and_missing_target(cluster, tmp_pat
     # l4: every expected row exactly once, the rows received before the loss kept, the rest on the other node
     rows = _rows(l4_dir)
     ids = [r["request_id"] for r in rows]
-    assert sorted(ids) == sorted(_expected("tinyllava-3.1b-tiny", PROMPTS, 4)), ids
+    assert sorted(ids) == sorted(_expected(PACED, PROMPTS, 4)), ids
     assert {r["status"] for r in rows} == {"ok"}
-    job = campaign["jobs"]["l4/tinyllava-3.1b-tiny"]
+    job = campaign["jobs"][f"l4/{PACED}"]
     assert job["state"] == "done" and len(job["attempts"]) >= 2
     assert job["attempts"][0]["outcome"].startswith("lost")
     assert job["attempts"][-1]["node"] != first_node
@@ -189,8 +196,8 @@ def test_resume_after_the_driver_is_killed(cluster, tmp_path, started):
     c, _ = cluster
     out = tmp_path / "results"
     path = _campaign_file(tmp_path, "resumable", "  - {label: h100, accelerator_type: FAKE_H100, device: cpu}\n",
-                          PROMPTS, tokens=3)
-    proc = _start(path, out, c.address)
+                          PROMPTS, tokens=3, model=PACED)
+    proc = _start(path, out, c.address, *PLUGIN)
     started.append(proc)
     target = out / "resumable" / "h100"
     _wait_for(lambda: len(_rows(target)) >= 1 or proc.poll() is not None, 400, "a first row")
@@ -201,11 +208,11 @@ def test_resume_after_the_driver_is_killed(cluster, tmp_path, started):
     assert written < len(PROMPTS), "the campaign finished before it could be killed"
 
     done = run_cli("campaign", str(path), "--address", c.address, "--resume", str(out / "resumable"),
-                   "--no-progress", env=ENV, timeout=400)
+                   "--no-progress", *PLUGIN, env=ENV, timeout=400)
     assert done.returncode == 0, done.stderr[-3000:]
     rows = _rows(target)
-    assert sorted(r["request_id"] for r in rows) == sorted(_expected("llava-1.5-7b-tiny", PROMPTS, 3))
+    assert sorted(r["request_id"] for r in rows) == sorted(_expected(PACED, PROMPTS, 3))
     assert {r["status"] for r in rows} == {"ok"}
     assert len(list(target.iterdir())) == 1  # the same run folder, completed in place
     record = json.loads((out / "resumable" / "campaign.json").read_text())
-    assert record["resumed_at"] and record["jobs"]["h100/llava-1.5-7b-tiny"]["state"] == "done"
+    assert record["resumed_at"] and record["jobs"][f"h100/{PACED}"]["state"] == "done"

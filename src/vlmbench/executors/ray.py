@@ -46,7 +46,9 @@ def node_fingerprint() -> dict[str, Any]:
 def _job_task(unit: JobUnit, promptset_args: tuple) -> Iterator[tuple]:
     """Runs on the node: ("started", where), then ("row", row) as measured, then ("finished", info, error)."""
     from vlmbench.promptset import load_promptset
+    from vlmbench.runner.processes import warm_up_server
 
+    warm_up_server()  # the fork server imports torch while this process fingerprints the node
     yield ("started", node_fingerprint())
     version, ids, root = promptset_args
     unit = replace(unit, promptset=load_promptset(version, ids=ids, root=root))
