@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import torch
 from transformers import LlavaForConditionalGeneration
 
 from vlmbench.catalog import get
@@ -30,12 +31,18 @@ HANG_S = 600
 
 class LoadFailingLlava(LlavaForConditionalGeneration):
     def __init__(self, config) -> None:
-        raise RuntimeError("injected load failure")
+        # fails where the worker builds it; counting parameters on the meta device (`vlmbench models
+        # --memory`, which other tests run in the same process once this plugin is registered) works
+        if torch.get_default_device().type != "meta":
+            raise RuntimeError("injected load failure")
+        super().__init__(config)
 
 
 class LoadOomLlava(LlavaForConditionalGeneration):
     def __init__(self, config) -> None:
-        raise MemoryError("injected: cannot allocate the weights")
+        if torch.get_default_device().type != "meta":  # as LoadFailingLlava: only a real build fails
+            raise MemoryError("injected: cannot allocate the weights")
+        super().__init__(config)
 
 
 class SlowLoadingLlava(LlavaForConditionalGeneration):

@@ -16,7 +16,7 @@ from vlmbench.report.charts.style import ChartContext, new_figure, style_axes
 
 NAME = "latency_cdf"
 TITLE = "Latency CDF per model (TTFT and E2E)"
-PANELS = (("ttft_user_ms", "TTFT (ms, user): request → first token"), ("e2e_ms", "E2E (ms): start → last token"))
+PANELS = (("ttft_user_ms", "TTFT user (ms): request → first token"), ("e2e_ms", "E2E (ms): start → last token"))
 
 
 def draw(ctx: ChartContext) -> Optional[Figure]:

@@ -20,7 +20,7 @@ COLUMN = "ttft_user_ms"  # request-row column; the summary has COLUMN_p50 / _p90
 
 def draw(ctx: ChartContext) -> Optional[Figure]:
     return bar_chart(
-        ctx, what="TTFT by model", xlabel="TTFT (ms, user): request → first token",
+        ctx, what="TTFT by model", xlabel="TTFT user (ms): request → first token",
         bars=[Bars(f"{COLUMN}_p50", "p50")], whisker=f"{COLUMN}_p99", dots=COLUMN,
         ticks=[Tick(f"{COLUMN}_p90", "p90"), Tick(f"{COLUMN}_p99", "p99", size=20, width=2.2, color="#000000")],
     )
