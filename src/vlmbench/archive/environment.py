@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
-from vlmbench.report.fingerprints import HARDWARE_FIELDS, SOFTWARE_FIELDS
+from vlmbench.report.fingerprints import HARDWARE_FIELDS, SOFTWARE_FIELDS, lookup
 
 FIELDS: tuple[str, ...] = SOFTWARE_FIELDS + HARDWARE_FIELDS + ("git_commit",)
 
@@ -22,22 +22,13 @@ def manifest_environment(run_dir: str | Path) -> dict[str, Any]:
     return env if isinstance(env, dict) else {}
 
 
-def _lookup(data: dict[str, Any], dotted: str) -> Optional[Any]:
-    value: Any = data
-    for part in dotted.split("."):
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value
-
-
 def changes(old_env: dict[str, Any], new_env: dict[str, Any]) -> list[str]:
     """``field: old -> new`` for every fingerprint field that differs (empty when a side has none)."""
     if not old_env or not new_env:
         return []
     out = []
     for name in FIELDS:
-        a, b = _lookup(old_env, name), _lookup(new_env, name)
+        a, b = lookup(old_env, name), lookup(new_env, name)
         if a != b:
             out.append(f"{name}: {a} -> {b}")
     return out

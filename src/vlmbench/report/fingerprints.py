@@ -26,7 +26,8 @@ SETTING_COLUMNS: tuple[str, ...] = (
 )
 
 
-def _lookup(data: dict[str, Any], dotted: str) -> Optional[Any]:
+def lookup(data: dict[str, Any], dotted: str) -> Optional[Any]:
+    """``data['a']['b']`` for ``'a.b'``; None where a level is missing."""
     value: Any = data
     for part in dotted.split("."):
         if not isinstance(value, dict):
@@ -50,7 +51,7 @@ def environment_differences(run_a: RunData, run_b: RunData) -> list[str]:
     lines = []
     for kind, fields in (("hardware", HARDWARE_FIELDS), ("software", SOFTWARE_FIELDS)):
         for name in fields:
-            a, b = _lookup(env_a, name), _lookup(env_b, name)
+            a, b = lookup(env_a, name), lookup(env_b, name)
             if name == "gpus":
                 a, b = _gpu_names(a), _gpu_names(b)
             if a != b:
