@@ -29,25 +29,31 @@ from vlmbench.catalog import get
 HANG_S = 600
 
 
+def _real_build() -> bool:
+    """True where the model is really built. The injected load faults fire only then: counting
+    parameters on the meta device (the memory estimate, `vlmbench models --memory`, which other
+    tests run in the same process once these plugins are registered) must work."""
+    return torch.get_default_device().type != "meta"
+
+
 class LoadFailingLlava(LlavaForConditionalGeneration):
     def __init__(self, config) -> None:
-        # fails where the worker builds it; counting parameters on the meta device (`vlmbench models
-        # --memory`, which other tests run in the same process once this plugin is registered) works
-        if torch.get_default_device().type != "meta":
+        if _real_build():
             raise RuntimeError("injected load failure")
         super().__init__(config)
 
 
 class LoadOomLlava(LlavaForConditionalGeneration):
     def __init__(self, config) -> None:
-        if torch.get_default_device().type != "meta":  # as LoadFailingLlava: only a real build fails
+        if _real_build():
             raise MemoryError("injected: cannot allocate the weights")
         super().__init__(config)
 
 
 class SlowLoadingLlava(LlavaForConditionalGeneration):
     def __init__(self, config) -> None:
-        time.sleep(HANG_S)
+        if _real_build():
+            time.sleep(HANG_S)
         super().__init__(config)
 
 
