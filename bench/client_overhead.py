@@ -8,7 +8,9 @@ separate process on 127.0.0.1), the same requests through two clients, alternati
   request) + ``ClosedLoop`` + ``run_window`` (HTTP parsing, SSE parsing, JSON decoding of every
   event, usage, outcome records);
 - ``raw``: a minimal asyncio raw-socket client that writes the same bytes on a fresh
-  connection and only looks for the content events' bytes, until the server closes.
+  connection and only looks for the content events' bytes, until the server closes. It runs on
+  asyncio's own event loop (``--raw-loop uvloop``: on uvloop's, the loop the vlmbench client
+  uses where uvloop is installed).
 
 The server writes ``"<i>@<perf_counter_ns>"`` as each content event's text just before it
 writes the event; ``perf_counter_ns`` is CLOCK_MONOTONIC, shared by processes on one host,
@@ -143,7 +145,7 @@ async def _raw_request(port: int, payload: bytes) -> tuple[int, list[int], int]:
     return sent, arrivals, server_ns
 
 
-def raw_round(port: int, payloads: list[bytes], concurrency: int) -> Sample:
+def raw_round(port: int, payloads: list[bytes], concurrency: int, loop: str = "asyncio") -> Sample:
     sample = Sample(requests=len(payloads))
 
     async def lanes() -> None:
@@ -166,7 +168,16 @@ def raw_round(port: int, payloads: list[bytes], concurrency: int) -> Sample:
         await asyncio.gather(*(lane() for _ in range(concurrency)))
 
     cpu0 = time.process_time()
-    asyncio.run(lanes())
+    if loop == "uvloop":
+        import uvloop
+
+        event_loop = uvloop.new_event_loop()
+    else:
+        event_loop = asyncio.new_event_loop()
+    try:
+        event_loop.run_until_complete(lanes())
+    finally:
+        event_loop.close()
     sample.cpu_s = time.process_time() - cpu0
     return sample
 
@@ -181,6 +192,8 @@ def main() -> int:
     parser.add_argument("--min-requests", type=int, default=32, help="requests per round at least")
     parser.add_argument("--new-connection-per-request", action="store_true",
                         help="the vlmbench client opens a connection per request (default: keep-alive pool)")
+    parser.add_argument("--raw-loop", choices=("asyncio", "uvloop"), default="asyncio",
+                        help="event loop of the raw client (default asyncio's own)")
     args = parser.parse_args()
     levels = [int(c) for c in args.concurrency.split(",") if c]
 
@@ -190,7 +203,13 @@ def main() -> int:
         item = load_promptset(ids=["photo-cat-451x300"]).items[0]
         builder = RequestBuilder("normal", SERVER_KINDS["generic"])
         mode = "one connection per request" if args.new_connection_per_request else "keep-alive pool"
-        print(f"vlmbench client: aiohttp, {mode}; raw client: one connection per request")
+        from vlmbench.backends.openai.session import new_event_loop
+
+        probe = new_event_loop()
+        ours_loop = type(probe).__module__.split(".")[0]
+        probe.close()
+        print(f"vlmbench client: aiohttp on {ours_loop}'s event loop, {mode}; raw client: one connection "
+              f"per request, on {args.raw_loop}'s event loop")
         print(f"server: scripted SSE on {HOST}:{port}, {args.chunks} content events per response, "
               f"{args.chunk_gap_ms:g} ms apart; request body {len(builder.build(item, args.chunks).body)} bytes "
               f"(one {item.id} image)")
@@ -207,11 +226,11 @@ def main() -> int:
                 requests = [builder.build(item, args.chunks) for _ in range(count)]
                 payloads = [_raw_payload(endpoint, r.payload(include_usage=True)) for r in requests]
                 if index % 2:  # alternate which client goes first: slow drifts of the machine cancel
-                    raw_sample = raw_round(port, payloads, concurrency)
+                    raw_sample = raw_round(port, payloads, concurrency, args.raw_loop)
                     ours_sample = vlmbench_round(endpoint, requests, concurrency, args.new_connection_per_request)
                 else:
                     ours_sample = vlmbench_round(endpoint, requests, concurrency, args.new_connection_per_request)
-                    raw_sample = raw_round(port, payloads, concurrency)
+                    raw_sample = raw_round(port, payloads, concurrency, args.raw_loop)
                 round_differences.append(percentile(ours_sample.delivery, 50) - percentile(raw_sample.delivery, 50))
                 ours.add(ours_sample)
                 raw.add(raw_sample)

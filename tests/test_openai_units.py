@@ -357,3 +357,25 @@ def test_cache_busted_bodies_differ_in_text_and_image(items):
 ])
 def test_server_kind_detection(listing, kind):
     assert detect(listing)[0].name == kind
+
+
+def test_the_client_runs_on_uvloop_where_it_is_installed_else_on_asyncio(monkeypatch):
+    """uvloop is a dependency wherever it builds (pyproject); without it the client still runs."""
+    import sys
+
+    from vlmbench.backends.openai.session import HttpSession
+
+    async def which_loop() -> str:
+        return type(asyncio.get_running_loop()).__module__
+
+    session = HttpSession(Endpoint.parse("http://127.0.0.1:9"))
+    try:
+        assert session.run(which_loop()).startswith("uvloop")
+    finally:
+        session.close()
+    monkeypatch.setitem(sys.modules, "uvloop", None)  # as on a platform where it does not build
+    session = HttpSession(Endpoint.parse("http://127.0.0.1:9"))
+    try:
+        assert session.run(which_loop()).startswith("asyncio")
+    finally:
+        session.close()

@@ -129,3 +129,26 @@ def test_fit_without_scipy_finds_the_same_minimum(monkeypatch):
     without = _least_squares(fun, np.array([-1.2, 1.0, 0.0]), lo, hi).x
     assert np.allclose(with_scipy, [1.0, 1.0, 2.0], atol=1e-4)
     assert np.allclose(without, with_scipy, atol=1e-4)
+
+
+def test_depthwise_convolutions_are_their_own_class_and_follow_the_profiles_curve():
+    """MGM's ConvNeXt-L at 768 px: its depthwise 7x7 convolutions are counted as grouped
+    convolutions (not as GEMMs at the GEMM curve's peak), with ConvNeXt-L's FLOPs, and a profile
+    with a slower grouped-convolution curve predicts a slower vision stage, the rest unchanged."""
+    case = CountCache().case("mgm-2b", PROMPT, 1)
+    vision = case.counts.stages["vision"]
+    depths, widths, grids = (3, 3, 27, 3), (192, 384, 768, 1536), (192, 96, 48, 24)
+    expected = sum(2.0 * 49 * d * c * g * g for d, c, g in zip(depths, widths, grids))
+    assert vision.total("flops", "grouped_conv") == pytest.approx(expected, rel=1e-6)
+    # the stem and down-sampling convolutions (groups = 1) stay GEMMs
+    assert all(op.cls != "grouped_conv" or op.flops / max(op.rows, 1.0) < 2 * 49 + 1 for op in vision.ops)
+    profile = spec_profile("h100")
+    assert not profile.grouped_conv_curve  # spec sheets have none: bandwidth-bound
+    params = Params()
+    fast = dataclasses.replace(profile, grouped_conv_curve={"bfloat16": [[1.0, 1e15], [1e8, 1e15]]})
+    slow = dataclasses.replace(profile, grouped_conv_curve={"bfloat16": [[1.0, 1e11], [1e8, 1e11]]})
+    t_fast = predict_times(case.counts, 16, case.in_pixels, fast, params)
+    t_slow = predict_times(case.counts, 16, case.in_pixels, slow, params)
+    conv_ms = expected / 1e11 * 1000.0
+    assert t_slow.vision_ms - t_fast.vision_ms == pytest.approx(conv_ms, rel=0.05)
+    assert t_slow.tpot_ms == pytest.approx(t_fast.tpot_ms, rel=1e-9)

@@ -10,6 +10,7 @@ not flagged, a slowdown that starts halfway through the repeats is.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -144,11 +145,17 @@ def paced(tmp_path_factory):
     from vlmbench.runner import run_benchmark
 
     prompts = load_promptset().ids()[:N_PROMPTS]
-    config = RunConfig(models=["prompt-paced-tiny", "slowdown-paced-tiny"], plugins=["plugins.drift_models"],
-                       max_new_tokens=4, repeats=REPEATS, warmup=1, prompts=prompts,
-                       out=tmp_path_factory.mktemp("paced"), run_id="paced", progress=False)
+    config = RunConfig(models=["prompt-paced-tiny", "slowdown-paced-tiny", "shape-cost-paced-tiny"],
+                       plugins=["plugins.drift_models"], max_new_tokens=4, repeats=REPEATS, warmup=1,
+                       prompts=prompts, out=tmp_path_factory.mktemp("paced"), run_id="paced", progress=False)
     run = load_run(run_benchmark(config).run_dir)
-    return {g.model_id: (summarise_group(g), g.warm) for g in group_requests([run])}
+    # the same one-time costs per input shape without the shape warmup: they land in repeat 0
+    unwarmed = RunConfig(models=["shape-cost-paced-tiny"], plugins=["plugins.drift_models"], max_new_tokens=4,
+                         repeats=REPEATS, warmup=1, warmup_shapes=False, prompts=prompts,
+                         out=tmp_path_factory.mktemp("unwarmed"), run_id="unwarmed", progress=False)
+    groups = group_requests([run]) + [
+        dataclasses.replace(g, model_id=f"{g.model_id} unwarmed") for g in group_requests([load_run(run_benchmark(unwarmed).run_dir)])]
+    return {g.model_id: (summarise_group(g), g.warm) for g in groups}
 
 
 @pytest.fixture(scope="module")
@@ -177,3 +184,17 @@ def test_a_slowdown_halfway_through_is_flagged(paced_summaries):
         assert 25.0 < s[f"{metric}_drift_pct"] < 60.0, s  # the schedule: +50 %
         assert s[f"{metric}_drift_p"] < 0.05
         assert f"drift {metric}: later repeats" in s["flags"] and "machine changed" in s["flags"]
+
+
+def test_one_time_costs_per_input_shape_stay_out_of_the_measured_repeats(paced_summaries):
+    """The shape warmup runs every prompt once (prefill only) before the first repeat: a model
+    whose first sight of each input is 1.5x slower is not flagged with it, and is flagged
+    "warmup too short" without it (--no-warmup-shapes)."""
+    warmed, unwarmed = paced_summaries["shape-cost-paced-tiny"], paced_summaries["shape-cost-paced-tiny unwarmed"]
+    assert warmed["ok"] == warmed["n"] == unwarmed["ok"] == unwarmed["n"] == N_PROMPTS * REPEATS
+    assert "drift" not in warmed["flags"], warmed["flags"]
+    for metric in ("ttft_ms", "tpot_ms"):
+        assert unwarmed[f"{metric}_drift_pct"] < -15.0, unwarmed  # repeat 0 paid 1.5x
+        assert unwarmed[f"{metric}_drift_p"] < 0.05
+        assert f"drift {metric}: later repeats -" in unwarmed["flags"], unwarmed["flags"]
+    assert "one-time costs" in unwarmed["flags"]

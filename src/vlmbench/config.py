@@ -13,7 +13,7 @@ WEIGHT_MODES = ("random", "pretrained")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 # RunConfig fields a single model may override (a suite's per-model mapping, a campaign target)
 MODEL_OVERRIDABLE = (
-    "dtype", "prompts", "repeats", "warmup", "max_new_tokens", "batch_sizes", "scenarios", "attn", "cache",
+    "dtype", "prompts", "repeats", "warmup", "warmup_shapes", "max_new_tokens", "batch_sizes", "scenarios", "attn", "cache",
     "compile", "model_timeout_s", "request_timeout_s",
 )
 DEFAULT_SUITE_FILE = Path(__file__).resolve().parent / "suites" / "default.yaml"
@@ -40,6 +40,9 @@ class RunConfig:
     max_new_tokens: int = 32
     repeats: int = 3
     warmup: int = 1
+    # before a scenario's first measured cell, one unrecorded 1-token pass (prefill) over every
+    # distinct prompt group it measures, besides the ``warmup`` full requests; --no-warmup-shapes
+    warmup_shapes: bool = True
     prompts: Optional[list[str]] = None  # prompt ids; None = the whole set
     promptset_version: str = "v1"
     promptset_dir: Optional[str] = None  # a folder with manifest.json + images instead of the packaged set

@@ -6,11 +6,15 @@ whose times differ per prompt, and one that slows down halfway through its repea
   2.2): times follow the input as they do on a real model, but each prompt takes the same time
   in every repeat. A stable machine by construction: the spread across prompts is large
   (CV ~0.3), the spread across repeats of one prompt is only the host's scheduling jitter.
-- ``slowdown-paced-tiny``: the same, and from the third time it sees an input onwards every
-  stage takes ``SLOW_FACTOR`` (1.5) times as long: with 4 repeats, repeats 2 and 3 are slower
-  than repeats 0 and 1: the machine changed halfway. (A prompt the warmup also ran is slow one
-  repeat earlier; were every prompt warmed up, repeats 1-3 would be slow and the first half
-  still faster than the second.)
+- ``slowdown-paced-tiny``: the same, and from the fourth time it sees an input onwards every
+  stage takes ``SLOW_FACTOR`` (1.5) times as long: the shape warmup sees every prompt once, so
+  with 4 repeats, repeats 2 and 3 are slower than repeats 0 and 1: the machine changed halfway.
+  (The prompt the cold request and the full warmup also ran is slow two repeats earlier.)
+- ``shape-cost-paced-tiny``: the same pace as ``prompt-paced-tiny``, except that the first time
+  it sees an input every stage takes ``FIRST_SIGHT_FACTOR`` (1.5) times as long, as one-time
+  costs per input shape do on a real model (allocations growing, kernels set up per shape).
+  With the shape warmup those first sightings are all unrecorded; without it
+  (``--no-warmup-shapes``) they land in the first repeat.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ VISION_S = 0.05  # long enough that the real work of a step (a few ms) fits insi
 PREFILL_S = 0.05
 DECODE_S = 0.04
 SLOW_FACTOR = 1.5
-SLOW_FROM_SIGHTING = 3  # the third call with the same input and later ones are slow
+SLOW_FROM_SIGHTING = 4  # the fourth call with the same input and later ones are slow
+FIRST_SIGHT_FACTOR = 1.5
 
 
 class PromptPacedLlava(PacedLlava):
@@ -34,6 +39,7 @@ class PromptPacedLlava(PacedLlava):
     prefill_s = PREFILL_S
     decode_s = DECODE_S
     slow_factor = 1.0
+    first_sight_factor = 1.0
 
     def __init__(self, config) -> None:
         super().__init__(config)
@@ -50,7 +56,8 @@ class PromptPacedLlava(PacedLlava):
             seen = self._sightings.get(key, 0) + 1
             self._sightings[key] = seen
             factor = 1.0 + 0.4 * (self._seq_len % 4)
-            self._scale = factor * (self.slow_factor if seen >= SLOW_FROM_SIGHTING else 1.0)
+            self._scale = factor * (self.slow_factor if seen >= SLOW_FROM_SIGHTING else 1.0) \
+                * (self.first_sight_factor if seen == 1 else 1.0)
             # the vision tower ran before this forward at the previous request's scale: re-anchor
             # the prefill deadline on this request's own scale
             self._anchor_ns = self._vision_start_ns + int(self.vision_s * self._scale * 1e9)
@@ -65,8 +72,13 @@ class SlowdownPacedLlava(PromptPacedLlava):
     slow_factor = SLOW_FACTOR
 
 
+class ShapeCostPacedLlava(PromptPacedLlava):
+    first_sight_factor = FIRST_SIGHT_FACTOR
+
+
 _base = get("llava-1.5-7b-tiny")
 ENTRIES = (
     dataclasses.replace(_base, id="prompt-paced-tiny", model_class=PromptPacedLlava),
     dataclasses.replace(_base, id="slowdown-paced-tiny", model_class=SlowdownPacedLlava),
+    dataclasses.replace(_base, id="shape-cost-paced-tiny", model_class=ShapeCostPacedLlava),
 )

@@ -31,6 +31,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-new-tokens", type=int, default=None, help="output length, enforced exactly (min = max); default 32")
     p.add_argument("--repeats", type=int, default=None, help="measured repeats of each prompt (default 3)")
     p.add_argument("--warmup", type=int, default=None, help="unrecorded warmup requests per model and scenario (default 1)")
+    p.add_argument("--warmup-shapes", action=argparse.BooleanOptionalAction, default=None,
+                   help="also run every distinct prompt of a scenario once, prefill only (1 output token), "
+                        "before its first measured request, so one-time costs per input shape stay out of "
+                        "the first repeat (default on)")
     p.add_argument("--prompts", type=lambda s: [x for x in s.split(",") if x], metavar="ID,ID",
                    help="subset of prompt ids (default: the whole set)")
     p.add_argument("--promptset", default=None, dest="promptset_version", help="prompt-set version (default v1)")
@@ -62,7 +66,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 # argparse dest -> RunConfig field, for options that override a suite when given.
 OVERRIDES = (
-    "models", "weights", "backend", "device", "dtype", "max_new_tokens", "repeats", "warmup", "prompts",
+    "models", "weights", "backend", "device", "dtype", "max_new_tokens", "repeats", "warmup", "warmup_shapes", "prompts",
     "promptset_version", "promptset_dir", "batch_sizes", "out", "run_id", "trust_remote_code", "seed",
     "attn", "cache", "compile", "plugins", "model_timeout_s", "request_timeout_s", "progress",
 )

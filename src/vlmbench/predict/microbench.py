@@ -10,6 +10,7 @@ few repetitions (the least disturbed one), timed with the device's own marks
   models use (K = N = 4096; on the CPU K = N = 2048 above M = 64, where the GEMM is compute-bound);
 - attention (``scaled_dot_product_attention``, 16 heads of 64) against sequence length, and a decode
   step's attention (one query against L cached keys, 32 heads) against L;
+- grouped (depthwise 7x7) convolution throughput against output elements, at ConvNeXt's stage widths;
 - host cost per ATen op (an in-place add on a 1-element tensor, ``launch_us``) and per
   ``nn.Module`` call (``module_us``);
 - fixed cost per ``generate`` step and its set-up: a 2-layer, 64-wide Llama generating 2 and 10
@@ -92,6 +93,28 @@ def decode_attention_curve(ops: DeviceOps, dtype: torch.dtype, lengths: tuple[in
             t = _best_ms(ops, lambda: torch.nn.functional.scaled_dot_product_attention(q, kv, kv), 5, budget_s)
         out.append([float(length), 4.0 * heads * length * d / (t / 1000.0)])
         del q, kv
+    return out
+
+
+# (channels, height = width) of ConvNeXt-L's depthwise 7x7 convolutions at 768 px (MGM's auxiliary
+# tower), one per stage; on a CPU the achieved rate falls several-fold once a stage outgrows the caches
+GROUPED_CONV_SHAPES = ((192, 192), (384, 96), (768, 48), (1536, 24))
+
+
+def grouped_conv_curve(ops: DeviceOps, dtype: torch.dtype, shapes: tuple[tuple[int, int], ...],
+                       budget_s: float) -> list[list[float]]:
+    """Depthwise 7x7 convolution (``groups = C``, padding 3, NCHW as ConvNeXt runs it): FLOP/s
+    against output elements ``C H W``."""
+    dev = ops.device
+    out = []
+    for channels, size in shapes:
+        x = torch.randn(1, channels, size, size, device=dev).to(dtype)
+        w = (torch.randn(channels, 1, 7, 7, device=dev) * 0.02).to(dtype)
+        with torch.inference_mode():
+            t = _best_ms(ops, lambda: torch.nn.functional.conv2d(x, w, padding=3, groups=channels), 3, budget_s)
+        elements = channels * size * size
+        out.append([float(elements), 2.0 * 49 * elements / (t / 1000.0)])
+        del x, w
     return out
 
 
@@ -234,6 +257,8 @@ def calibrate_device(device: str, quick: bool = False) -> Profile:
     at = {str(d).removeprefix("torch."): attention_curve(ops, d, lengths, budget) for d in dtypes}
     dec_lengths = (64, 512) if quick else (64, 256, 1024, 4096)
     at_dec = {str(d).removeprefix("torch."): decode_attention_curve(ops, d, dec_lengths, budget / 2) for d in dtypes}
+    conv_shapes = GROUPED_CONV_SHAPES[1:2] if quick else GROUPED_CONV_SHAPES
+    conv = {str(d).removeprefix("torch."): grouped_conv_curve(ops, d, conv_shapes, budget / 2) for d in dtypes}
     launch, module = dispatch_costs(ops, 500 if quick else 3000)
     step, setup = generate_costs(ops, launch, module)
     host = host_preprocessing(2 if quick else 5)
@@ -244,7 +269,8 @@ def calibrate_device(device: str, quick: bool = False) -> Profile:
         name=f"{dev.type}-micro", kind="micro-benchmark", device=name, device_type=dev.type,
         memory_gib=(total / 1024.0) if total else None,
         peak_flops_per_s=peak_flops, peak_bandwidth_bytes_per_s=bw.bytes_per_s,
-        matmul_curve=mm, attention_curve=at, attention_decode_curve=at_dec, bandwidth_bytes_per_s=bw.bytes_per_s,
+        matmul_curve=mm, attention_curve=at, attention_decode_curve=at_dec, grouped_conv_curve=conv,
+        bandwidth_bytes_per_s=bw.bytes_per_s,
         elementwise_bytes_per_s=elem, launch_us=launch, module_us=module, step_overhead_ms=step, setup_ms=setup,
         host=host, overlap=is_cuda, memory_overhead_mb=600.0 if is_cuda else 450.0,
         interval={k2: list(v) for k2, v in MICRO_INTERVAL.items()},

@@ -10,8 +10,12 @@ Op classes and their counts (per call; ``a`` = activation bytes per element, ``w
 
 - ``gemm``: Linear ``2 M K N`` FLOPs, ``K N w + M (K + N) a`` bytes (M = rows that went through it,
   so MoE experts count only the tokens routed to them, visual experts only the image tokens);
-  Conv ``2 P (C_in / g) k_h k_w C_out`` with P output positions; a matmul outside a Linear (``F.linear``
-  on a module's own weight, MoE grouped expert GEMMs) scales by the module's real/twin parameter ratio;
+  a dense Conv (``groups == 1``: patch embeddings, down-sampling) ``2 P C_in k_h k_w C_out`` with P output
+  positions, run as the im2col GEMM it is; a matmul outside a Linear (``F.linear`` on a module's own
+  weight, MoE grouped expert GEMMs) scales by the module's real/twin parameter ratio;
+- ``grouped_conv``: a Conv with ``groups > 1`` (ConvNeXt's depthwise 7x7): ``2 P (C_in / g) k_h k_w C_out``
+  FLOPs, weight + input + output bytes; no GEMM shape, so it has its own curve (against output elements
+  ``P C_out``), or is bandwidth-bound where the profile has none;
 - ``attention``: the twin's ``4 B H L_q L_kv d`` times the width ratio ``real / twin``, and its
   q/k/v/out bytes likewise; decode records grow by one key/value position per step;
 - ``norm_elementwise``: bytes moved (inputs + outputs) times the width ratio;
@@ -27,9 +31,9 @@ from typing import Any, Optional
 import torch
 
 from vlmbench.predict.trace import Trace, module_width
-from vlmbench.predict.twin import normalise_path
+from vlmbench.predict.twin import PathNormaliser
 
-OP_CLASSES = ("gemm", "attention", "norm_elementwise", "embedding", "lm_head")
+OP_CLASSES = ("gemm", "grouped_conv", "attention", "norm_elementwise", "embedding", "lm_head")
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
@@ -42,7 +46,7 @@ class Op:
     cls: str
     flops: float  # per call
     nbytes: float  # per call
-    rows: float  # GEMM rows (M) for the efficiency curve; attention: key/value length
+    rows: float  # GEMM rows (M) for the efficiency curve; attention: key/value length; grouped_conv: output elements
     calls: float  # how many times (real instances x calls)
     grows: bool = False  # decode attention whose key/value length grows by one per step
 
@@ -111,6 +115,7 @@ def count_ops(entry: Any, trace: Trace, dtype_name: str = "bfloat16",
     a = w = torch.tensor([], dtype=dtype).element_size()
     real: dict[str, torch.nn.Module] = {}
     n_real: dict[str, int] = {}
+    normalise_path = PathNormaliser(model)
     for name, m in model.named_modules():
         p = normalise_path(name)
         n_real[p] = n_real.get(p, 0) + 1
@@ -158,8 +163,12 @@ def count_ops(entry: Any, trace: Trace, dtype_name: str = "bfloat16",
             elif kind == "conv" and isinstance(m, (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d)):
                 kernel = m.weight.numel() // m.out_channels  # (C_in / g) x k_h x k_w
                 fl = 2.0 * rows * kernel * m.out_channels
-                by = m.weight.numel() * w + rows * (m.out_channels + kernel) * a
-                sc.ops.append(Op("gemm", fl, by, rows, k))
+                if m.groups > 1:
+                    by = m.weight.numel() * w + rows * (m.in_channels + m.out_channels) * a
+                    sc.ops.append(Op("grouped_conv", fl, by, rows * m.out_channels, k))
+                else:
+                    by = m.weight.numel() * w + rows * (m.out_channels + kernel) * a
+                    sc.ops.append(Op("gemm", fl, by, rows, k))
             elif kind == "embedding" and isinstance(m, torch.nn.Embedding):
                 sc.ops.append(Op("embedding", 0.0, rows * m.embedding_dim * a + rows * 8, rows, k))
             elif kind == "attention":

@@ -4,7 +4,9 @@ Per op (``calls`` times): GEMM and lm_head ``max(F / (C_mm(M) x g(M)), B / (BW x
 ``g = p.gemv`` at M <= 8, ``p.gemm`` at M >= 64 (log-linear between);
 attention ``max(F / (C_attn(L) x p.attention), B / (BW x p.bandwidth))`` (in a decode step ``C_attn``
 is the profile's decode-attention curve: one query against L keys); norms, element-wise
-and embedding gathers ``B / (BW_elementwise x p.bandwidth)``. ``C(x)`` is interpolated
+and embedding gathers ``B / (BW_elementwise x p.bandwidth)``; grouped convolutions
+``max(F / C_conv(P C_out), B / (BW x p.bandwidth))`` against the profile's grouped-convolution curve,
+``B / (BW_elementwise x p.bandwidth)`` where it has none (spec profiles). ``C(x)`` is interpolated
 log-log in the profile's curve for the dtype (clamped at its ends).
 
 A stage's host cost is ``(kernels x launch_us + module calls x module_us) x p.dispatch``. On a
@@ -94,6 +96,9 @@ def stage_time(stage: StageCounts, profile: Profile, params: Params, dtype: str,
             t = max(flops / (interp_loglog(mm, rows) * gemm_multiplier(params, rows)), nbytes / bw)
         elif op.cls == "attention":
             t = max(flops / (interp_loglog(at, max(op.rows, 1.0)) * params.attention), nbytes / bw)
+        elif op.cls == "grouped_conv" and profile.grouped_conv_curve:
+            conv = _curve(profile.grouped_conv_curve, dtype)
+            t = max(flops / interp_loglog(conv, max(op.rows, 1.0)), nbytes / bw)
         else:
             t = nbytes / bw_e
         by_class[op.cls] = by_class.get(op.cls, 0.0) + t * op.calls * 1000.0

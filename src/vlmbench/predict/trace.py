@@ -26,7 +26,7 @@ from typing import Any, Optional, Sequence
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from vlmbench.predict.twin import Twin, normalise_path
+from vlmbench.predict.twin import PathNormaliser, Twin
 
 VIEW_OPS = ("view", "reshape", "transpose", "expand", "slice", "select", "unsqueeze", "squeeze", "permute",
             "as_strided", "t.default", "detach", "alias", "_unsafe_view", "split", "chunk", "unbind",
@@ -115,6 +115,7 @@ class _State:
         self.vision_depth = 0
         self.root_calls = 0
         self.model = model
+        self.normalise = PathNormaliser(model)
 
     def stage_step(self) -> tuple[str, int]:
         if self.vision_depth > 0:
@@ -125,7 +126,7 @@ class _State:
     def rec(self, path: str, kind: str, rows: float = 0.0) -> Rec:
         key = self.stage_step()
         table = self.trace.ops.setdefault(key, {})
-        k = (normalise_path(path), kind, rows)
+        k = (self.normalise(path), kind, rows)
         if k not in table:
             table[k] = Rec(kind)
         return table[k]
@@ -133,7 +134,7 @@ class _State:
     def on_module(self, path: str, module: torch.nn.Module, inputs: tuple, output: Any) -> None:
         ss = self.stage_step()
         calls = self.trace.module_calls.setdefault(ss, defaultdict(int))
-        calls[normalise_path(path)] += 1
+        calls[self.normalise(path)] += 1
         x = inputs[0] if inputs and isinstance(inputs[0], torch.Tensor) else None
         if isinstance(module, torch.nn.Linear) and x is not None:
             r = self.rec(path, "linear", float(x.numel() // max(1, module.in_features)))
@@ -152,7 +153,7 @@ class _State:
         if _is_view(name):
             return
         kern = self.trace.kernels.setdefault(ss, defaultdict(int))
-        kern[normalise_path(path)] += 1
+        kern[self.normalise(path)] += 1
         if isinstance(module, (torch.nn.Linear, torch.nn.Embedding, torch.nn.Conv1d, torch.nn.Conv2d,
                                torch.nn.Conv3d)):
             return  # counted by the module hook with the real widths
@@ -265,8 +266,9 @@ def run_trace(twin: Twin, images: list[Any], prompts: list[str]) -> Trace:
     n_prompt = int(mask[0].sum()) if mask is not None else int(inputs["input_ids"].shape[1])
     trace = Trace(twin.how, n_prompt, n_image, len(images), image_elems,
                   is_encoder_decoder=bool(getattr(model.config, "is_encoder_decoder", False)))
+    normalise = PathNormaliser(model)
     for name, m in model.named_modules():
-        p = normalise_path(name)
+        p = normalise(name)
         trace.twin_instances[p] = trace.twin_instances.get(p, 0) + 1
         w = module_width(m)
         if w is not None:

@@ -9,21 +9,23 @@ shallower. In order of preference:
    image sizes, patch sizes, query counts, vocabularies and token selection are kept;
 3. a tiny entry of the same family with the same model class and processor.
 
-Module paths are compared with layer indices replaced by ``*`` (:func:`normalise_path`), so a
-2-layer twin maps onto every layer of the real model.
+Module paths are compared with layer indices replaced by ``*`` (:class:`PathNormaliser`), so a
+2-layer twin maps onto every layer of the real model. Only the indices of *stacks* are replaced: a
+``ModuleList`` or ``Sequential`` whose children are all of one class (decoder layers, encoder blocks,
+experts). A ``Sequential`` of different modules (``LayerNorm`` then ``Linear``; ``Linear``, ``GELU``,
+``Linear``) keeps its indices, so each child maps onto its own; so does a container whose children
+differ in shape although not in class (:data:`HETEROGENEOUS_CONTAINERS`: ConvNeXt's ``stages``, 192 to
+1,536 channels and 3 to 27 blocks each).
 """
 
 from __future__ import annotations
 
 import copy
-import re
 from dataclasses import dataclass
 from typing import Any, Optional
 
 from vlmbench.catalog import all_entries, get
 from vlmbench.catalog.entry import CatalogEntry
-
-_INDEX = re.compile(r"(?<=\.)\d+(?=\.|$)|^\d+(?=\.|$)")
 
 WIDTH_KEYS = ("hidden_size", "d_model", "embed_dim", "n_embd", "encoder_hidden_size", "projection_dim",
               "vision_hidden_size", "mm_hidden_size")
@@ -36,9 +38,36 @@ HEAD_DIM_KEYS = ("head_dim", "d_kv")
 TINY_WIDTH, TINY_FFN, TINY_DEPTH, TINY_HEADS, TINY_HEAD_DIM = 64, 128, 2, 4, 16
 
 
-def normalise_path(path: str) -> str:
-    """``model.layers.12.mlp`` -> ``model.layers.*.mlp``."""
-    return _INDEX.sub("*", path)
+HETEROGENEOUS_CONTAINERS = frozenset({"stages"})
+
+
+class PathNormaliser:
+    """``path -> normalised path`` for the modules of ``model``: an index is replaced by ``*`` when
+    its parent is a stack (a ``ModuleList`` / ``Sequential`` whose children are all of one class,
+    not named in :data:`HETEROGENEOUS_CONTAINERS`), kept otherwise."""
+
+    def __init__(self, model: Any) -> None:
+        import torch
+
+        self._stacks: set[str] = set()
+        for name, module in model.named_modules():
+            if not isinstance(module, (torch.nn.ModuleList, torch.nn.Sequential)):
+                continue
+            if name.rsplit(".", 1)[-1] in HETEROGENEOUS_CONTAINERS:
+                continue
+            classes = {type(child) for child in module.children()}
+            if len(classes) == 1:
+                self._stacks.add(name)
+        self._cache: dict[str, str] = {}
+
+    def __call__(self, path: str) -> str:
+        out = self._cache.get(path)
+        if out is None:
+            parts = path.split(".") if path else []
+            out = ".".join("*" if part.isdigit() and ".".join(parts[:i]) in self._stacks else part
+                           for i, part in enumerate(parts))
+            self._cache[path] = out
+        return out
 
 
 def _shrink_mapping(values: dict[str, Any]) -> dict[str, Any]:

@@ -25,7 +25,11 @@ and the last ``floor(R/2)`` repeats; the middle one is left out when R is odd). 
 ``MIN_UNITS_FOR_DRIFT`` (6) units no sign pattern reaches p < 0.05, so drift is not tested (no
 flag; the p column says how far it got). Later repeats faster: the first repeat still paid
 one-time costs (the warmup was too short, or did not cover every input shape); later repeats
-slower: the machine changed during the run (throttling, another job).
+slower: the machine changed during the run (throttling, another job). Either way the rows stand;
+the flag says the repeats disagree by more than the threshold. On a shared virtual machine whose
+speed moves by 10-30 % from one second to the next (as measured with a fixed workload on the
+2-core machines this project is developed on), short passes (tiny models: about a second per
+repeat) are flagged for that alone: the flag is then a true statement about the machine.
 """
 
 from __future__ import annotations
@@ -143,8 +147,9 @@ def cv_flag(metric: str, cv: Optional[float]) -> Optional[str]:
 def drift_flag(metric: str, d: Optional[Drift]) -> Optional[str]:
     if d is None or not d.flagged:
         return None
-    cause = ("the first repeat still paid one-time costs: warmup too short or not covering every input shape"
-             if d.relative < 0 else "the machine changed during the run (throttling, another job)")
+    cause = ("the first repeat still paid one-time costs (warmup too short or not covering every input shape), "
+             "or the machine ran faster later" if d.relative < 0
+             else "the machine changed during the run (throttling, another job)")
     return (f"drift {metric}: later repeats {d.relative:+.0%} against the first, median over {d.n_units} prompts "
             f"(paired sign-flip p={d.p:.3f}): {cause}")
 

@@ -23,13 +23,12 @@ from typing import Any, Optional
 
 from vlmbench.errors import UsageError
 from vlmbench.promptset import PromptSet
-from vlmbench.results.reader import read_rows
 from vlmbench.results.schema import Status
 from vlmbench.results.writer import RowWriter
 from vlmbench.runner.campaign_file import Campaign, Target
 from vlmbench.runner.job import JobUnit, RowSink
-from vlmbench.runner.manifest import read_manifest, write_manifest
-from vlmbench.runner.orchestrator import _remaining, _stopped_by_oom, new_run_id, utc_iso
+from vlmbench.runner.manifest import write_manifest
+from vlmbench.runner.orchestrator import new_run_id, resume_state, utc_iso
 from vlmbench.runner.plan import plan
 from vlmbench.runner.progress import Progress
 from vlmbench.runner.validate import validate
@@ -194,13 +193,8 @@ def _units(campaign: Campaign, run_id: str, out: Path, resume: bool) -> tuple[di
         jobs = plan(config, promptset.ids())
         expected = sum(j.n_rows for j in jobs)
         done: set[str] = set()
-        csv = run_dir / REQUESTS_FILE
         if resume and (run_dir / "manifest.json").exists():
-            previous = read_rows(csv) if csv.exists() else []
-            done = {r["request_id"] for r in previous}
-            jobs = _remaining(jobs, done, _stopped_by_oom(previous))
-            manifest = read_manifest(run_dir)
-            manifest.setdefault("resumed_at", []).append(utc_iso())
+            jobs, done, manifest = resume_state(run_dir, jobs)
         else:
             run_dir.mkdir(parents=True, exist_ok=True)
             manifest = _target_manifest(campaign, target, target_run_id, promptset, expected)

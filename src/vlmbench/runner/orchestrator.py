@@ -112,6 +112,19 @@ def _remaining(jobs: list[ModelJob], done_ids: set[str], oom_stops: dict[str, tu
     return out
 
 
+def resume_state(run_dir: Path, jobs: list) -> tuple[list, set[str], dict[str, Any]]:
+    """What an interrupted run in ``run_dir`` still has to do: ``jobs`` less the cells whose rows
+    are on disk (and the batch sizes an out-of-memory stopped), the request ids done, and its
+    manifest with this resume's instant appended to ``resumed_at``. Shared by ``run --resume``
+    and ``campaign --resume`` (one target's run folder)."""
+    csv = run_dir / REQUESTS_FILE
+    previous = read_rows(csv) if csv.exists() else []
+    done = {r["request_id"] for r in previous}
+    manifest = read_manifest(run_dir)
+    manifest.setdefault("resumed_at", []).append(utc_iso())
+    return _remaining(jobs, done, _stopped_by_oom(previous)), done, manifest
+
+
 def run_benchmark(config: RunConfig, promptset: Optional[PromptSet] = None, resume: bool = False) -> RunResult:
     """Validate, then run every model; returns where the results are. Raises UsageError on bad input.
 
@@ -127,11 +140,7 @@ def run_benchmark(config: RunConfig, promptset: Optional[PromptSet] = None, resu
     rows_expected = sum(j.n_rows for j in jobs)
     manifest: dict[str, Any]
     if resume:
-        previous = read_rows(requests_csv) if requests_csv.exists() else []
-        done_ids = {r["request_id"] for r in previous}
-        jobs = _remaining(jobs, done_ids, _stopped_by_oom(previous))
-        manifest = read_manifest(run_dir)
-        manifest.setdefault("resumed_at", []).append(utc_iso())
+        jobs, done_ids, manifest = resume_state(run_dir, jobs)
     else:
         run_dir.mkdir(parents=True, exist_ok=True)
         manifest = {

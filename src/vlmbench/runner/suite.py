@@ -64,6 +64,7 @@ FIELDS: dict[str, Field] = {
     "promptset": Field("str"),
     "repeats": Field("int", _positive),
     "warmup": Field("int", _non_negative),
+    "warmup_shapes": Field("bool"),
     "max_new_tokens": Field("int", _positive),
     "batch_sizes": Field("list[int]"),
     "scenarios": Field("scenarios"),

@@ -190,7 +190,7 @@ def _measure_cells(conn: Connection, wjob: WorkerJob, backend: Any, constants: d
             not_run.extend(cell.request_ids())
             continue
         if index > 0 and scenario.name not in warmed:
-            _warmup(backend, cell, promptset, config.warmup)
+            _warmup(backend, cells, cell, promptset, config)
             warmed.add(scenario.name)
         items = [promptset.get(pid) for pid in cell.prompt_ids]
         cold = index == 0
@@ -218,7 +218,7 @@ def _measure_cells(conn: Connection, wjob: WorkerJob, backend: Any, constants: d
             rows.append(row)
         conn.send(("rows", rows))
         if index == 0:  # the cold request is measured first, then the warmup
-            _warmup(backend, cell, promptset, config.warmup)
+            _warmup(backend, cells, cell, promptset, config, seen=cell.prompt_ids)
             warmed.add(scenario.name)
     if not_run:
         conn.send(("stopped", not_run, f"not run: batch {oom_at[0]} ran out of memory, larger batches stop"))
@@ -233,13 +233,23 @@ def _release(backend: Any) -> None:
         ops.release_cached_memory()
 
 
-def _warmup(backend: Any, cell: Any, promptset: Any, count: int) -> None:
-    """Unrecorded requests in the cell's scenario, cycling through the prompt set."""
-    ids = promptset.ids()
-    size = cell.scenario.batch_size
-    for w in range(count):
-        items = [promptset.get(ids[(w * size + k) % len(ids)]) for k in range(size)]
-        try:
-            backend.measure(items, cell.scenario.max_new_tokens)
-        except Exception:  # a failing warmup shows up again, measured, in the cell itself
-            return
+def _warmup(backend: Any, cells: list, cell: Any, promptset: Any, config: Any, seen: tuple = ()) -> None:
+    """Unrecorded requests before ``cell``'s scenario is measured: ``config.warmup`` full requests
+    over the scenario's own prompt groups (cycling), then, with ``config.warmup_shapes``, one
+    prefill-only pass (1 output token) over each of its other prompt groups (``seen``: the cold
+    request's, already run). The first repeat then meets no input shape for the first time:
+    one-time costs per shape (allocations growing, kernels set up) would otherwise make it
+    slower than the later ones, which the drift check reads as a warmup too short."""
+    scenario = cell.scenario
+    groups = list(dict.fromkeys(c.prompt_ids for c in cells if c.scenario.name == scenario.name))
+    try:
+        for w in range(config.warmup):
+            group = groups[w % len(groups)]
+            backend.measure([promptset.get(pid) for pid in group], scenario.max_new_tokens)
+        if config.warmup_shapes:
+            done = set(groups[:config.warmup]) | {tuple(seen)}
+            for group in groups:
+                if group not in done:
+                    backend.measure([promptset.get(pid) for pid in group], 1)
+    except Exception:  # noqa: BLE001 - a failing warmup shows up again, measured, in the cell itself
+        return

@@ -6,6 +6,8 @@ interpretable multipliers (:class:`Params`) that calibration on measured rows ad
 - ``matmul_curve[dtype]``: achieved GEMM FLOP/s against the row count M (log-log interpolated);
 - ``attention_curve[dtype]``: achieved scaled-dot-product FLOP/s against the sequence length;
   ``attention_decode_curve[dtype]``: the same for one query position against L cached keys;
+- ``grouped_conv_curve[dtype]``: achieved FLOP/s of grouped (depthwise) convolutions against their
+  output elements (optional: without it they count as bandwidth-bound);
 - ``bandwidth_bytes_per_s`` (copy, read + write) and ``elementwise_bytes_per_s``;
 - ``launch_us`` (one kernel / ATen op dispatched), ``module_us`` (one ``nn.Module`` call),
   ``step_overhead_ms`` (fixed cost of one ``generate`` step: logits processing, stopping checks,
@@ -87,6 +89,8 @@ class Profile:
     params: Params = field(default_factory=Params)
     # decode-step attention (one query position) against the key/value length; empty: use attention_curve
     attention_decode_curve: dict[str, list[list[float]]] = field(default_factory=dict)
+    # depthwise / grouped convolution FLOP/s against output elements; empty: bandwidth-bound
+    grouped_conv_curve: dict[str, list[list[float]]] = field(default_factory=dict)
     stacks: dict[str, dict[str, float]] = field(default_factory=dict)  # stack key -> Params json
     interval: dict[str, list[float]] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
