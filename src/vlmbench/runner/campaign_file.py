@@ -25,8 +25,8 @@ import yaml
 
 from vlmbench.config import RunConfig
 from vlmbench.errors import UsageError
-from vlmbench.runner.suite import (FIELDS, Field, _Reader, load_suite, parse_suite_node, resolve_suite,
-                                   suite_config)
+from vlmbench.runner.suite import (FIELDS, Field, _Reader, compose_mapping, load_suite, parse_suite_node,
+                                   resolve_suite, suite_config)
 
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -92,18 +92,7 @@ class Campaign:
 
 def parse_campaign(path: Path, base: Optional[RunConfig] = None) -> Campaign:
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise UsageError(f"campaign file {path}: cannot read: {exc.strerror}") from None
-    try:
-        root = yaml.compose(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise UsageError(f"{path}{f':{mark.line + 1}' if mark else ''}: not valid YAML: "
-                         f"{getattr(exc, 'problem', exc)}") from None
-    if not isinstance(root, yaml.MappingNode):
-        raise UsageError(f"{path}:1: a campaign file is a mapping of keys ({', '.join(CAMPAIGN_KEYS)})")
+    root = compose_mapping(path, f"campaign file {path}", "a campaign file", CAMPAIGN_KEYS)
     reader = _Reader(path)
     nodes: dict[str, yaml.Node] = {}
     for k_node, v_node in root.value:

@@ -178,12 +178,14 @@ class _Reader:
         return pairs
 
 
-def parse_suite(path: Path) -> tuple[dict[str, Any], dict[str, yaml.Node]]:
-    """Read and type-check a suite file; returns (values, key -> value node for later checks)."""
+def compose_mapping(path: Path, source: str, kind: str, keys: Any) -> yaml.MappingNode:
+    """The mapping at the root of the YAML file ``path`` (nodes keep their line numbers), or a
+    one-line UsageError: ``source`` names the file when it cannot be read (``--suite PATH``),
+    ``kind`` what it should be (``a suite file``), ``keys`` the keys it may hold."""
     try:
         text = path.read_text()
     except OSError as exc:
-        raise UsageError(f"--suite {path}: cannot read: {exc.strerror}") from None
+        raise UsageError(f"{source}: cannot read: {exc.strerror}") from None
     try:
         root = yaml.compose(text)
     except yaml.YAMLError as exc:
@@ -191,8 +193,13 @@ def parse_suite(path: Path) -> tuple[dict[str, Any], dict[str, yaml.Node]]:
         line = f":{mark.line + 1}" if mark else ""
         raise UsageError(f"{path}{line}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
     if not isinstance(root, yaml.MappingNode):
-        raise UsageError(f"{path}:1: a suite file is a mapping of keys ({', '.join(FIELDS)})")
-    return parse_suite_node(path, root)
+        raise UsageError(f"{path}:1: {kind} is a mapping of keys ({', '.join(keys)})")
+    return root
+
+
+def parse_suite(path: Path) -> tuple[dict[str, Any], dict[str, yaml.Node]]:
+    """Read and type-check a suite file; returns (values, key -> value node for later checks)."""
+    return parse_suite_node(path, compose_mapping(path, f"--suite {path}", "a suite file", FIELDS))
 
 
 def parse_suite_node(path: Path, root: yaml.MappingNode, prefix: str = "",
