@@ -234,8 +234,11 @@ def test_fingerprint_and_setting_differences_are_warned(pair, tmp_path, cli):
         manifest["environment"]["cpu"]["model"] = "Other CPU"
         manifest["environment"]["hostname"] = "elsewhere"  # not a difference that matters
 
-    other = copy_run(a, tmp_path, "other", lambda r: [dict(r, hardware="Other CPU (2 threads)", dtype="bfloat16")],
-                     other_machine)
+    def other_dtype(dtype):  # "auto" resolves to bfloat16 on a CPU with native bf16, else float32
+        return "float32" if dtype == "bfloat16" else "bfloat16"
+
+    other = copy_run(a, tmp_path, "other",
+                     lambda r: [dict(r, hardware="Other CPU (2 threads)", dtype=other_dtype(r["dtype"]))], other_machine)
     proc = cli("compare", str(a), str(other))
     assert proc.returncode == 0
     assert "warning: software differs: software.torch" in proc.stdout

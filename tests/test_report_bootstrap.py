@@ -60,3 +60,26 @@ def test_the_summary_ci_uses_windows():
     windows = ["a"] * 4 + ["b"] * 4
     assert bootstrap_median_ci(values, clusters=windows) == (10.0, 20.0)
     assert bootstrap_median_ci([7.0]) == (7.0, 7.0) and bootstrap_median_ci([]) is None
+
+
+def test_observations_are_batched_calls_in_process_and_requests_at_an_endpoint():
+    """An endpoint scenario's rows share one load-window id but were timed one by one: each is an
+    observation, so their interval is not collapsed onto the median; in-process rows of one batch-4
+    call are one observation; batch-1 rows are one each."""
+    import pandas as pd
+
+    from vlmbench.report.observations import observation_labels
+
+    rng = np.random.default_rng(3)
+    endpoint = pd.DataFrame({"run_id": "r", "backend": "openai", "batch_size": 1, "window_id": "m|c8-n32",
+                             "request_id": [f"m|c8-n32|p{i}|r0|s0" for i in range(40)],
+                             "ttft_ms": rng.lognormal(3.0, 0.3, 40)})
+    labels = observation_labels(endpoint)
+    assert labels.nunique() == 40
+    low, high = bootstrap_median_ci(endpoint["ttft_ms"].tolist(), clusters=labels.tolist())
+    assert high / low > 1.05  # one cluster would give low == high == the median
+    batched = pd.DataFrame({"run_id": "r", "backend": "hf", "batch_size": [4] * 8 + [1] * 2,
+                            "window_id": ["w0"] * 4 + ["w1"] * 4 + ["w2", "w3"],
+                            "request_id": [f"q{i}" for i in range(10)]})
+    assert observation_labels(batched).nunique() == 4
+    assert observation_labels(batched.assign(run_id=["a"] * 4 + ["b"] * 6)).nunique() == 4  # w0, w1, q8, q9

@@ -38,6 +38,7 @@ from vlmbench.archive.noise import spread_for, spread_from_medians
 from vlmbench.archive.quantiles import t_quantile
 from vlmbench.archive.ratio import median_ratio_ci
 from vlmbench.archive.series import METRICS, SERIES_KEYS, run_medians, warm_rows
+from vlmbench.report.observations import observation_labels
 from vlmbench.report.statistics import CONFIDENCE
 from vlmbench.results.frame import load
 
@@ -133,12 +134,9 @@ def check_cell(old: pd.Series, new: pd.Series, metric, sigma: float, k: int, thr
 
 
 def _indexed_by_window(rows: pd.DataFrame, column: str) -> pd.Series:
-    """The column's values, indexed by their generate window (run id + window id: rows of one batch
-    share it and are resampled together)."""
-    values = rows[column]
-    windows = rows["run_id"].astype("string").fillna("") + "|" + rows["window_id"].astype("string").fillna(
-        pd.Series(rows.index.astype(str), index=rows.index))
-    return pd.Series(values.to_numpy(), index=windows.to_numpy()).dropna()
+    """The column's values, indexed by their observation (:func:`observation_labels`: the rows of
+    one batched generate call share it and are resampled together)."""
+    return pd.Series(rows[column].to_numpy(), index=observation_labels(rows).to_numpy()).dropna()
 
 
 def _windows(values: pd.Series) -> Optional[list[str]]:

@@ -3,7 +3,9 @@ the current value of each series. pandas throughout (groupby, rolling, quantiles
 
 - Rows used: ``status == ok`` and warm (``cold`` false), as everywhere in the reports.
 - Run median of a metric: the median of that run's warm rows of the cell, with the percentile
-  bootstrap CI of :func:`vlmbench.report.statistics.bootstrap_median_ci`. Peak memory is the
+  bootstrap CI of :func:`vlmbench.report.statistics.bootstrap_median_ci`, resampling observations
+  (:func:`vlmbench.report.observations.observation_labels`: the rows of one batched call together,
+  as the reporter and the gate do). Peak memory is the
   run's maximum instead (a peak, not a distribution), without CI.
 - Run time: the run's ``started_at`` from its manifest (``run_started_at``, archives), else the
   earliest row's ``started_at``.
@@ -20,6 +22,7 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
+from vlmbench.report.observations import observation_labels
 from vlmbench.report.statistics import bootstrap_median_ci
 
 SERIES_KEYS: tuple[str, ...] = ("model_id", "hardware", "scenario", "promptset_version")
@@ -54,8 +57,9 @@ def warm_rows(frame: pd.DataFrame) -> pd.DataFrame:
     return ok
 
 
-def _ci(values: pd.Series) -> tuple[float, float]:
-    ci = bootstrap_median_ci(values.dropna().tolist())
+def _ci(values: pd.Series, units: pd.Series) -> tuple[float, float]:
+    """Bootstrap CI of the median, resampling observations (a batched call's rows together)."""
+    ci = bootstrap_median_ci(values.tolist(), clusters=units.tolist())
     return ci if ci is not None else (np.nan, np.nan)
 
 
@@ -67,14 +71,15 @@ def run_medians(frame: pd.DataFrame, keys: tuple[str, ...] = SERIES_KEYS) -> pd.
     if ok.empty:
         return pd.DataFrame(columns=by + ["run_time", "n", "partial"]
                             + [f"{m.column}{s}" for m in METRICS for s in ("", "_lo", "_hi")])
+    ok = ok.assign(_unit=observation_labels(ok))
     groups = ok.groupby(by, dropna=False, sort=False)
     out = groups[[m.column for m in METRICS if m.distribution]].median()
     out[PEAK_MEMORY] = groups[PEAK_MEMORY].max()
     for m in METRICS:
-        if m.distribution:
-            ci = groups[m.column].agg(_ci)
-            out[f"{m.column}_lo"] = ci.map(lambda t: t[0]).astype("float64")
-            out[f"{m.column}_hi"] = ci.map(lambda t: t[1]).astype("float64")
+        if m.distribution:  # groups iterate in the order of the medians above (sort=False)
+            ci = [_ci(pd.to_numeric(g[m.column], errors="coerce"), g["_unit"]) for _, g in groups]
+            out[f"{m.column}_lo"] = np.asarray([c[0] for c in ci], dtype="float64")
+            out[f"{m.column}_hi"] = np.asarray([c[1] for c in ci], dtype="float64")
         else:
             out[f"{m.column}_lo"] = out[f"{m.column}_hi"] = out[m.column]
     started = pd.to_datetime(groups["started_at"].min(), utc=True)

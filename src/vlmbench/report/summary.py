@@ -39,6 +39,7 @@ import pandas as pd
 
 from vlmbench.metrics.slo import slo_met_fraction
 from vlmbench.report.groups import RequestGroup
+from vlmbench.report.observations import observation_labels
 from vlmbench.report.runs import py
 from vlmbench.report.stability import stability
 from vlmbench.report.statistics import MIN_N_FOR_PERCENTILE, bootstrap_median_ci, percentile_supported
@@ -164,7 +165,7 @@ def summarise_group(group: RequestGroup) -> dict[str, Any]:
     for metric in DISTRIBUTION_METRICS:
         for stat, value in distribution(_column(warm, metric)).items():
             row[f"{metric}_{stat}"] = value
-    windows = warm["window_id"].astype("object").where(warm["window_id"].notna(), warm["request_id"])
+    windows = observation_labels(warm)
     for metric in CI_METRICS:
         values = pd.to_numeric(warm[metric], errors="coerce").astype("float64")
         ci = bootstrap_median_ci(values.tolist(), clusters=windows.tolist()) if values.notna().any() else None
