@@ -41,7 +41,8 @@ class RunConfig:
     repeats: int = 3
     warmup: int = 1
     # before a scenario's first measured cell, one unrecorded 1-token pass (prefill) over every
-    # distinct prompt group it measures, besides the ``warmup`` full requests; --no-warmup-shapes
+    # distinct prompt group it measures, besides the ``warmup`` full requests (none when warmup
+    # is 0); --no-warmup-shapes
     warmup_shapes: bool = True
     prompts: Optional[list[str]] = None  # prompt ids; None = the whole set
     promptset_version: str = "v1"

@@ -34,7 +34,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--warmup-shapes", action=argparse.BooleanOptionalAction, default=None,
                    help="in-process backends: also run every distinct prompt of a scenario once, prefill only "
                         "(1 output token), before its first measured request, so one-time costs per input shape "
-                        "stay out of the first repeat (default on)")
+                        "stay out of the first repeat (default on; none with --warmup 0)")
     p.add_argument("--prompts", type=lambda s: [x for x in s.split(",") if x], metavar="ID,ID",
                    help="subset of prompt ids (default: the whole set)")
     p.add_argument("--promptset", default=None, dest="promptset_version", help="prompt-set version (default v1)")

@@ -235,9 +235,9 @@ def _release(backend: Any) -> None:
 
 def _warmup(backend: Any, cells: list, cell: Any, promptset: Any, config: Any, seen: tuple = ()) -> None:
     """Unrecorded requests before ``cell``'s scenario is measured: ``config.warmup`` full requests
-    over the scenario's own prompt groups (cycling), then, with ``config.warmup_shapes``, one
-    prefill-only pass (1 output token) over each of its other prompt groups (``seen``: the cold
-    request's, already run). The first repeat then meets no input shape for the first time:
+    over the scenario's own prompt groups (cycling), then, with ``config.warmup_shapes`` (and a
+    warmup asked for: ``--warmup 0`` means no unrecorded request at all), one prefill-only pass
+    (1 output token) over each of its other prompt groups (``seen``: the cold request's, already run). The first repeat then meets no input shape for the first time:
     one-time costs per shape (allocations growing, kernels set up) would otherwise make it
     slower than the later ones, which the drift check reads as a warmup too short."""
     scenario = cell.scenario
@@ -246,7 +246,7 @@ def _warmup(backend: Any, cells: list, cell: Any, promptset: Any, config: Any, s
         for w in range(config.warmup):
             group = groups[w % len(groups)]
             backend.measure([promptset.get(pid) for pid in group], scenario.max_new_tokens)
-        if config.warmup_shapes:
+        if config.warmup_shapes and config.warmup > 0:
             done = set(groups[:config.warmup]) | {tuple(seen)}
             for group in groups:
                 if group not in done:
