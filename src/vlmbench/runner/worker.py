@@ -237,9 +237,10 @@ def _warmup(backend: Any, cells: list, cell: Any, promptset: Any, config: Any, s
     """Unrecorded requests before ``cell``'s scenario is measured: ``config.warmup`` full requests
     over the scenario's own prompt groups (cycling), then, with ``config.warmup_shapes`` (and a
     warmup asked for: ``--warmup 0`` means no unrecorded request at all), one prefill-only pass
-    (1 output token) over each of its other prompt groups (``seen``: the cold request's, already run). The first repeat then meets no input shape for the first time:
-    one-time costs per shape (allocations growing, kernels set up) would otherwise make it
-    slower than the later ones, which the drift check reads as a warmup too short."""
+    (1 output token) over each of its other prompt groups (``seen``: the cold request's, already
+    run). The first repeat then meets no input shape for the first time: one-time costs per shape
+    (allocations growing, kernels set up) would otherwise make it slower than the later ones,
+    which the drift check reads as a warmup too short."""
     scenario = cell.scenario
     groups = list(dict.fromkeys(c.prompt_ids for c in cells if c.scenario.name == scenario.name))
     try:
