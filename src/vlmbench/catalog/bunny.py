@@ -14,14 +14,13 @@ from __future__ import annotations
 from transformers import (LlamaConfig, LlavaConfig, LlavaForConditionalGeneration, Phi3Config, PhiConfig,
                           Qwen2Config, SiglipVisionConfig)
 
-from vlmbench.catalog.composition import llava_composition
+from vlmbench.catalog.composition import SIGLIP_384_SIDE, llava_composition
 from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance, tiny_variant
 from vlmbench.catalog.processors import llava_processor, siglip_image_processor
 from vlmbench.catalog.shapes import (LLAMA_3_8B, PHI_2, PHI_3_MINI, PHI_3_TINY, QWEN15_1_8B, SIGLIP_SO400M,
                                      SIGLIP_TINY)
 from vlmbench.catalog.templates import CURIOUS_USER_V1
 
-VISION_MODULES = ("model.vision_tower", "model.multi_modal_projector")
 PROMPT = ("A chat between a curious user and an artificial intelligence assistant. The assistant gives "
           "helpful, detailed, and polite answers to the user's questions. USER: <image>\n{prompt} ASSISTANT:")
 PROCESSOR = ProcessorSpec(
@@ -57,13 +56,10 @@ def _real(entry_id: str, hub: str, text_config, llm: str, total: int, published:
         checkpoints=(hub,),
         trust_remote_code_checkpoint=True,
         reference_params=total,
-        visual_tokens=729,
-        reference_resolution=(384, 384),
-        vision_encoder="SigLIP-So400m/14 @384",
         language_model=llm,
         construction="composition",
-        vision_modules=VISION_MODULES,
         prompt_template=PROMPT,
+        **SIGLIP_384_SIDE.fields(),
     )
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from transformers import LlamaConfig, Phi3Config, SiglipVisionConfig
 
 from vlmbench.archs.bunny_s2 import BunnyS2Config, BunnyS2ForCausalLM
-from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance, tiny_variant
+from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance, VisionSide, tiny_variant
 from vlmbench.catalog.fixed_token_processors import fixed_token_processor
 from vlmbench.catalog.processors import siglip_image_processor
 from vlmbench.catalog.shapes import LLAMA_3_8B, PHI_3_MINI, PHI_3_TINY, SIGLIP_SO400M, SIGLIP_TINY
@@ -22,7 +22,7 @@ from vlmbench.catalog.templates import CURIOUS_USER_V1, SYSTEM_CURIOUS_USER
 
 S2_SCALES = (384, 768, 1152)
 VISUAL_TOKENS = 729
-VISION_MODULES = ("vision",)
+SIDE = VisionSide("SigLIP-So400m/14, S2 scales 384/768/1152 (14 crops)", S2_SCALES[-1], VISUAL_TOKENS, ("vision",))
 PROMPT = SYSTEM_CURIOUS_USER + " USER: <image>\n{prompt} ASSISTANT:"
 CODE = ("BAAI-DCAI/Bunny: bunny/model/multimodal_encoder/siglip/siglip_encoder.py (SiglipVisionTowerS2), "
         "bunny/util/s2wrapper/core.py and utils.py, bunny/model/bunny_arch.py")
@@ -68,13 +68,10 @@ def _real(entry_id: str, hub: str, text_config, llm: str, total: int, published:
         checkpoints=(hub,),
         trust_remote_code_checkpoint=True,
         reference_params=total,
-        visual_tokens=VISUAL_TOKENS,
-        reference_resolution=(S2_SCALES[-1], S2_SCALES[-1]),
-        vision_encoder="SigLIP-So400m/14, S2 scales 384/768/1152 (14 crops)",
         language_model=llm,
         construction="vlmbench arch",
-        vision_modules=VISION_MODULES,
         prompt_template=PROMPT,
+        **SIDE.fields(),
     )
 
 

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from vlmbench.archs.cogagent import CogAgentConfig, CogAgentForCausalLM
 from vlmbench.archs.cogvlm import CogVLMConfig, CogVLMForCausalLM
-from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance, tiny_variant
+from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance, VisionSide, tiny_variant
 from vlmbench.catalog.processors import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, ExpandingProcessor, image_processor
 
 IMAGE_TOKEN = "<image>"
@@ -143,14 +143,12 @@ def cogvlm_entry(entry_id: str, image_size: int, processor: ProcessorSpec, check
         ),
         checkpoints=checkpoints,
         reference_params=reference,
-        visual_tokens=tokens,
-        reference_resolution=(image_size, image_size),
-        vision_encoder=f"EVA2-CLIP-E/14 @{image_size} + GLU adapter + BOI/EOI",
         language_model="Vicuna-7B-v1.5 shapes + visual expert",
         construction="vlmbench arch",
-        vision_modules=COGVLM_VISION,
         trust_remote_code_checkpoint=True,
         prompt_template=COGVLM_PROMPT,
+        **VisionSide(f"EVA2-CLIP-E/14 @{image_size} + GLU adapter + BOI/EOI", image_size, tokens,
+                     COGVLM_VISION).fields(),
     )
 
 
@@ -185,14 +183,12 @@ COGAGENT_18B = CatalogEntry(
     ),
     checkpoints=("THUDM/cogagent-chat-hf", "THUDM/cogagent-vqa-hf"),
     reference_params=18_290_244_032,
-    visual_tokens=258,
-    reference_resolution=(224, 224),
-    vision_encoder="EVA2-CLIP-E/14 @224 + EVA02-CLIP-L/14 @1120 (6400 cross-attended)",
     language_model="Vicuna-7B-v1.5 shapes + visual expert + cross-attention",
     construction="vlmbench arch",
-    vision_modules=COGAGENT_VISION,
     trust_remote_code_checkpoint=True,
     prompt_template=COGAGENT_PROMPT,
+    **VisionSide("EVA2-CLIP-E/14 @224 + EVA02-CLIP-L/14 @1120 (6400 cross-attended)", 224, 258,
+                 COGAGENT_VISION).fields(),
 )
 
 ENTRIES = (

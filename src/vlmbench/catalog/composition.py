@@ -20,7 +20,14 @@ from typing import Any
 
 from transformers import LlavaConfig
 
+from vlmbench.catalog.entry import VisionSide
+
 STRATEGIES = ("default", "full")
+# Where transformers' Llava-style classes keep the vision side (encoder, then projector).
+HF_VISION_MODULES = ("model.vision_tower", "model.multi_modal_projector")
+# The vision sides more than one family shares.
+CLIP_L_336_SIDE = VisionSide("CLIP ViT-L/14 @336", 336, 576, HF_VISION_MODULES)  # layer -2, CLS dropped
+SIGLIP_384_SIDE = VisionSide("SigLIP-So400m/14 @384", 384, 729, HF_VISION_MODULES)  # every token
 
 
 def llava_composition(vision_config: Any, text_config: Any, *, feature_layer: int, strategy: str,

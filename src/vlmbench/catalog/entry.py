@@ -43,6 +43,22 @@ class Provenance:
 
 
 @dataclass(frozen=True)
+class VisionSide:
+    """What a system's vision side is and hands the language model, stated once per setting:
+    the encoder in words, the square reference resolution, the visual tokens at it, and the
+    module paths whose span is the vision stage. ``fields()`` are the entry's fields for them."""
+
+    encoder: str  # e.g. "CLIP ViT-L/14 @336"
+    resolution: int
+    tokens: int
+    modules: tuple[str, ...]
+
+    def fields(self) -> dict[str, Any]:
+        return {"vision_encoder": self.encoder, "reference_resolution": (self.resolution, self.resolution),
+                "visual_tokens": self.tokens, "vision_modules": self.modules}
+
+
+@dataclass(frozen=True)
 class CatalogEntry:
     id: str
     system: str  # seed system, e.g. "LLaVA-1.5"

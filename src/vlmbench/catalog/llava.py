@@ -11,16 +11,15 @@ from __future__ import annotations
 
 from transformers import CLIPVisionConfig, LlamaConfig, LlavaConfig, LlavaForConditionalGeneration
 
-from vlmbench.catalog.composition import llava_composition
+from vlmbench.catalog.composition import CLIP_L_336_SIDE, llava_composition
 from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance, tiny_variant
 from vlmbench.catalog.processors import llava_processor
 from vlmbench.catalog.shapes import CLIP_L_336, CLIP_TINY, LLAMA_TINY, VICUNA_7B, VICUNA_13B
 from vlmbench.catalog.templates import VICUNA_V1
 
 __all__ = ["CLIP_L_336", "CLIP_TINY", "LLAMA_TINY", "VICUNA_7B", "VICUNA_13B", "ENTRIES",
-           "LLAVA_PROCESSOR", "LLAVA_VISION_MODULES", "llava_config"]
+           "LLAVA_PROCESSOR", "llava_config"]
 
-LLAVA_VISION_MODULES = ("model.vision_tower", "model.multi_modal_projector")
 
 
 def llava_config(vision: dict, text: dict, image_token_id: int = 32000) -> LlavaConfig:
@@ -51,12 +50,9 @@ def _real(entry_id: str, size: str, text: dict, total: int, llm: str) -> Catalog
         ),
         checkpoints=(f"llava-hf/llava-1.5-{size}-hf",),
         reference_params=total,
-        visual_tokens=576,
-        reference_resolution=(336, 336),
-        vision_encoder="CLIP ViT-L/14 @336",
         language_model=llm,
         construction="native",
-        vision_modules=LLAVA_VISION_MODULES,
+        **CLIP_L_336_SIDE.fields(),
     )
 
 

@@ -16,7 +16,8 @@ import transformers
 from transformers import (CLIPVisionConfig, LlamaConfig, LlavaNextConfig,
                           LlavaNextForConditionalGeneration, MistralConfig)
 
-from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance, tiny_variant
+from vlmbench.catalog.composition import HF_VISION_MODULES
+from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance, VisionSide, tiny_variant
 from vlmbench.catalog.processors import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, image_processor
 from vlmbench.catalog.shapes import (CLIP_L_336, CLIP_TINY, LLAMA_TINY, MISTRAL_7B_V02, MISTRAL_TINY,
                                      VICUNA_7B, VICUNA_13B, YI_34B)
@@ -25,7 +26,8 @@ from vlmbench.catalog.templates import (CHATML_SPECIAL_TOKENS, LLAVA_NEXT_CHATML
 
 GRID_PINPOINTS = [[336, 672], [672, 336], [672, 672], [1008, 336], [336, 1008]]
 MAX_VISUAL_TOKENS = 2928  # at 672x672: 576 base + 48x48 tiles + 48 newlines
-VISION_MODULES = ("model.vision_tower", "model.multi_modal_projector")
+ANYRES_SIDE = VisionSide("CLIP ViT-L/14 @336, AnyRes up to 672x672 / 336x1008", 672, MAX_VISUAL_TOKENS,
+                         HF_VISION_MODULES)
 
 
 def llava_next_config(vision: dict, text_config, image_token_id: int) -> LlavaNextConfig:
@@ -101,13 +103,10 @@ def _real(variant: str, text_config, spec: ProcessorSpec, prompt: str, *, total:
         ),
         checkpoints=(hub,),
         reference_params=total,
-        visual_tokens=MAX_VISUAL_TOKENS,
-        reference_resolution=(672, 672),
-        vision_encoder="CLIP ViT-L/14 @336, AnyRes up to 672x672 / 336x1008",
         language_model=llm,
         construction="native",
-        vision_modules=VISION_MODULES,
         prompt_template=prompt,
+        **ANYRES_SIDE.fields(),
     )
 
 

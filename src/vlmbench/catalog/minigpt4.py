@@ -17,7 +17,7 @@ from __future__ import annotations
 import transformers
 from transformers import Blip2Config, Blip2ForConditionalGeneration, Blip2QFormerConfig, Blip2VisionConfig, LlamaConfig
 
-from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance, tiny_variant
+from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance, VisionSide, tiny_variant
 from vlmbench.catalog.processors import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, image_processor
 from vlmbench.catalog.shapes import (EVA_VIT_G, EVA_VIT_TINY, LLAMA_TINY, QFORMER_BLIP2, QFORMER_TINY,
                                      VICUNA_V0_7B, VICUNA_V0_13B)
@@ -25,6 +25,7 @@ from vlmbench.catalog.templates import MINIGPT4_VICUNA_V0
 
 NUM_QUERY_TOKENS = 32
 VISION_MODULES = ("vision_model", "qformer", "language_projection")
+SIDE = VisionSide("EVA ViT-g/14 @224 + Q-Former (32 queries)", 224, NUM_QUERY_TOKENS, VISION_MODULES)
 PROMPT = ("Give the following image: <Img>ImageContent</Img>. You will be able to see the image once I "
           "provide it to you. Please answer my questions.###Human: <Img></Img> {prompt}###Assistant: ")
 APPROXIMATIONS = (
@@ -78,13 +79,10 @@ def _real(size: str, text: dict, total: int) -> CatalogEntry:
             code="MiniGPT-4 minigpt4/models/mini_gpt4.py",
         ),
         reference_params=total,
-        visual_tokens=NUM_QUERY_TOKENS,
-        reference_resolution=(224, 224),
-        vision_encoder="EVA ViT-g/14 @224 + Q-Former (32 queries)",
         language_model=f"Vicuna-{size.upper()} v0",
         construction="composition",
-        vision_modules=VISION_MODULES,
         prompt_template=PROMPT,
+        **SIDE.fields(),
     )
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from transformers import Blip2VisionConfig, LlamaConfig
 
 from vlmbench.archs.minigpt import MiniGPTConfig, MiniGPTForCausalLM
-from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance, tiny_variant
+from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance, VisionSide, tiny_variant
 from vlmbench.catalog.fixed_token_processors import eva_image_processor, fixed_token_processor
 from vlmbench.catalog.shapes import EVA_VIT_G, EVA_VIT_TINY, LLAMA_TINY, VICUNA_7B
 from vlmbench.catalog.templates import conversation_template
@@ -68,53 +68,44 @@ def processor_spec(image_size: int, visual_tokens: int, chat_template: str) -> P
 MINIGPT_V2_PROCESSOR = processor_spec(448, 256, MINIGPT_V2_CHAT)
 MINIGPT4_LLAMA2_PROCESSOR = processor_spec(224, 64, MINIGPT4_LLAMA2_CHAT)
 
-MINIGPT_V2 = CatalogEntry(
-    id="minigpt-v2",
-    system="MiniGPT-v2",
-    build_config=lambda: minigpt_config(EVA_VIT_G, 448, LLAMA_2_7B_CHAT),
-    model_class=MiniGPTForCausalLM,
-    processor=MINIGPT_V2_PROCESSOR,
-    provenance=Provenance(
-        shapes="MiniGPT-v2 code (eval_configs/minigptv2_eval.yaml: image_size 448, lora_r 64) + "
-               "EVA ViT-g/14 as cut by BLIP-2 + meta-llama/Llama-2-7b-chat-hf config.json",
-        published_total="7B (LLaMA-2-7B-chat + EVA ViT-g; no total published); computed "
-                        "7,748,521,984 without LoRA",
-        approximations="LoRA (r 64 on q_proj and v_proj, 33,554,432 parameters unmerged) is counted "
-                       "merged into the LLaMA weights: same shapes and compute as a merged checkpoint "
-                       "(unmerged inference adds two rank-64 products per q/v projection); "
-                       + NO_HUB_CHECKPOINT,
-        code=CODE,
-    ),
-    reference_params=7_748_521_984,
-    visual_tokens=256,
-    reference_resolution=(448, 448),
-    vision_encoder="EVA ViT-g/14 @448 + 4-token merge",
-    language_model="LLaMA-2-7B-chat",
-    construction="vlmbench arch",
-    vision_modules=VISION_MODULES,
-    prompt_template=MINIGPT_V2_PROMPT,
+def _entry(entry_id: str, system: str, image_size: int, processor: ProcessorSpec, prompt: str, *, shapes: str,
+           published: str, approximations: str, total: int) -> CatalogEntry:
+    """EVA ViT-g at ``image_size`` + 4-token merge into LLaMA-2-7B-chat: (size/14)^2 / 4 tokens."""
+    side = VisionSide(f"EVA ViT-g/14 @{image_size} + 4-token merge", image_size, (image_size // 14) ** 2 // 4,
+                      VISION_MODULES)
+    return CatalogEntry(
+        id=entry_id,
+        system=system,
+        build_config=lambda: minigpt_config(EVA_VIT_G, image_size, LLAMA_2_7B_CHAT),
+        model_class=MiniGPTForCausalLM,
+        processor=processor,
+        provenance=Provenance(shapes=shapes, published_total=published,
+                              approximations=approximations + NO_HUB_CHECKPOINT, code=CODE),
+        reference_params=total,
+        language_model="LLaMA-2-7B-chat",
+        construction="vlmbench arch",
+        prompt_template=prompt,
+        **side.fields(),
+    )
+
+
+MINIGPT_V2 = _entry(
+    "minigpt-v2", "MiniGPT-v2", 448, MINIGPT_V2_PROCESSOR, MINIGPT_V2_PROMPT,
+    shapes="MiniGPT-v2 code (eval_configs/minigptv2_eval.yaml: image_size 448, lora_r 64) + "
+           "EVA ViT-g/14 as cut by BLIP-2 + meta-llama/Llama-2-7b-chat-hf config.json",
+    published="7B (LLaMA-2-7B-chat + EVA ViT-g; no total published); computed 7,748,521,984 without LoRA",
+    approximations="LoRA (r 64 on q_proj and v_proj, 33,554,432 parameters unmerged) is counted "
+                   "merged into the LLaMA weights: same shapes and compute as a merged checkpoint "
+                   "(unmerged inference adds two rank-64 products per q/v projection); ",
+    total=7_748_521_984,
 )
-MINIGPT4_LLAMA2_7B = CatalogEntry(
-    id="minigpt-4-llama2-7b",
-    system="MiniGPT-4",
-    build_config=lambda: minigpt_config(EVA_VIT_G, 224, LLAMA_2_7B_CHAT),
-    model_class=MiniGPTForCausalLM,
-    processor=MINIGPT4_LLAMA2_PROCESSOR,
-    provenance=Provenance(
-        shapes="MiniGPT-4 code, configs/models/minigpt4_llama2.yaml (has_qformer False, image_size "
-               "224) + EVA ViT-g/14 as cut by BLIP-2 + meta-llama/Llama-2-7b-chat-hf config.json",
-        published_total="7B (no total published); computed 7,747,440,640",
-        approximations="none in shapes (no LoRA in this variant); " + NO_HUB_CHECKPOINT,
-        code=CODE,
-    ),
-    reference_params=7_747_440_640,
-    visual_tokens=64,
-    reference_resolution=(224, 224),
-    vision_encoder="EVA ViT-g/14 @224 + 4-token merge",
-    language_model="LLaMA-2-7B-chat",
-    construction="vlmbench arch",
-    vision_modules=VISION_MODULES,
-    prompt_template=MINIGPT4_LLAMA2_PROMPT,
+MINIGPT4_LLAMA2_7B = _entry(
+    "minigpt-4-llama2-7b", "MiniGPT-4", 224, MINIGPT4_LLAMA2_PROCESSOR, MINIGPT4_LLAMA2_PROMPT,
+    shapes="MiniGPT-4 code, configs/models/minigpt4_llama2.yaml (has_qformer False, image_size "
+           "224) + EVA ViT-g/14 as cut by BLIP-2 + meta-llama/Llama-2-7b-chat-hf config.json",
+    published="7B (no total published); computed 7,747,440,640",
+    approximations="none in shapes (no LoRA in this variant); ",
+    total=7_747_440_640,
 )
 
 

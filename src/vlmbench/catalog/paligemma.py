@@ -15,14 +15,14 @@ from __future__ import annotations
 import transformers
 from transformers import GemmaConfig, PaliGemmaConfig, PaliGemmaForConditionalGeneration, SiglipVisionConfig
 
-from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance, tiny_variant
+from vlmbench.catalog.composition import HF_VISION_MODULES
+from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance, VisionSide, tiny_variant
 from vlmbench.catalog.processors import SIGLIP_MEAN, SIGLIP_STD, image_processor
 from vlmbench.catalog.shapes import GEMMA_2B, GEMMA_TINY, SIGLIP_SO400M, SIGLIP_TINY
 from vlmbench.catalog.templates import PALIGEMMA_PROMPT
 
 VOCAB = 257216  # HF config (257152 ids used: Gemma's 256000 + 1024 loc + 128 seg)
 IMAGE_TOKEN_ID = 257152
-VISION_MODULES = ("model.vision_tower", "model.multi_modal_projector")
 TOTALS = {224: 2_923_466_480, 448: 2_924_351_216, 896: 2_927_890_160}
 CHECKPOINTS = {
     224: ("google/paligemma-3b-mix-224", "google/paligemma-3b-pt-224"),
@@ -83,13 +83,11 @@ def _real(resolution: int) -> CatalogEntry:
         ),
         checkpoints=checkpoints,
         reference_params=TOTALS[resolution],
-        visual_tokens=visual_tokens(resolution),
-        reference_resolution=(resolution, resolution),
-        vision_encoder=f"SigLIP-So400m/14 @{resolution}",
         language_model="Gemma-2B",
         construction="native",
-        vision_modules=VISION_MODULES,
         prompt_template=PALIGEMMA_PROMPT,
+        **VisionSide(f"SigLIP-So400m/14 @{resolution}", resolution, visual_tokens(resolution),
+                     HF_VISION_MODULES).fields(),
     )
 
 

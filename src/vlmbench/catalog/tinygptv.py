@@ -16,7 +16,7 @@ from __future__ import annotations
 from transformers import Blip2QFormerConfig, Blip2VisionConfig, PhiConfig
 
 from vlmbench.archs.tinygptv import TinyGPTVConfig, TinyGPTVForCausalLM
-from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance, tiny_variant
+from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance, VisionSide, tiny_variant
 from vlmbench.catalog.fixed_token_processors import eva_image_processor, fixed_token_processor
 from vlmbench.catalog.shapes import EVA_VIT_G, EVA_VIT_TINY, PHI_2, PHI_2_TINY, QFORMER_BLIP2, QFORMER_TINY
 from vlmbench.catalog.templates import conversation_template
@@ -83,13 +83,11 @@ def _entry(entry_id: str, image_size: int, stage: str, chat: str, prompt: str, t
             code=CODE,
         ),
         reference_params=total,
-        visual_tokens=VISUAL_TOKENS,
-        reference_resolution=(image_size, image_size),
-        vision_encoder=f"EVA ViT-g/14 @{image_size} + Q-Former (32 queries)",
         language_model="Phi-2 (q/k LayerNorm, attention-output RMSNorm)",
         construction="vlmbench arch",
-        vision_modules=VISION_MODULES,
         prompt_template=prompt,
+        **VisionSide(f"EVA ViT-g/14 @{image_size} + Q-Former (32 queries)", image_size, VISUAL_TOKENS,
+                     VISION_MODULES).fields(),
     )
 
 

@@ -21,17 +21,20 @@ with ``trust_remote_code_checkpoint``: neither loads through transformers' nativ
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Callable
+
 from transformers import (CLIPVisionConfig, GemmaConfig, LlamaConfig, LlavaForConditionalGeneration,
                           PhiConfig, SiglipVisionConfig, StableLmConfig)
 
-from vlmbench.catalog.composition import llava_composition
-from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance, tiny_variant
+from vlmbench.catalog.composition import CLIP_L_336_SIDE, SIGLIP_384_SIDE, llava_composition
+from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, Provenance, VisionSide, tiny_variant
 from vlmbench.catalog.processors import llava_processor, siglip_image_processor
 from vlmbench.catalog.shapes import (CLIP_L_336, GEMMA_2B, PHI_2, PHI_2_TINY, SIGLIP_SO400M,
                                      SIGLIP_TINY, STABLELM_2_1_6B, TINYLLAMA_1_1B)
 from vlmbench.catalog.templates import CURIOUS_USER_V1, TINY_LLAVA_V1_HF
 
-VISION_MODULES = ("model.vision_tower", "model.multi_modal_projector")
 SIGLIP_LAYER_PARAMS = 15_239_504  # one SigLIP-So400m encoder layer
 CURIOUS_USER_PROMPT = ("A chat between a curious user and an artificial intelligence assistant. The "
                        "assistant gives helpful, detailed, and polite answers to the user's questions. "
@@ -93,59 +96,58 @@ FACTORY_APPROXIMATION = (
 )
 
 
-def _legacy(size: str, text_config, llm: str, total: int, note: str = "") -> CatalogEntry:
-    return CatalogEntry(
-        id=f"tinyllava-legacy-{size}",
-        system="TinyLLaVA",
-        build_config=lambda: legacy(SIGLIP_SO400M, text_config()),
-        model_class=LlavaForConditionalGeneration,
-        processor=LEGACY_PROCESSOR,
-        provenance=Provenance(
-            shapes=f"bczhou/TinyLLaVA-{size.upper()} (TinyLLaVABench): SigLIP-So400m/14 @384 minus its "
-                   f"last layer + mlp2x_gelu + {llm} config.json",
-            published_total=size.upper(),
-            approximations=LEGACY_APPROXIMATION + note,
-            code="TinyLLaVABench tinyllava/model/multimodal_encoder/siglip_encoder.py",
-        ),
-        checkpoints=(f"bczhou/TinyLLaVA-{size.upper()}",),
-        trust_remote_code_checkpoint=True,
-        reference_params=total,
-        reference_params_not_built=SIGLIP_LAYER_PARAMS,
-        visual_tokens=729,
-        reference_resolution=(384, 384),
-        vision_encoder="SigLIP-So400m/14 @384, 26 of 27 layers",
-        language_model=llm,
-        construction="composition",
-        vision_modules=VISION_MODULES,
-        prompt_template=CURIOUS_USER_PROMPT,
-    )
+@dataclass(frozen=True)
+class Structure:
+    """What the legacy and the Factory checkpoints each fix: the build, the processor, the
+    vision side, where the shapes and code were read, and what is approximated."""
+
+    id_prefix: str
+    build: Callable[[dict, Any], Any]
+    processor: ProcessorSpec
+    side: VisionSide
+    shapes: str  # "{hub}" and "{llm}" filled in
+    approximations: str
+    code: str
+    not_built: int = 0
 
 
-def _factory(size: str, hub: str, text_config, llm: str, total: int, note: str = "") -> CatalogEntry:
+LEGACY = Structure(
+    "tinyllava-legacy-", legacy, LEGACY_PROCESSOR,
+    dataclasses.replace(SIGLIP_384_SIDE, encoder="SigLIP-So400m/14 @384, 26 of 27 layers"),
+    "{hub} (TinyLLaVABench): SigLIP-So400m/14 @384 minus its last layer + mlp2x_gelu + {llm} config.json",
+    LEGACY_APPROXIMATION, "TinyLLaVABench tinyllava/model/multimodal_encoder/siglip_encoder.py",
+    not_built=SIGLIP_LAYER_PARAMS,
+)
+FACTORY = Structure(
+    "tinyllava-", factory, FACTORY_PROCESSOR, dataclasses.replace(SIGLIP_384_SIDE, tokens=728),
+    "{hub} (TinyLLaVA Factory): SigLIP-So400m/14 @384 layer -2 + mlp2x_gelu + {llm} config.json",
+    FACTORY_APPROXIMATION, "TinyLLaVA_Factory tinyllava/model/vision_tower/base.py",
+)
+
+
+def _siglip(structure: Structure, size: str, hub: str, text_config, llm: str, total: int,
+            note: str = "") -> CatalogEntry:
     return CatalogEntry(
-        id=f"tinyllava-{size}",
+        id=structure.id_prefix + size,
         system="TinyLLaVA",
-        build_config=lambda: factory(SIGLIP_SO400M, text_config()),
+        build_config=lambda: structure.build(SIGLIP_SO400M, text_config()),
         model_class=LlavaForConditionalGeneration,
-        processor=FACTORY_PROCESSOR,
-        provenance=Provenance(
-            shapes=f"{hub} (TinyLLaVA Factory): SigLIP-So400m/14 @384 layer -2 + mlp2x_gelu + {llm} "
-                   f"config.json",
-            published_total=size.upper(),
-            approximations=FACTORY_APPROXIMATION + note,
-            code="TinyLLaVA_Factory tinyllava/model/vision_tower/base.py",
-        ),
+        processor=structure.processor,
+        provenance=Provenance(shapes=structure.shapes.format(hub=hub, llm=llm), published_total=size.upper(),
+                              approximations=structure.approximations + note, code=structure.code),
         checkpoints=(hub,),
         trust_remote_code_checkpoint=True,
         reference_params=total,
-        visual_tokens=728,
-        reference_resolution=(384, 384),
-        vision_encoder="SigLIP-So400m/14 @384",
+        reference_params_not_built=structure.not_built,
         language_model=llm,
         construction="composition",
-        vision_modules=VISION_MODULES,
         prompt_template=CURIOUS_USER_PROMPT,
+        **structure.side.fields(),
     )
+
+
+def _legacy(size: str, text_config, llm: str, total: int, note: str = "") -> CatalogEntry:
+    return _siglip(LEGACY, size, f"bczhou/TinyLLaVA-{size.upper()}", text_config, llm, total, note)
 
 
 def _tiny(real: CatalogEntry, build_config, vision_encoder: str, real_note: str = "") -> CatalogEntry:
@@ -155,8 +157,8 @@ def _tiny(real: CatalogEntry, build_config, vision_encoder: str, real_note: str 
 
 
 LEGACY_3_1B = _legacy("3.1b", lambda: PhiConfig(**PHI_2), "Phi-2", 3_202_178_928, PHI_HEAD_BIAS)
-FACTORY_3_1B = _factory("3.1b", "tinyllava/TinyLLaVA-Phi-2-SigLIP-3.1B", lambda: PhiConfig(**PHI_2), "Phi-2",
-                        3_202_178_928, PHI_HEAD_BIAS)
+FACTORY_3_1B = _siglip(FACTORY, "3.1b", "tinyllava/TinyLLaVA-Phi-2-SigLIP-3.1B", lambda: PhiConfig(**PHI_2),
+                       "Phi-2", 3_202_178_928, PHI_HEAD_BIAS)
 
 ENTRIES = (
     CatalogEntry(
@@ -172,19 +174,16 @@ ENTRIES = (
         ),
         checkpoints=("bczhou/tiny-llava-v1-hf",),
         reference_params=1_410_113_536,
-        visual_tokens=576,
-        reference_resolution=(336, 336),
-        vision_encoder="CLIP ViT-L/14 @336",
         language_model="TinyLlama-1.1B",
         construction="native",
-        vision_modules=VISION_MODULES,
         prompt_template="USER: <image>\n{prompt}\nASSISTANT:",
+        **CLIP_L_336_SIDE.fields(),
     ),
     _legacy("1.5b", lambda: LlamaConfig(**TINYLLAMA_1_1B), "TinyLlama-1.1B", 1_519_593_328),
     _legacy("2.0b", lambda: StableLmConfig(**STABLELM_2_1_6B), "StableLM-2-1.6B", 2_064_060_272),
     LEGACY_3_1B,
-    _factory("2.4b", "tinyllava/TinyLLaVA-Gemma-SigLIP-2.4B", lambda: GemmaConfig(**GEMMA_2B), "Gemma-2B",
-             2_925_717_360),
+    _siglip(FACTORY, "2.4b", "tinyllava/TinyLLaVA-Gemma-SigLIP-2.4B", lambda: GemmaConfig(**GEMMA_2B),
+            "Gemma-2B", 2_925_717_360),
     FACTORY_3_1B,
     _tiny(LEGACY_3_1B, lambda: legacy(dict(SIGLIP_TINY, num_hidden_layers=3), PhiConfig(**PHI_2_TINY)),
           "SigLIP (tiny) @384, 2 of 3 layers", real_note="3-layer SigLIP minus its last layer"),
