@@ -10,7 +10,7 @@ import time
 import pytest
 import torch
 
-from vlmbench.measure.energy import EnergyTracker, counter_update_interval_ms, energy_counter
+from vlmbench.measure.energy import EnergyTracker, counter_update_interval_ms, energy_counter, probe_counter_update
 from vlmbench.measure.nvml import Nvml
 from vlmbench.metrics.energy import MIN_COUNTER_UPDATES, EnergyWindow, compute_energy_metrics
 from vlmbench.results.reader import read_rows
@@ -68,7 +68,7 @@ def test_a_batch_window_is_shared_equally_and_adds_up():
     meter = ConstantPowerMeter(watts=300.0)
     with EnergyTracker(meter) as energy:
         time.sleep(0.1)
-    window = EnergyWindow(energy.joules, energy.duration_ms, batch_size=4)
+    window = EnergyWindow(energy.joules, energy.duration_ms, batch_size=4, counter_update_ms=1.0)
     rows = [compute_energy_metrics(window, {"n_output_tokens": 16}) for _ in range(4)]
     assert sum(r["energy_j"] for r in rows) == pytest.approx(energy.joules)
     assert all(r["energy_j"] == pytest.approx(energy.joules / 4) for r in rows)
@@ -100,8 +100,44 @@ def test_an_unreadable_or_still_counter_gives_empty_columns():
     assert energy.joules is None
     row = compute_energy_metrics(EnergyWindow(energy.joules, energy.duration_ms, 1), {"n_output_tokens": 4})
     assert row == {"energy_j": None, "tokens_per_j": None}
-    still = compute_energy_metrics(EnergyWindow(0.0, 50.0, 1), {"n_output_tokens": 4})
+    still = compute_energy_metrics(EnergyWindow(0.0, 50.0, 1, 1.0), {"n_output_tokens": 4})
     assert still == {"energy_j": None, "tokens_per_j": None}
     with EnergyTracker(None) as none:
         pass
     assert none.joules is None and none.duration_ms is not None
+
+
+class StillCounter:
+    """A counter that reads but never moves (a driver that does not update it)."""
+
+    def total_energy_mj(self) -> int:
+        return 1000
+
+
+def test_a_slow_counter_is_probed_again_longer_and_its_period_found():
+    """150 ms updates: a 0.2 s probe sees at most one change, so the probe is repeated for
+    1.2 s, which sees about eight and finds the period; the manifest says how long it took."""
+    probe = probe_counter_update(ConstantPowerMeter(watts=100.0, update_ms=150.0), durations_s=(0.2, 1.2))
+    assert probe.update_ms == pytest.approx(150.0, rel=0.25)
+    assert probe.probed_s == pytest.approx(1.4)
+    manifest = probe.to_json()
+    assert manifest["counter_update_ms"] == probe.update_ms and manifest["windows"].startswith("kept when")
+    # the found period then bounds the windows: 5 periods are kept, 4 are not
+    assert EnergyWindow(1.0, MIN_COUNTER_UPDATES * probe.update_ms, 1, probe.update_ms).usable
+    assert not EnergyWindow(1.0, (MIN_COUNTER_UPDATES - 1) * probe.update_ms, 1, probe.update_ms).usable
+
+
+def test_a_counter_whose_period_stays_unknown_leaves_every_window_empty():
+    """Fails closed: after every probe the period is unknown, the manifest says every window
+    is left empty, and a window with a positive delta and any length gives empty columns."""
+    probe = probe_counter_update(StillCounter(), durations_s=(0.05, 0.1))
+    assert probe.update_ms is None and probe.probed_s == pytest.approx(0.15)
+    assert probe.to_json()["windows"].startswith("all left empty")
+    meter = ConstantPowerMeter(watts=200.0)
+    with EnergyTracker(meter) as energy:
+        time.sleep(0.05)
+    assert energy.joules > 0
+    for duration_ms in (energy.duration_ms, 60_000.0):
+        row = compute_energy_metrics(EnergyWindow(energy.joules, duration_ms, 1, probe.update_ms),
+                                     {"n_output_tokens": 8})
+        assert row == {"energy_j": None, "tokens_per_j": None}

@@ -11,14 +11,16 @@ it closes, and does nothing else. The backend opens it before its start mark, so
 (a driver call each, tens of microseconds) stay outside the timed region.
 
 The counter is updated by the driver at its own pace, not at every read;
-:func:`counter_update_interval_ms` measures that period once per model (it sleeps between
-reads, it never spins), and the energy metrics refuse windows too short for it
+:func:`probe_counter_update` measures that period once per model (it sleeps between reads,
+it never spins; a counter that moved too seldom is probed again, longer), and the energy
+metrics refuse windows too short for it, and every window when the period stays unknown
 (see :mod:`vlmbench.metrics.energy`).
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Optional, Protocol
 
 from vlmbench.measure.nvml import Nvml
@@ -56,6 +58,38 @@ def counter_update_interval_ms(counter: EnergyCounter, duration_s: float = 0.3,
         return None
     gaps = sorted((b - a) / 1e6 for a, b in zip(changes, changes[1:]))
     return gaps[len(gaps) // 2]
+
+
+# Probe lengths, s: a counter that changed fewer than three times in one is probed again for
+# the next (NVML's period is tens of ms on current boards; a slow driver gets a second chance).
+PROBE_SECONDS = (0.3, 1.0, 3.0)
+
+
+@dataclass(frozen=True)
+class CounterProbe:
+    """What probing a counter found: its update period (None when still unknown after every
+    probe, and then every energy window is left empty) and how long it was probed."""
+
+    update_ms: Optional[float]
+    probed_s: float
+
+    def to_json(self) -> dict:
+        windows = ("kept when at least 5 update periods long" if self.update_ms is not None else
+                   "all left empty: the counter changed fewer than 3 times in every probe, so its "
+                   "update period is unknown")
+        return {"counter_update_ms": self.update_ms, "probed_s": round(self.probed_s, 3), "windows": windows}
+
+
+def probe_counter_update(counter: EnergyCounter, durations_s: tuple[float, ...] = PROBE_SECONDS,
+                         poll_s: float = 0.001) -> CounterProbe:
+    """The counter's update period, probed for each of ``durations_s`` in turn until one finds it."""
+    probed = 0.0
+    for duration in durations_s:
+        period = counter_update_interval_ms(counter, duration, poll_s)
+        probed += duration
+        if period is not None:
+            return CounterProbe(period, probed)
+    return CounterProbe(None, probed)
 
 
 class EnergyTracker:

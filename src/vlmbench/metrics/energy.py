@@ -20,7 +20,8 @@ class EnergyWindow:
     ``joules``             counter delta over the window (whole device), None when not measured
     ``duration_ms``        host time of the same window
     ``batch_size``         requests served by the window (the batch of the ``generate`` call)
-    ``counter_update_ms``  measured update period of the counter (None when unknown)
+    ``counter_update_ms``  measured update period of the counter (None when unknown: then no
+                           window is usable, since its error cannot be bounded)
     """
 
     joules: Optional[float]
@@ -30,12 +31,13 @@ class EnergyWindow:
 
     @property
     def usable(self) -> bool:
-        """A positive delta over a window long enough for the counter's resolution."""
+        """A positive delta over a window at least MIN_COUNTER_UPDATES known update periods long
+        (an unknown period fails closed)."""
         if self.joules is None or self.joules <= 0 or self.batch_size < 1:
             return False
-        if self.counter_update_ms and self.duration_ms is not None:
-            return self.duration_ms >= MIN_COUNTER_UPDATES * self.counter_update_ms
-        return True
+        if not self.counter_update_ms or self.duration_ms is None:
+            return False
+        return self.duration_ms >= MIN_COUNTER_UPDATES * self.counter_update_ms
 
 
 class EnergyPerRequest:
@@ -46,7 +48,8 @@ class EnergyPerRequest:
     the same forward passes (outputs are forced to the same length), so each row carries an
     equal share, and the ``energy_j`` of a window's rows add up to ``E_window``. At batch 1,
     ``energy_j = E_window``. Empty (never 0) without a counter, for a delta that is not
-    positive, or for a window shorter than MIN_COUNTER_UPDATES counter update periods.
+    positive, for a window shorter than MIN_COUNTER_UPDATES counter update periods, or for
+    every window when the update period could not be measured.
     """
 
     column = "energy_j"

@@ -24,7 +24,7 @@ from vlmbench.errors import UsageError
 from vlmbench.measure.bandwidth import measure_copy_bandwidth
 from vlmbench.measure.clock import StageMarks, TokenClock, now_ns
 from vlmbench.measure.device import device_ops
-from vlmbench.measure.energy import EnergyTracker, counter_update_interval_ms, energy_counter
+from vlmbench.measure.energy import EnergyTracker, energy_counter, probe_counter_update
 from vlmbench.measure.fingerprint import hardware_label
 from vlmbench.measure.memory import MemoryTracker
 from vlmbench.measure.nvml import Nvml
@@ -84,7 +84,8 @@ class HFBackend(Backend):
         # Once per worker, before the model takes the memory: bandwidth and the energy counter.
         self.bandwidth = measure_copy_bandwidth(self.ops)
         self.energy_counter, self.energy_status = energy_counter(self.nvml)
-        self.energy_update_ms = counter_update_interval_ms(self.energy_counter) if self.energy_counter else None
+        self.energy_probe = probe_counter_update(self.energy_counter) if self.energy_counter else None
+        self.energy_update_ms = self.energy_probe.update_ms if self.energy_probe else None
         t0 = time.perf_counter()
         if self.spec.weights == "random":
             self.loaded: Loaded = load_random(get(self.spec.model), self.device, self.dtype, cfg.seed, cfg.attn)
@@ -132,7 +133,7 @@ class HFBackend(Backend):
             "vision_stage_modules": [type(m).__name__ for m in self.stage.modules],
             "nvml": "available" if self.nvml else Nvml.unavailable_reason,
             "energy": ({"status": self.energy_status, "counter": "nvmlDeviceGetTotalEnergyConsumption",
-                        "counter_update_ms": self.energy_update_ms} if self.energy_counter else self.energy_status),
+                        **self.energy_probe.to_json()} if self.energy_probe else self.energy_status),
             "memory_bandwidth": self.bandwidth.to_json(),
             "roofline": self.traffic.to_json() if self.traffic else self.roofline_status,
             "generation": {
