@@ -198,6 +198,26 @@ def test_endpoint_metrics_from_a_timeline():
     assert row["tpot_ms"] == pytest.approx(40 / 6) and row["tokens_per_chunk"] == pytest.approx(7 / 3)
     assert row["n_chunks"] == 3 and row["chunk_gap_p50_ms"] == 20
     assert "itl_p50_ms" not in row and "preprocess_ms" not in row
+
+
+def test_queue_delay_is_never_negative_even_when_the_schedule_reads_late():
+    """A send stamped before its scheduled instant (two clock reads in the wrong order) is
+    taken as on time: queue delay 0, and TTFT from the schedule equals TTFT."""
+    from vlmbench.backends.openai.client import StreamResult
+    from vlmbench.backends.openai.columns import OutcomeColumns
+    from vlmbench.backends.openai.window import Outcome
+
+    ms = 1_000_000
+    log = EventLog()
+    for t, data in ((12 * ms, '{"choices": [{"delta": {"content": "a"}}]}'),
+                    (15 * ms, '{"choices": [{"delta": {"content": "b"}}]}'), (16 * ms, "[DONE]")):
+        log.receive(SSEEvent(data), t)
+    result = StreamResult(10 * ms, 11 * ms, 16 * ms, log, 100, False)
+    builder = RequestBuilder("m", SERVER_KINDS["generic"], None)
+    request = builder.build(load_promptset(ids=["photo-cat-451x300"]).get("photo-cat-451x300"), 2)
+    outcome = Outcome(request, scheduled_ns=10 * ms + 170_000, concurrency=1, started_at="", result=result)
+    row = OutcomeColumns(SERVER_KINDS["generic"], 2, False).request(outcome)
+    assert row["queue_delay_ms"] == 0 and row["ttft_sched_ms"] == row["ttft_ms"] == 2
     single = endpoint_metrics(EndpointTimeline(start_ns=0, token_ns=[5 * ms], n_out=8, scheduled_ns=0))
     assert single["tpot_ms"] is None and single["decode_tps"] is None  # one chunk shows no decode interval
     one_read = endpoint_metrics(EndpointTimeline(start_ns=0, token_ns=[5 * ms] * 3, n_out=8, scheduled_ns=0))

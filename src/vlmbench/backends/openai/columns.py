@@ -99,8 +99,10 @@ class OutcomeColumns:
         result = outcome.result
         client_count = self.count_tokens(record.text) if self.count_tokens else None
         n_out = record.completion_tokens if record.completion_tokens is not None else client_count
+        # The generators never send before the scheduled instant; a clock coarser than ns could
+        # still order the two reads wrongly, so the send bounds the schedule (queue delay >= 0).
         timeline = EndpointTimeline(start_ns=result.sent_ns, token_ns=list(record.content_ns), n_out=n_out,
-                                    scheduled_ns=outcome.scheduled_ns, head_ns=result.head_ns,
+                                    scheduled_ns=min(outcome.scheduled_ns, result.sent_ns), head_ns=result.head_ns,
                                     end_ns=result.end_ns, connect_ms=result.connect_ms)
         row.update(endpoint_metrics(timeline))
         row["connect_ms"] = result.connect_ms

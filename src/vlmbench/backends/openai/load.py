@@ -13,7 +13,9 @@ difference is its queue delay.
 - :class:`PoissonArrivals` open loop: arrivals at exponential gaps of mean 1/R seconds
                         (seeded), regardless of how many are still running (``r<R>-n<N>``).
 
-Waiting is ``asyncio.sleep`` until the scheduled instant; nothing polls. The ``concurrency``
+Waiting is ``asyncio.sleep`` until the scheduled instant (again when the event loop wakes the
+generator before it: its timers may fire up to one clock resolution early), so no request is
+sent before its scheduled instant; nothing polls. The ``concurrency``
 recorded per row is C for the closed loops and, for Poisson arrivals, the number of requests
 in flight at the moment of the send, this one included.
 """
@@ -108,9 +110,8 @@ class PoissonArrivals(LoadMode):
         tasks = []
         for index, offset in enumerate(self.arrival_offsets_ns(count)):
             scheduled = start + offset
-            delay_s = (scheduled - now_ns()) / 1e9
-            if delay_s > 0:
-                await asyncio.sleep(delay_s)
+            while (delay_ns := scheduled - now_ns()) > 0:  # again if the loop woke us early
+                await asyncio.sleep(delay_ns / 1e9)
             tasks.append(asyncio.create_task(one(index, scheduled)))
         await asyncio.gather(*tasks)
 
