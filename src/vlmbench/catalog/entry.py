@@ -73,6 +73,9 @@ class CatalogEntry:
     reference_params_not_built: int = 0
     visual_tokens: Optional[int] = None  # at the reference resolution
     reference_resolution: Optional[tuple[int, int]] = None
+    # LLM-side image tokens of one (width, height) image with the processor's defaults, where they
+    # depend on the image (dynamic resolution, tiling); None = always ``visual_tokens``.
+    image_token_rule: Optional[Callable[[int, int], int]] = None
     vision_encoder: str = ""  # e.g. "CLIP ViT-L/14 @336"
     language_model: str = ""  # e.g. "Vicuna-7B-v1.5"
     construction: str = "native"  # "native" (a transformers class) | "composition" | "vlmbench arch"
@@ -87,6 +90,13 @@ class CatalogEntry:
     @property
     def is_tiny(self) -> bool:
         return self.tiny_of is not None
+
+    def image_tokens(self, width: int, height: int) -> Optional[int]:
+        """LLM-side image tokens one ``width`` x ``height`` image costs (the entry's rule, else
+        its fixed ``visual_tokens``)."""
+        if self.image_token_rule is not None:
+            return int(self.image_token_rule(width, height))
+        return self.visual_tokens
 
 
 TINY_PROVENANCE = "tiny test variant: same classes, "

@@ -110,3 +110,20 @@ MINIGPT4_VICUNA_V0 = conversation_template(
 # PaliGemma has no chat format: task prefixes ("answer en ...") after the image tokens; the
 # processor adds BOS after the image and a trailing newline.
 PALIGEMMA_PROMPT = "<image>answer en {prompt}"
+
+# Qwen2.5-VL chat_template.json (ChatML with the default system prompt; an image is
+# "<|vision_start|><|image_pad|><|vision_end|>" before the text):
+# "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n"
+# "<|vision_start|><|image_pad|><|vision_end|>{prompt}<|im_end|>\n<|im_start|>assistant\n"
+QWEN_VL_IMAGE = "<|vision_start|><|image_pad|><|vision_end|>"
+QWEN_VL_SPECIAL_TOKENS = ("<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|video_pad|>")
+QWEN2_5_VL_CHAT = conversation_template(
+    preamble="<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n", user_open="<|im_start|>user\n",
+    user_close="<|im_end|>\n", assistant_open="<|im_start|>assistant\n", assistant_close="<|im_end|>\n",
+    image=QWEN_VL_IMAGE,
+)
+# Qwen3-VL chat_template.json: the same without a default system prompt.
+QWEN3_VL_CHAT = conversation_template(
+    preamble="", user_open="<|im_start|>user\n", user_close="<|im_end|>\n",
+    assistant_open="<|im_start|>assistant\n", assistant_close="<|im_end|>\n", image=QWEN_VL_IMAGE,
+)

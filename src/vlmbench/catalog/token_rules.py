@@ -1,0 +1,36 @@
+"""Visual-token rules of today's dynamic-resolution processors, as functions of (width, height).
+
+Each rule gives the LLM-side image tokens one image of ``width`` x ``height`` pixels costs with the
+processor's defaults (the image placeholders only, not the few start/end/break markers), written
+from the formulas of the current-models fact sheet and tested against transformers' own image
+processors (tests/test_catalog_current.py). A catalog entry exposes its rule as
+``entry.image_token_rule`` so other parts (the model-aware image grid) can use it without building
+a processor.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+def smart_resize(width: int, height: int, factor: int, min_pixels: int, max_pixels: int) -> tuple[int, int]:
+    """Qwen-VL's resize: each side rounded to a multiple of ``factor``, then the area clamped to
+    [min_pixels, max_pixels] keeping the aspect ratio (floor when shrinking, ceil when growing).
+    Returns (width', height')."""
+    h_bar = max(factor, round(height / factor) * factor)
+    w_bar = max(factor, round(width / factor) * factor)
+    if h_bar * w_bar > max_pixels:
+        beta = math.sqrt((height * width) / max_pixels)
+        h_bar = max(factor, math.floor(height / beta / factor) * factor)
+        w_bar = max(factor, math.floor(width / beta / factor) * factor)
+    elif h_bar * w_bar < min_pixels:
+        beta = math.sqrt(min_pixels / (height * width))
+        h_bar = math.ceil(height * beta / factor) * factor
+        w_bar = math.ceil(width * beta / factor) * factor
+    return w_bar, h_bar
+
+
+def qwen_vl_tokens(width: int, height: int, *, factor: int, min_pixels: int, max_pixels: int) -> int:
+    """Qwen2.5-VL (factor 28) / Qwen3-VL (factor 32): (h'/factor) x (w'/factor) tokens."""
+    w, h = smart_resize(width, height, factor, min_pixels, max_pixels)
+    return (w // factor) * (h // factor)

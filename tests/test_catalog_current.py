@@ -1,0 +1,204 @@
+"""Today's VLMs in the catalog (issue 24): published shapes, counts, token rules, tiny variants.
+
+Real components only: counts from instantiating the real transformers classes on the meta device;
+visual tokens from transformers' own image processors built offline; the tiny variants through the
+real runner, the predictor's twin trace and the roofline's decode-traffic count. The figures below
+are the current-models fact sheet's (computed with transformers' classes and processors), copied
+here so the entries are checked against an independent record.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+import torch
+from PIL import Image
+
+from vlmbench.backends.hf.backend import format_prompt
+from vlmbench.backends.hf.loader import load_random
+from vlmbench.catalog import get
+from vlmbench.catalog.materialise import count_parameters_meta
+from vlmbench.catalog.memory import estimate
+from vlmbench.catalog.registry import FAMILIES
+
+# ------------------------------------------------------------------ the fact sheet's figures
+
+# Computed totals (meta device, tied tensors once) of the fact sheet, per catalog id.
+SHEET_PARAMS = {
+    "qwen2.5-vl-3b": 3_754_622_976,
+    "qwen2.5-vl-7b": 8_292_166_656,
+    "qwen2.5-vl-32b": 33_448_292_352,
+    "qwen2.5-vl-72b": 73_410_777_344,
+}
+# Published totals with a stated precision (billions, as printed), where the authors give one; the
+# model names ("3B", "7B") are not totals and are not checked.
+PUBLISHED = {
+}
+
+# LLM-side image tokens per (width, height) with each family's processor defaults (the fact sheet's
+# reference table; the last two columns are this file's clamp checks, computed from the sheet's formulas).
+SIZES = ((448, 448), (640, 480), (1024, 768), (1280, 720), (1920, 1080), (336, 1008), (4032, 3024))
+SHEET_TOKENS = {
+    "Qwen2.5-VL": (256, 391, 999, 1196, 2691, 432, 15552),
+}
+# Clamp limits: (width, height) -> tokens at the smallest and largest budgets.
+CLAMPS = {
+    "Qwen2.5-VL": {(20, 20): 4, (56, 56): 4, (8000, 8000): 16384, (4032, 3024): 15552},
+}
+
+# One real entry per family (its tiny variant is "<id>-tiny").
+FAMILY_ENTRY = {
+    "Qwen2.5-VL": "qwen2.5-vl-3b",
+}
+CURRENT_MODULES = ("vlmbench.catalog.qwen2_5_vl",)
+ENTRIES = [e for m in CURRENT_MODULES for e in importlib.import_module(m).ENTRIES]
+REAL = [e for e in ENTRIES if not e.is_tiny]
+TINY = [e for e in ENTRIES if e.is_tiny]
+
+
+def ids(entries):
+    return [e.id for e in entries]
+
+
+def processor_of(entry):
+    """The processor ``load_random`` builds (offline tokenizer + real image processor) and the
+    image token's id."""
+    from vlmbench.catalog.tokenizer import build_tokenizer
+
+    spec = entry.processor
+    tokenizer = build_tokenizer(spec.image_token, spec.extra_special_tokens, chat_template=spec.chat_template)
+    processor = spec.build(tokenizer)
+    return processor, processor.tokenizer.convert_tokens_to_ids(spec.image_token)
+
+
+def processor_tokens(entry, processor, image_token_id, size) -> int:
+    text = format_prompt(processor, "What is shown in this image?", entry.prompt_template)
+    inputs = processor(images=[Image.new("RGB", size, (90, 140, 200))], text=[text], return_tensors="pt")
+    return int((inputs["input_ids"] == image_token_id).sum())
+
+
+# ------------------------------------------------------------------ parameters
+
+
+@pytest.mark.parametrize("entry", REAL, ids=ids(REAL))
+def test_parameter_count_on_the_meta_device(entry):
+    built = count_parameters_meta(entry.model_class, entry.build_config())
+    assert built == SHEET_PARAMS[entry.id] == entry.reference_params
+    if entry.id in PUBLISHED:  # within 1 %, or within the rounding of the printed figure
+        printed = PUBLISHED[entry.id]
+        decimals = len(printed.split(".")[1]) if "." in printed else 0
+        allowed = max(0.01 * float(printed), 0.5 * 10 ** -decimals)
+        assert abs(built / 1e9 - float(printed)) <= allowed, (built, printed)
+    assert entry.checkpoints and entry.provenance.shapes and entry.provenance.published_total
+
+
+def test_every_current_family_is_registered_and_listed():
+    registered = {m for m, _ in FAMILIES}
+    assert set(CURRENT_MODULES) <= registered
+    assert set(FAMILY_ENTRY) == {e.system for e in ENTRIES} == set(SHEET_TOKENS)
+    assert {e.tiny_of for e in TINY} == set(FAMILY_ENTRY.values())
+
+
+# ------------------------------------------------------------------ visual tokens
+
+
+@pytest.mark.parametrize("system", sorted(SHEET_TOKENS))
+def test_token_rule_matches_the_sheet_and_the_real_processor(system):
+    entry = get(FAMILY_ENTRY[system])
+    processor, image_token_id = processor_of(entry)
+    for size, tokens in [*zip(SIZES, SHEET_TOKENS[system]), *CLAMPS[system].items()]:
+        assert entry.image_tokens(*size) == tokens, (size, "rule")
+        if max(size) <= 4032:  # the 8000 px clamp check is the rule's alone (64 MPixel image)
+            assert processor_tokens(entry, processor, image_token_id, size) == tokens, (size, "processor")
+    assert entry.visual_tokens == entry.image_tokens(*entry.reference_resolution)
+
+
+@pytest.mark.parametrize("tiny", TINY, ids=ids(TINY))
+def test_tiny_keeps_the_structure_of_its_real_entry(tiny):
+    real = get(tiny.tiny_of)
+    tiny_config, real_config = tiny.build_config(), real.build_config()
+    assert tiny.model_class is real.model_class and type(tiny_config) is type(real_config)
+    assert type(tiny_config.text_config) is type(real_config.text_config)
+    assert type(tiny_config.vision_config) is type(real_config.vision_config)
+    assert tiny.processor is real.processor and tiny.image_token_rule is real.image_token_rule
+    for attr in ("patch_size", "spatial_merge_size", "temporal_patch_size", "window_size", "image_size",
+                 "num_position_embeddings"):
+        assert getattr(tiny_config.vision_config, attr, None) == getattr(real_config.vision_config, attr, None), attr
+    assert count_parameters_meta(tiny.model_class, tiny_config) < 50_000_000
+
+
+def test_qwen2_5_vl_tiny_runs_windowed_and_full_attention_blocks():
+    real, tiny = get("qwen2.5-vl-3b").build_config().vision_config, get("qwen2.5-vl-3b-tiny").build_config().vision_config
+    assert real.fullatt_block_indexes == [7, 15, 23, 31] and len(real.fullatt_block_indexes) < real.depth
+    assert 0 < len(tiny.fullatt_block_indexes) < tiny.depth  # both kinds of block
+
+
+# ------------------------------------------------------------------ memory and roofline
+
+
+@pytest.mark.parametrize("entry", REAL, ids=ids(REAL))
+def test_memory_estimate_weights_are_the_exact_count(entry):
+    est = estimate(entry, 1, 32, "bfloat16", "cuda")
+    assert est.weights_mb * 1024 * 1024 == SHEET_PARAMS[entry.id] * 2
+    assert est.kv_cache_mb > 0 and est.activations_mb > 0
+
+
+@pytest.mark.parametrize("tiny", TINY, ids=ids(TINY))
+def test_roofline_decode_traffic_is_the_language_model_and_head(tiny):
+    from vlmbench.backends.hf.loader import vision_stage_modules
+    from vlmbench.metrics.roofline import decode_traffic
+
+    loaded = load_random(tiny, torch.device("cpu"), torch.float32, 0, None)
+    model = loaded.model
+    traffic, status = decode_traffic(model, vision_stage_modules(model, tiny))
+    assert status == "ok"
+    vision = sum(p.numel() for m in vision_stage_modules(model, tiny) for p in m.parameters())
+    table = model.get_input_embeddings().weight.numel()
+    head = model.get_output_embeddings().weight
+    total = sum(p.numel() for p in model.parameters())
+    tied = head is model.get_input_embeddings().weight
+    expected = (total - vision - table + (table if tied else 0)) * 4
+    moe = traffic.moe_active_fraction
+    if moe is None:
+        assert traffic.weight_bytes == expected
+    else:  # only the routed experts' share of the expert weights
+        experts = sum(p.numel() * 4 for n, p in model.named_parameters() if ".experts." in n)
+        assert traffic.weight_bytes == pytest.approx(expected - experts * (1 - moe))
+    text = model.config.get_text_config()
+    head_dim = getattr(text, "head_dim", None) or text.hidden_size // text.num_attention_heads
+    assert traffic.kv_bytes_per_position == 2 * text.num_hidden_layers * text.num_key_value_heads * head_dim * 4
+
+
+# ------------------------------------------------------------------ the runner and the predictor
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("tiny", TINY, ids=ids(TINY))
+def test_tiny_runs_through_the_real_runner(tiny, tmp_path):
+    from vlmbench.config import RunConfig
+    from vlmbench.promptset import load_promptset
+    from vlmbench.results.reader import iter_rows
+    from vlmbench.runner import run_benchmark
+
+    prompts = ("chart-bar-640x480", "document-receipt-400x1344")
+    result = run_benchmark(RunConfig(models=[tiny.id], prompts=list(prompts), repeats=1, warmup=0,
+                                     max_new_tokens=3, out=tmp_path, progress=False))
+    rows = {r["prompt_id"]: r for r in iter_rows(result.run_dir)}
+    assert set(rows) == set(prompts)
+    items = {item.id: item for item in load_promptset().items if item.id in prompts}
+    for prompt_id, row in rows.items():
+        assert row["status"] == "ok", row.get("error")
+        assert row["n_output_tokens"] == 3
+        assert row["n_image_tokens"] == tiny.image_tokens(*items[prompt_id].open_image().size)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("system", sorted(FAMILY_ENTRY))
+def test_predictor_twin_trace_counts_the_real_image_tokens(system):
+    from vlmbench.predict.predictor import CountCache
+
+    entry = get(FAMILY_ENTRY[system])
+    case = CountCache().case(entry.id, "chart-bar-640x480", 1)
+    assert case.counts.n_image_tokens == entry.image_tokens(640, 480)
+    assert case.counts.stages["decode"].total("nbytes", "gemm") > 0
