@@ -117,13 +117,13 @@ def test_software_change_is_shown_beside_the_cells_and_new_cells_are_new(series,
                and "-> 99.0" in line and f"/ {SLOW_SCENARIO} /" in line for line in lines)
 
 
-def test_t_quantile_fallback_matches_scipy():
-    scipy_stats = pytest.importorskip("scipy.stats")
-    from vlmbench.archive.quantiles import t_quantile, t_quantile_expansion
+def test_t_quantile_is_students_t_and_normal_without_a_finite_df():
+    # issue 20 item 9: the scipy-missing expansion went; t_quantile is scipy's t, normal at df = inf
+    from scipy.stats import t
 
-    for df in (4, 5, 8, 14, 30, 100):
-        for p in (0.975, 1 - 0.05 / 16, 1 - 0.05 / 80):
-            exact = float(scipy_stats.t.ppf(p, df))
-            assert t_quantile(p, df) == pytest.approx(exact, rel=1e-9)
-            assert t_quantile_expansion(p, df) == pytest.approx(exact, rel=0.015)
+    from vlmbench.archive.quantiles import t_quantile
+
+    for df in (4, 14, 100):
+        assert t_quantile(0.975, df) == pytest.approx(float(t.ppf(0.975, df)), rel=1e-12)
+    assert t_quantile(0.975, 4) > t_quantile(0.975, 14) > t_quantile(0.975, 100) > t_quantile(0.975, float("inf"))
     assert t_quantile(0.975, float("inf")) == pytest.approx(1.959964, rel=1e-6)

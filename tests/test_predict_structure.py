@@ -112,25 +112,6 @@ def test_moe_decode_reads_only_the_active_experts():
     assert decode_gemm < 0.5 * (dense + expert)
 
 
-def test_fit_without_scipy_finds_the_same_minimum(monkeypatch):
-    """GPU machines may lack scipy: the fallback least squares reaches scipy's answer."""
-    import sys
-
-    import numpy as np
-
-    from vlmbench.predict.fit import _least_squares
-
-    def fun(x):
-        return np.array([x[0] - 1.0, 10 * (x[1] - x[0] ** 2), 0.1 * (x[2] - 2.0)])
-
-    lo, hi = np.full(3, -5.0), np.full(3, 5.0)
-    with_scipy = _least_squares(fun, np.array([-1.2, 1.0, 0.0]), lo, hi).x
-    monkeypatch.setitem(sys.modules, "scipy.optimize", None)
-    without = _least_squares(fun, np.array([-1.2, 1.0, 0.0]), lo, hi).x
-    assert np.allclose(with_scipy, [1.0, 1.0, 2.0], atol=1e-4)
-    assert np.allclose(without, with_scipy, atol=1e-4)
-
-
 def test_depthwise_convolutions_are_their_own_class_and_follow_the_profiles_curve():
     """MGM's ConvNeXt-L at 768 px: its depthwise 7x7 convolutions are counted as grouped
     convolutions (not as GEMMs at the GEMM curve's peak), with ConvNeXt-L's FLOPs, and a profile

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any, Optional, Sequence
 
 import numpy as np
+from scipy.optimize import least_squares
 
 from vlmbench.predict.predictor import Case, CountCache
 from vlmbench.predict.profiles.schema import Params, Profile
@@ -50,51 +51,6 @@ def _params(x: np.ndarray, base: Params) -> Params:
     return replace(base, step_ms=float(x[len(LOG_PARAMS)]), **values)
 
 
-@dataclass
-class _Solution:
-    x: np.ndarray
-    cost: float
-
-
-def _least_squares(fun, x0: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> _Solution:
-    """scipy's bounded least squares where scipy is installed; else a projected Levenberg-Marquardt
-    with a forward-difference Jacobian (GPU machines may lack scipy)."""
-    try:
-        from scipy.optimize import least_squares
-    except ImportError:
-        least_squares = None
-    if least_squares is not None:
-        sol = least_squares(fun, x0, bounds=(lo, hi), x_scale="jac")
-        return _Solution(sol.x, float(sol.cost))
-    x = x0.copy()
-    r = fun(x)
-    cost = 0.5 * float(r @ r)
-    lam = 1e-2
-    for _ in range(200):
-        jac = np.empty((r.size, x.size))
-        for i in range(x.size):
-            h = 1e-6 * max(1.0, abs(x[i]))
-            xi = x.copy()
-            xi[i] += h
-            jac[:, i] = (fun(xi) - r) / h
-        g = jac.T @ r
-        a = jac.T @ jac
-        step = np.linalg.solve(a + lam * np.diag(np.diag(a) + 1e-12), -g)
-        x_new = np.clip(x + step, lo, hi)
-        r_new = fun(x_new)
-        cost_new = 0.5 * float(r_new @ r_new)
-        if cost_new < cost:
-            converged = cost - cost_new < 1e-12 * max(1.0, cost)
-            x, r, cost, lam = x_new, r_new, cost_new, lam / 3.0
-            if converged:
-                break
-        else:
-            lam *= 4.0
-            if lam > 1e8:
-                break
-    return _Solution(x, cost)
-
-
 def fit_params(profile: Profile, data: Sequence[Sample], base: Optional[Params] = None) -> Params:
     base = base or Params()
     x0 = np.array([math.log(getattr(base, k)) for k in LOG_PARAMS] + [base.step_ms])
@@ -124,7 +80,7 @@ def fit_params(profile: Profile, data: Sequence[Sample], base: Optional[Params] 
         x = x0.copy()
         x[d] = math.log(getattr(base, "dispatch")) + start_dispatch
         x = np.clip(x, lo + 1e-9, hi - 1e-9)
-        sol = _least_squares(residuals, x, lo, hi)
+        sol = least_squares(residuals, x, bounds=(lo, hi), x_scale="jac")
         if best is None or sol.cost < best.cost:
             best = sol
     params = _params(best.x, base)

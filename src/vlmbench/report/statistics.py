@@ -5,8 +5,6 @@ Conventions (stated on the methodology page):
 - Percentile ``p_q``: linear interpolation between closest ranks (Hyndman & Fan type 7, numpy's
   default): with sorted values ``x_0..x_{n-1}``, ``h = (n - 1) q / 100``,
   ``p_q = x_floor(h) + (h - floor(h)) (x_ceil(h) - x_floor(h))``.
-- Mean ``m = sum(x) / n``; standard deviation is the sample one, ``s = sqrt(sum((x - m)^2) / (n - 1))``
-  (undefined for n < 2); coefficient of variation ``CV = s / m`` (dimensionless).
 - Bootstrap CI of the median: ``B`` resamples drawn with replacement with a fixed-seed PCG64
   generator; the CI is the 2.5th and 97.5th percentile of the B medians (percentile bootstrap).
   What is resampled is the *independent unit*: the generate window (``window_id``). The B rows
@@ -19,14 +17,11 @@ Conventions (stated on the methodology page):
   as likely negative as positive: exact over all ``2^n`` sign patterns up to n = 16, else
   ``SIGN_FLIP_RESAMPLES`` random patterns (fixed seed). The smallest p it can give is
   ``2 / 2^n``: fewer than 6 pairs can never reach p < 0.05.
-- Mann-Whitney U (two-sided, scipy; exact for small samples without ties) tests whether one
-  sample tends to be larger than the other, without assuming normal timings.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Iterable, Optional, Sequence
 
 import numpy as np
@@ -50,53 +45,6 @@ def percentile(values: Sequence[float], q: float) -> Optional[float]:
     if not values:
         return None
     return float(np.percentile(np.asarray(values, dtype=float), q))
-
-
-def mean(values: Sequence[float]) -> Optional[float]:
-    return float(np.mean(values)) if values else None
-
-
-def sample_std(values: Sequence[float]) -> Optional[float]:
-    """Sample standard deviation (n - 1 in the denominator); None for n < 2."""
-    return float(np.std(values, ddof=1)) if len(values) >= 2 else None
-
-
-def coefficient_of_variation(values: Sequence[float]) -> Optional[float]:
-    """CV = sample std / mean; None when undefined (n < 2 or mean 0)."""
-    s, m = sample_std(values), mean(values)
-    if s is None or not m:
-        return None
-    return s / m
-
-
-@dataclass(frozen=True)
-class Distribution:
-    """n, p50/p90/p99, mean, std, CV, min and max of one metric's values (same unit as the values)."""
-
-    n: int
-    p50: Optional[float]
-    p90: Optional[float]
-    p99: Optional[float]
-    mean: Optional[float]
-    std: Optional[float]
-    cv: Optional[float]
-    min: Optional[float]
-    max: Optional[float]
-
-
-def describe(values: Sequence[float]) -> Distribution:
-    vals = clean(values)
-    return Distribution(
-        n=len(vals),
-        p50=percentile(vals, 50),
-        p90=percentile(vals, 90),
-        p99=percentile(vals, 99),
-        mean=mean(vals),
-        std=sample_std(vals),
-        cv=coefficient_of_variation(vals),
-        min=min(vals) if vals else None,
-        max=max(vals) if vals else None,
-    )
 
 
 def bootstrap_median_ci(values: Sequence[float], confidence: float = CONFIDENCE,
@@ -175,50 +123,6 @@ def paired_sign_flip_p(differences: Sequence[float], seed: int = BOOTSTRAP_SEED)
     signs = rng.integers(0, 2, size=(SIGN_FLIP_RESAMPLES, n)) * 2 - 1
     means = np.abs(signs @ d) / n
     return float((1 + np.sum(means >= observed - 1e-12 * max(1.0, observed))) / (SIGN_FLIP_RESAMPLES + 1))
-
-
-def mann_whitney_p(a: Sequence[float], b: Sequence[float]) -> Optional[float]:
-    """Two-sided Mann-Whitney U p-value; None when either sample has fewer than 2 values.
-
-    scipy's test where scipy is installed; elsewhere (e.g. a GPU machine where nothing can be
-    installed) the normal approximation with tie and continuity corrections.
-    """
-    xa, xb = clean(a), clean(b)
-    if len(xa) < 2 or len(xb) < 2:
-        return None
-    if len(set(xa) | set(xb)) == 1:  # all identical: no evidence of any difference
-        return 1.0
-    try:
-        from scipy.stats import mannwhitneyu
-    except ImportError:
-        return _mann_whitney_normal_p(xa, xb)
-    return float(mannwhitneyu(xa, xb, alternative="two-sided").pvalue)
-
-
-def _mann_whitney_normal_p(xa: Sequence[float], xb: Sequence[float]) -> float:
-    """U = R_a - n_a (n_a + 1) / 2 with average ranks for ties; z = (|U - n_a n_b / 2| - 0.5) / sigma,
-    sigma^2 = n_a n_b / 12 x ((n + 1) - sum(t^3 - t) / (n (n - 1))); p = erfc(z / sqrt 2)."""
-    values = np.concatenate([np.asarray(xa, dtype=float), np.asarray(xb, dtype=float)])
-    n_a, n_b, n = len(xa), len(xb), len(values)
-    order = np.argsort(values, kind="mergesort")
-    ranks = np.empty(n)
-    sorted_vals = values[order]
-    ties = 0.0
-    start = 0
-    while start < n:
-        end = start
-        while end + 1 < n and sorted_vals[end + 1] == sorted_vals[start]:
-            end += 1
-        ranks[order[start:end + 1]] = (start + end) / 2.0 + 1.0
-        t = end - start + 1
-        ties += t ** 3 - t
-        start = end + 1
-    u = ranks[:n_a].sum() - n_a * (n_a + 1) / 2.0
-    sigma = math.sqrt(n_a * n_b / 12.0 * ((n + 1) - ties / (n * (n - 1))))
-    if sigma == 0:
-        return 1.0
-    z = max(0.0, abs(u - n_a * n_b / 2.0) - 0.5) / sigma
-    return float(math.erfc(z / math.sqrt(2.0)))
 
 
 def percentile_supported(q: int, n: int) -> bool:
