@@ -30,7 +30,15 @@ SHEET_PARAMS = {
     "qwen2.5-vl-7b": 8_292_166_656,
     "qwen2.5-vl-32b": 33_448_292_352,
     "qwen2.5-vl-72b": 73_410_777_344,
+    "qwen3-vl-2b": 2_127_532_032,
+    "qwen3-vl-4b": 4_437_815_808,
+    "qwen3-vl-8b": 8_767_123_696,
+    "qwen3-vl-32b": 33_357_390_064,
+    "qwen3-vl-30b-a3b": 31_070_754_032,
+    "qwen3-vl-235b-a22b": 235_670_022_896,
 }
+# Active parameters per token of the mixtures of experts (the sheet's computed figures).
+SHEET_ACTIVE = {"qwen3-vl-30b-a3b": 3_891_664_112, "qwen3-vl-235b-a22b": 22_767_151_856}
 # Published totals with a stated precision (billions, as printed), where the authors give one; the
 # model names ("3B", "7B") are not totals and are not checked.
 PUBLISHED = {
@@ -41,17 +49,24 @@ PUBLISHED = {
 SIZES = ((448, 448), (640, 480), (1024, 768), (1280, 720), (1920, 1080), (336, 1008), (4032, 3024))
 SHEET_TOKENS = {
     "Qwen2.5-VL": (256, 391, 999, 1196, 2691, 432, 15552),
+    "Qwen3-VL": (196, 300, 768, 880, 2040, 320, 11844),
+    "Qwen3-VL MoE": (196, 300, 768, 880, 2040, 320, 11844),
 }
 # Clamp limits: (width, height) -> tokens at the smallest and largest budgets.
 CLAMPS = {
     "Qwen2.5-VL": {(20, 20): 4, (56, 56): 4, (8000, 8000): 16384, (4032, 3024): 15552},
+    # the 64-token floor: 224 x 224 gives 64 through the HF processor (49 without the floor)
+    "Qwen3-VL": {(224, 224): 64, (20, 20): 64, (8000, 8000): 16384},
+    "Qwen3-VL MoE": {(224, 224): 64, (20, 20): 64, (8000, 8000): 16384},
 }
 
 # One real entry per family (its tiny variant is "<id>-tiny").
 FAMILY_ENTRY = {
     "Qwen2.5-VL": "qwen2.5-vl-3b",
+    "Qwen3-VL": "qwen3-vl-2b",
+    "Qwen3-VL MoE": "qwen3-vl-30b-a3b",
 }
-CURRENT_MODULES = ("vlmbench.catalog.qwen2_5_vl",)
+CURRENT_MODULES = ("vlmbench.catalog.qwen2_5_vl", "vlmbench.catalog.qwen3_vl")
 ENTRIES = [e for m in CURRENT_MODULES for e in importlib.import_module(m).ENTRIES]
 REAL = [e for e in ENTRIES if not e.is_tiny]
 TINY = [e for e in ENTRIES if e.is_tiny]
@@ -202,3 +217,45 @@ def test_predictor_twin_trace_counts_the_real_image_tokens(system):
     case = CountCache().case(entry.id, "chart-bar-640x480", 1)
     assert case.counts.n_image_tokens == entry.image_tokens(640, 480)
     assert case.counts.stages["decode"].total("nbytes", "gemm") > 0
+
+
+@pytest.mark.parametrize("model_id", sorted(SHEET_ACTIVE))
+def test_moe_active_parameters_and_decode_bytes_count_only_the_routed_experts(model_id):
+    """The sheet's active count = total - (1 - k/E) x expert weights; the roofline reads the same share."""
+    from vlmbench.metrics.roofline import _moe_fraction
+
+    entry = get(model_id)
+    config = entry.build_config()
+    text = config.text_config
+    k, experts = text.num_experts_per_tok, text.num_experts
+    assert (k, experts) == (8, 128)
+    with torch.device("meta"):
+        model = entry.model_class._from_config(config)
+    expert = sum(p.numel() for n, p in model.named_parameters() if ".experts." in n)
+    total = sum(p.numel() for p in model.parameters())
+    assert total - expert + expert * k // experts == SHEET_ACTIVE[model_id]
+    assert _moe_fraction(text) == k / experts
+
+
+def test_qwen3_vl_tiny_runs_deepstack_mergers_and_moe_routing():
+    dense = get("qwen3-vl-2b-tiny").build_config()
+    assert len(dense.vision_config.deepstack_visual_indexes) >= 2
+    assert all(i < dense.vision_config.depth for i in dense.vision_config.deepstack_visual_indexes)
+    moe = get("qwen3-vl-30b-a3b-tiny").build_config().text_config
+    real = get("qwen3-vl-30b-a3b").build_config().text_config
+    assert (moe.num_experts, moe.num_experts_per_tok) == (real.num_experts, real.num_experts_per_tok)
+
+
+@pytest.mark.parametrize("model_id", [*sorted(SHEET_ACTIVE), "qwen3-vl-30b-a3b-tiny"])
+def test_moe_memory_estimate_holds_every_expert_but_works_on_the_routed_ones(model_id):
+    """(The real sizes' dense-equivalent FFN equals k x expert width; the tiny's does not.)"""
+    from vlmbench.catalog.memory import MIB, TEXT_TOKENS
+
+    entry = get(model_id)
+    text = entry.build_config().text_config
+    est = estimate(entry, 1, 32, "bfloat16", "cuda")
+    params = SHEET_PARAMS.get(model_id) or count_parameters_meta(entry.model_class, entry.build_config())
+    assert est.weights_mb * MIB == params * 2  # all experts are resident
+    prompt = entry.visual_tokens + TEXT_TOKENS
+    routed_ffn = text.num_experts_per_tok * text.moe_intermediate_size
+    assert est.activations_mb * MIB == prompt * (6 * text.hidden_size + 2 * routed_ffn) * 2 + text.vocab_size * 8

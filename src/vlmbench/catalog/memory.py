@@ -6,7 +6,8 @@
 - KV cache: 2 (K and V) x layers x KV heads x head dim x batch x (prompt + output tokens) x bytes,
   prompt = visual tokens + ``TEXT_TOKENS`` text tokens;
 - activations (prefill, the peak): batch x prompt x (6 x hidden + 2 x FFN width) x bytes for one
-  layer's working set, plus fp32 logits for the last position (batch x vocab x 4 x 2);
+  layer's working set (a mixture of experts: FFN width = k routed experts x expert width),
+  plus fp32 logits for the last position (batch x vocab x 4 x 2);
 - overhead: the CUDA context and allocator slack (``CUDA_OVERHEAD_MB``) or the interpreter and
   libraries on the CPU (``CPU_OVERHEAD_MB``).
 
@@ -77,6 +78,10 @@ def estimate(entry: CatalogEntry, batch_size: int, max_new_tokens: int, dtype_na
     kv_heads = _first(text, "num_key_value_heads", default=heads)
     head_dim = _first(text, "head_dim", "d_kv", default=hidden // heads)
     ffn = _first(text, "intermediate_size", "d_ff", default=4 * hidden)
+    routed = _first(text, "num_experts_per_tok")
+    expert_ffn = _first(text, "moe_intermediate_size")
+    if routed and expert_ffn:  # mixture of experts: a token's FFN work is its k routed experts
+        ffn = routed * expert_ffn
     vocab = _first(text, "vocab_size", default=32000)
     prompt = (entry.visual_tokens or 576) + TEXT_TOKENS
     seq = prompt + max_new_tokens

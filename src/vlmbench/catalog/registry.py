@@ -26,6 +26,7 @@ FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("vlmbench.catalog.pali3", ("pali3-",)),
     ("vlmbench.catalog.cogvlm", ("cogvlm-", "cogagent-")),
     ("vlmbench.catalog.qwen2_5_vl", ("qwen2.5-vl-",)),
+    ("vlmbench.catalog.qwen3_vl", ("qwen3-vl-",)),
 )
 
 _REGISTRY: dict[str, CatalogEntry] = {}
