@@ -84,26 +84,26 @@ def qwen2_5_vl_config(vision: dict, text: dict) -> Qwen2_5_VLConfig:
     )
 
 
-def qwen_vl_image_processor(*, patch: int, min_pixels: int, max_pixels: int, mean=OPENAI_CLIP_MEAN,
-                            std=OPENAI_CLIP_STD):
-    """preprocessor_config.json of the Qwen-VL checkpoints: dynamic resolution in multiples of
-    patch x 2, area clamped to [min_pixels, max_pixels] (``size`` shortest/longest edge in 5.2x)."""
-    return image_processor(
+def qwen_vl_processor(tokenizer, processor_class, video_class, *, patch: int, min_pixels: int, max_pixels: int,
+                      mean=OPENAI_CLIP_MEAN, std=OPENAI_CLIP_STD):
+    """``processor_class`` over a ``Qwen2VLImageProcessor`` with the checkpoints'
+    preprocessor_config.json values: dynamic resolution in multiples of patch x 2, area clamped to
+    [min_pixels, max_pixels] (``size`` shortest/longest edge in 5.2x). The video processor is
+    required by the class; vlmbench's prompts are images."""
+    images = image_processor(
         "Qwen2VLImageProcessor",
         size={"shortest_edge": min_pixels, "longest_edge": max_pixels},
         patch_size=patch, temporal_patch_size=TEMPORAL, merge_size=MERGE,
         image_mean=mean, image_std=std, resample=3,
     )
+    videos = video_class(patch_size=patch, temporal_patch_size=TEMPORAL, merge_size=MERGE)
+    return processor_class(image_processor=images, tokenizer=tokenizer, video_processor=videos,
+                           chat_template=tokenizer.chat_template)
 
 
 def qwen2_5_vl_processor(tokenizer):
-    return transformers.Qwen2_5_VLProcessor(
-        image_processor=qwen_vl_image_processor(patch=PATCH, min_pixels=MIN_PIXELS, max_pixels=MAX_PIXELS),
-        tokenizer=tokenizer,
-        video_processor=transformers.Qwen2VLVideoProcessor(patch_size=PATCH, temporal_patch_size=TEMPORAL,
-                                                           merge_size=MERGE),  # required; prompts are images
-        chat_template=tokenizer.chat_template,
-    )
+    return qwen_vl_processor(tokenizer, transformers.Qwen2_5_VLProcessor, transformers.Qwen2VLVideoProcessor,
+                             patch=PATCH, min_pixels=MIN_PIXELS, max_pixels=MAX_PIXELS)
 
 
 PROCESSOR = ProcessorSpec(build=qwen2_5_vl_processor, image_token=IMAGE_TOKEN, chat_template=QWEN2_5_VL_CHAT,

@@ -25,7 +25,8 @@ from transformers import (Qwen3VLConfig, Qwen3VLForConditionalGeneration, Qwen3V
 from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, tiny_variant
 from vlmbench.catalog.native import native_entry
 from vlmbench.catalog.processors import SIGLIP_MEAN, SIGLIP_STD
-from vlmbench.catalog.qwen2_5_vl import MERGE, REFERENCE, TEMPORAL, qwen_vl_image_processor
+from vlmbench.catalog.qwen2_5_vl import (IMAGE_TOKEN, MERGE, REFERENCE, TEMPORAL, VISION_MODULES,
+                                          qwen_vl_processor)
 from vlmbench.catalog.templates import QWEN3_VL_CHAT, QWEN_VL_SPECIAL_TOKENS
 from vlmbench.catalog.token_rules import qwen_vl_tokens
 
@@ -33,8 +34,6 @@ PATCH = 16
 FACTOR = PATCH * MERGE  # 32 px per LLM token side
 MIN_PIXELS = 65536  # size.shortest_edge: 64 tokens
 MAX_PIXELS = 16777216  # size.longest_edge: 16,384 tokens
-VISION_MODULES = ("model.visual",)
-IMAGE_TOKEN = "<|image_pad|>"
 PROMPT = ("<|im_start|>user\n<|vision_start|><image><|vision_end|>{prompt}<|im_end|>\n"
           "<|im_start|>assistant\n")
 
@@ -88,14 +87,9 @@ def qwen3_vl_config(vision: dict, text: dict):
 
 
 def qwen3_vl_processor(tokenizer):
-    return transformers.Qwen3VLProcessor(
-        image_processor=qwen_vl_image_processor(patch=PATCH, min_pixels=MIN_PIXELS, max_pixels=MAX_PIXELS,
-                                                mean=SIGLIP_MEAN, std=SIGLIP_STD),
-        tokenizer=tokenizer,
-        video_processor=transformers.Qwen3VLVideoProcessor(patch_size=PATCH, temporal_patch_size=TEMPORAL,
-                                                           merge_size=MERGE),  # required; prompts are images
-        chat_template=tokenizer.chat_template,
-    )
+    return qwen_vl_processor(tokenizer, transformers.Qwen3VLProcessor, transformers.Qwen3VLVideoProcessor,
+                             patch=PATCH, min_pixels=MIN_PIXELS, max_pixels=MAX_PIXELS, mean=SIGLIP_MEAN,
+                             std=SIGLIP_STD)
 
 
 PROCESSOR = ProcessorSpec(build=qwen3_vl_processor, image_token=IMAGE_TOKEN, chat_template=QWEN3_VL_CHAT,
