@@ -39,7 +39,7 @@ def test_bootstrap_ci_is_deterministic_and_brackets_the_median():
     assert (low, high) == bootstrap_median_ci(values)  # fixed seed
     wider = bootstrap_median_ci(values[:8])
     assert wider[1] - wider[0] > high - low  # fewer values, wider interval
-    assert bootstrap_median_ci([7.0]) == (7.0, 7.0)
+    assert bootstrap_median_ci([7.0]) is None and bootstrap_median_ci([7.0, 7.0], clusters=["a", "a"]) is None
     assert bootstrap_median_ci([]) is None
 
 

@@ -9,6 +9,7 @@ import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Callable
 from urllib.parse import unquote
 
 import pytest
@@ -21,6 +22,23 @@ from vlmbench.archive.publish import ADDED, publish
 from vlmbench.results.archive_index import read_index
 
 MACHINE_B = "Example Accelerator B (relabelled copy)"
+REAL_COPY = "zz-real-size-relabelled"  # a copy marked real-size, keeping one warm observation per scenario
+
+
+def _one_warm_observation_as_real_size() -> Callable[[dict], list[dict]]:
+    """Rows of a copy that claims published shapes (``size_class`` real) and keeps, per scenario,
+    the cold rows and the first warm observation only (the rows of one batched call together)."""
+    first: dict[str, str] = {}
+
+    def change(row: dict) -> list[dict]:
+        row = dict(row, model_id=REAL_COPY, size_class="real",
+                   request_id=str(row["request_id"]).replace(str(row["model_id"]), REAL_COPY))
+        if row["status"] != "ok" or row["cold"]:
+            return [row]
+        unit = str(row["window_id"]) if int(row["batch_size"] or 1) > 1 else str(row["request_id"])
+        return [row] if first.setdefault(str(row["scenario"]), unit) == unit else []
+
+    return change
 
 _SITE: dict[str, Path] = {}
 
@@ -40,7 +58,11 @@ def archive_site(tmp_path_factory) -> dict[str, Path]:
                                     change_row=lambda r: [dict(r, hardware=MACHINE_B)]))
         extra.append(dated_copy(runs["dirs"][0], root / "b", "hostile", day(2), change_row=lambda r: [
             dict(r, model_id=HOSTILE_SCRIPT, request_id=r["request_id"].replace(r["model_id"], HOSTILE_SCRIPT))]))
-        assert {o.status for o in publish(extra, archive)} == {ADDED}
+        extra.append(dated_copy(runs["dirs"][2], root / "b", "real-size-copy", day(3),
+                                change_row=_one_warm_observation_as_real_size(),
+                                change_manifest=lambda m: m.update(rows_expected=None)))  # rows dropped on purpose
+        outcomes = publish(extra, archive)
+        assert {o.status for o in outcomes} == {ADDED}, [o for o in outcomes if o.status != ADDED]
         site = root / "site"
         proc = run_cli("site", "--archive", str(archive), "-o", str(site))
         assert proc.returncode == 0, proc.stderr
@@ -76,7 +98,7 @@ def _parse(path: Path) -> _Links:
 def test_every_page_and_data_file_is_there_and_every_link_resolves(built):
     site = built["site"]
     pages = [site / "index.html", site / "hardware.html", site / "methodology.html", *sorted((site / "models").glob("*.html"))]
-    assert len(pages) == 3 + 2  # the tiny model and the hostile id
+    assert len(pages) == 3 + 3  # the tiny model, the hostile id and the real-size copy
     for page in pages:
         parsed = _parse(page)
         assert parsed.scripts == [("../" if page.parent.name == "models" else "./") + "assets/site.js"]
@@ -109,6 +131,30 @@ def test_leaderboard_and_hardware_comparison(built):
     assert index.count("<section class=\"hardware\"") == 2
     comparison = (built["site"] / "hardware.html").read_text()
     assert MACHINE_B in comparison and "(×1)" in comparison and comparison.count("<table") == 3
+
+
+def test_leaderboard_keeps_real_size_apart_from_tiny(built):
+    """As the single-run report does: per hardware, real-size series in their own table, first."""
+    index = (built["site"] / "index.html").read_text()
+    sections = {part.split('"', 2)[1]: part for part in index.split('<section class="hardware" data-hardware=')[1:]}
+    section = next(text for hw, text in sections.items() if hw != MACHINE_B)
+    assert section.count('<table class="results sortable">') == 2
+    real, rest = section.split('<h3 class="size-heading">')[1:3]
+    assert real.startswith("Real-size models") and f">{REAL_COPY}</a>" in real and 'data-size-class="tiny"' not in real
+    assert f">{REAL_COPY}</a>" not in rest and 'data-size-class="tiny"' in rest
+    other = sections[MACHINE_B]
+    assert "size-heading" not in other and other.count("<table") == 1  # nothing to set apart there
+
+
+def test_a_single_warm_observation_has_no_ci_but_its_reason(built):
+    """A run median from one observation (one batched call, one request) has no bootstrap CI:
+    the page says why instead of showing [x-x]."""
+    page = next((built["site"] / "models").glob("zz-real*.html")).read_text()
+    assert "no CI: 1 observation" in page
+    assert not re.search(r"\[([0-9.e+-]+)-\1\]", page)  # no degenerate interval anywhere
+    with open(built["site"] / "data" / "history.csv", newline="") as fh:
+        copy = [r for r in csv.DictReader(fh) if r["model_id"] == REAL_COPY]
+    assert copy and all(r["observations"] == "1" and r["ttft_ms"] and r["ttft_ms_lo"] == "" for r in copy)
 
 
 def test_hostile_strings_are_escaped_everywhere(built):

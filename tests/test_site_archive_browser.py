@@ -32,6 +32,38 @@ def test_model_page_trend_chart_in_chromium(browser, built):  # noqa: F811
     assert browser.execute_script("return document.scripts.length") == 1
 
 
+# (width, height) of common windows: desktop, the 1300 px that cut the charts off, laptop, tablet, phone
+WINDOWS = ((1920, 1080), (1300, 1000), (1024, 768), (800, 1000), (390, 844))
+
+_EXTENTS = """
+return [...document.querySelectorAll('svg.trend')].map(svg => {
+  const box = svg.closest('figure').getBoundingClientRect(), own = svg.getBoundingClientRect();
+  const parts = [...svg.querySelectorAll('circle.run, text, polyline, polygon, line')].map(e => e.getBoundingClientRect());
+  return {figure: [box.left, box.right], svg: [own.left, own.right],
+          right: Math.max(...parts.map(r => r.right)), left: Math.min(...parts.map(r => r.left)),
+          lastPoint: [...svg.querySelectorAll('circle.run')].map(c => c.getBoundingClientRect().right).pop(),
+          dateEnd: [...svg.querySelectorAll('text')].map(t => t.getBoundingClientRect().right).reduce((a, b) => Math.max(a, b))};
+});
+"""
+
+
+@pytest.mark.parametrize("width,height", WINDOWS)
+def test_trend_charts_fit_their_box_at_common_widths(browser, built, width, height):  # noqa: F811
+    """Every trend chart, with everything drawn in it (the last run's point, the end of the date
+    axis), lies inside its figure's box: nothing is cut off or painted under the next chart."""
+    browser.set_window_size(width, height)
+    page = next(p for p in (built["site"] / "models").glob("llava*.html"))
+    _open(browser, page)
+    charts = browser.execute_script(_EXTENTS)
+    assert len(charts) == 16
+    for c in charts:
+        left, right = c["figure"]
+        assert left - 0.5 <= c["svg"][0] and c["svg"][1] <= right + 0.5, (width, c)
+        assert left - 0.5 <= c["left"] and c["right"] <= right + 0.5, (width, c)
+        assert c["lastPoint"] <= right and c["dateEnd"] <= right, (width, c)
+        assert c["svg"][1] - c["svg"][0] > 0.5 * (right - left)  # it fills its box, not a thumbnail
+
+
 def test_hardware_filter_in_chromium(browser, built):  # noqa: F811
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select

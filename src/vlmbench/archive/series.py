@@ -5,8 +5,9 @@ the current value of each series. pandas throughout (groupby, rolling, quantiles
 - Run median of a metric: the median of that run's warm rows of the cell, with the percentile
   bootstrap CI of :func:`vlmbench.report.statistics.bootstrap_median_ci`, resampling observations
   (:func:`vlmbench.report.observations.observation_labels`: the rows of one batched call together,
-  as the reporter and the gate do). Peak memory is the
-  run's maximum instead (a peak, not a distribution), without CI.
+  as the reporter and the gate do); no CI from a single observation (``observations`` < 2: the
+  reason is shown instead). Peak memory is the run's maximum instead (a peak, not a distribution),
+  without CI.
 - Run time: the run's ``started_at`` from its manifest (``run_started_at``, archives), else the
   earliest row's ``started_at``.
 - Current value: the median of the series' last ``last_n`` run medians, or of the run medians of
@@ -17,13 +18,13 @@ the current value of each series. pandas throughout (groupby, rolling, quantiles
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 import pandas as pd
 
 from vlmbench.report.observations import observation_labels
-from vlmbench.report.statistics import bootstrap_median_ci
+from vlmbench.report.statistics import bootstrap_median_ci, ci_missing_reason
 
 SERIES_KEYS: tuple[str, ...] = ("model_id", "hardware", "scenario", "promptset_version")
 PEAK_MEMORY = "peak_memory_mb"
@@ -64,12 +65,14 @@ def _ci(values: pd.Series, units: pd.Series) -> tuple[float, float]:
 
 
 def run_medians(frame: pd.DataFrame, keys: tuple[str, ...] = SERIES_KEYS) -> pd.DataFrame:
-    """One row per (cell, run): ``run_time``, ``n`` warm rows, and per metric its run median with
-    ``<metric>_lo``/``<metric>_hi`` (bootstrap CI), sorted by cell then time."""
+    """One row per (cell, run): ``run_time``, ``n`` warm rows, ``observations`` (independent units
+    among them), ``size_class`` (tiny | real | empty, schema v2), and per metric its run median with
+    ``<metric>_lo``/``<metric>_hi`` (bootstrap CI; empty from a single observation), sorted by cell
+    then time."""
     ok = warm_rows(frame)
     by = list(keys) + ["run_id"]
     if ok.empty:
-        return pd.DataFrame(columns=by + ["run_time", "n", "partial"]
+        return pd.DataFrame(columns=by + ["run_time", "n", "observations", "size_class", "partial"]
                             + [f"{m.column}{s}" for m in METRICS for s in ("", "_lo", "_hi")])
     ok = ok.assign(_unit=observation_labels(ok))
     groups = ok.groupby(by, dropna=False, sort=False)
@@ -81,16 +84,34 @@ def run_medians(frame: pd.DataFrame, keys: tuple[str, ...] = SERIES_KEYS) -> pd.
             out[f"{m.column}_lo"] = np.asarray([c[0] for c in ci], dtype="float64")
             out[f"{m.column}_hi"] = np.asarray([c[1] for c in ci], dtype="float64")
         else:
-            out[f"{m.column}_lo"] = out[f"{m.column}_hi"] = out[m.column]
+            out[f"{m.column}_lo"] = out[f"{m.column}_hi"] = np.nan  # a peak, not a median: no CI
     started = pd.to_datetime(groups["started_at"].min(), utc=True)
     if "run_started_at" in ok.columns:
         started = groups["run_started_at"].first().fillna(started)
     out["run_time"] = started
     out["n"] = groups.size()
+    out["observations"] = groups["_unit"].nunique()  # independent units: fewer than 2 gives no CI
+    out["size_class"] = groups["size_class"].first() if "size_class" in ok.columns else None
     out["partial"] = groups["partial"].first().fillna(False).astype(bool) if "partial" in ok.columns else False
     out["run_dir"] = groups["run_dir"].first()
     return out.reset_index().sort_values(list(keys) + ["run_time", "run_id"], kind="mergesort",
                                           ignore_index=True)
+
+
+def ci_text(row: pd.Series, column: str, fmt: Callable[[float], str] = lambda v: f"{v:.4g}") -> str:
+    """A run median's CI as ``[lo-hi]``, or why it has none in brackets (a single observation,
+    a peak); '' for no value."""
+    value, lo, hi = row.get(column), row.get(f"{column}_lo"), row.get(f"{column}_hi")
+    if value is None or value != value:
+        return ""
+    if lo is not None and lo == lo and hi is not None and hi == hi:
+        return f"[{fmt(lo)}-{fmt(hi)}]"
+    metric = METRIC_BY_COLUMN.get(column)
+    if metric is not None and not metric.distribution:
+        return "(a peak: no CI)"
+    units = row.get("observations")
+    reason = ci_missing_reason(int(units)) if units is not None and units == units else ""
+    return f"({reason or 'no CI'})"
 
 
 def add_rolling(medians: pd.DataFrame, last_n: int = DEFAULT_LAST_N,
@@ -119,11 +140,14 @@ def recent(medians: pd.DataFrame, last_n: int = DEFAULT_LAST_N, days: Optional[f
 def current_values(medians: pd.DataFrame, last_n: int = DEFAULT_LAST_N, days: Optional[float] = None,
                    keys: tuple[str, ...] = SERIES_KEYS) -> pd.DataFrame:
     """One row per series: ``runs`` (in the window), ``first``/``last`` run time, ``last_run_id``,
+    ``size_class`` (of its newest run),
     and per metric ``<m>`` (median of run medians), ``<m>_min``, ``<m>_max``, ``<m>_q25``, ``<m>_q75``."""
     window = recent(medians, last_n, days, keys)
     grouped = window.groupby(list(keys), dropna=False, sort=True)
     out = pd.DataFrame({"runs": grouped.size(), "first": grouped["run_time"].min(),
                         "last": grouped["run_time"].max(), "last_run_id": grouped["run_id"].last()})
+    if "size_class" in window.columns:
+        out["size_class"] = grouped["size_class"].last()
     for m in METRICS:
         col = grouped[m.column]
         out[m.column] = col.median()

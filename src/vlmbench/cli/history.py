@@ -32,7 +32,7 @@ def _fmt(value, digits: int = 4) -> str:
 
 def execute(args: argparse.Namespace) -> int:
     from vlmbench.archive.history import build_history
-    from vlmbench.archive.series import METRICS, SERIES_KEYS
+    from vlmbench.archive.series import METRICS, SERIES_KEYS, ci_text
     from vlmbench.errors import UsageError
     from vlmbench.results import load
     from vlmbench.results.archive_index import is_archive
@@ -66,8 +66,7 @@ def execute(args: argparse.Namespace) -> int:
         for cell, rows in medians.groupby(list(SERIES_KEYS), sort=True):
             print(" / ".join(map(str, cell)))
             for _, r in rows.iterrows():
-                cells = "  ".join(f"{m.label} {_fmt(r[m.column])} [{_fmt(r[m.column + '_lo'])}-{_fmt(r[m.column + '_hi'])}]"
-                                  for m in METRICS)
+                cells = "  ".join(f"{m.label} {_fmt(r[m.column])} {ci_text(r, m.column, _fmt)}" for m in METRICS)
                 flag = f"  <- change: {r['change_metrics']}" if isinstance(r.get("change_metrics"), str) else ""
                 print(f"    {r['run_time']:%Y-%m-%d %H:%M}  {r['run_id']}  {cells}{flag}")
     if args.changes:

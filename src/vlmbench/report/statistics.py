@@ -32,6 +32,9 @@ CONFIDENCE = 0.95
 
 # Smallest n for which a percentile is more than a rename of the maximum.
 MIN_N_FOR_PERCENTILE: dict[int, int] = {50: 1, 90: 10, 99: 100}
+# A bootstrap CI resamples independent observations: from one there is nothing to resample (the
+# "interval" would be the value itself, e.g. [1601-1601]), so fewer than this gives no interval.
+MIN_UNITS_FOR_CI = 2
 HIGH_CV = 0.25
 
 
@@ -50,7 +53,9 @@ def percentile(values: Sequence[float], q: float) -> Optional[float]:
 def bootstrap_median_ci(values: Sequence[float], confidence: float = CONFIDENCE,
                         resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED,
                         clusters: Optional[Sequence[object]] = None) -> Optional[tuple[float, float]]:
-    """Percentile-bootstrap confidence interval of the median; None for no values.
+    """Percentile-bootstrap confidence interval of the median; None for fewer than
+    :data:`MIN_UNITS_FOR_CI` independent units (no values, or one observation: see
+    :func:`ci_missing_reason`).
 
     ``clusters`` (parallel to ``values``, e.g. the rows' ``window_id``) names the independent
     unit: a resample draws whole clusters with replacement (as many as there are) and takes the
@@ -67,10 +72,21 @@ def bootstrap_median_ci(values: Sequence[float], confidence: float = CONFIDENCE,
         return None
     vals = np.asarray([raw[i] for i in keep], dtype=float)
     _, cluster_of = np.unique(np.asarray([str(labels[i]) for i in keep]), return_inverse=True)
+    if int(cluster_of.max()) + 1 < MIN_UNITS_FOR_CI:
+        return None
     medians = cluster_bootstrap_medians(vals, cluster_of, resamples, np.random.Generator(np.random.PCG64(seed)))
     tail = (1.0 - confidence) / 2.0 * 100.0
     low, high = np.percentile(medians, [tail, 100.0 - tail])
     return float(low), float(high)
+
+
+def ci_missing_reason(units: int) -> str:
+    """Why a median has no bootstrap CI, from its count of independent observations ('' when it has one)."""
+    if units >= MIN_UNITS_FOR_CI:
+        return ""
+    if units == 0:
+        return "no values"
+    return f"no CI: {units} observation (a bootstrap CI needs >= {MIN_UNITS_FOR_CI})"
 
 
 def cluster_bootstrap_medians(values: np.ndarray, cluster_of: np.ndarray, resamples: int,

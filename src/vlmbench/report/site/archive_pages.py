@@ -8,8 +8,9 @@ from typing import Callable, Optional
 
 import pandas as pd
 
-from vlmbench.archive.series import METRICS, SERIES_KEYS
+from vlmbench.archive.series import METRICS, SERIES_KEYS, ci_text
 from vlmbench.report.html import esc
+from vlmbench.report.response_table import by_size
 from vlmbench.report.site.archive_svg import trend_svg
 
 HEADLINE = ("ttft_ms", "ttft_user_ms", "tpot_ms", "decode_tps", "peak_memory_mb")
@@ -36,6 +37,12 @@ def _sort(value: Optional[float]) -> str:
     return "" if value is None or value != value else repr(float(value))
 
 
+def _size(row) -> str:
+    """The series' ``size_class`` (tiny | real), '' where unknown (endpoints, schema v1 rows)."""
+    value = row.get("size_class")
+    return "" if value is None or value != value else str(value)
+
+
 def _current_cell(row: pd.Series, column: str) -> str:
     spread = row.get(f"{column}_spread_pct")
     title = (f"median of {row['runs']} run medians; range {_num(row[column + '_min'])}-{_num(row[column + '_max'])}"
@@ -60,18 +67,24 @@ def leaderboard_html(current: pd.DataFrame, changes: pd.DataFrame, model_href: C
             + "<th>Last run</th><th>Change points</th>")
     sections = []
     for hw in hardware:
-        rows = []
-        for _, r in current[current["hardware"].astype(str) == hw].iterrows():
-            key = f"{r['model_id']}\0{r['hardware']}\0{r['scenario']}"
-            rows.append(
-                f'<tr data-hardware="{esc(hw)}"><td class="c-model"><a href="{esc(model_href(str(r["model_id"])))}">'
-                f'{esc(r["model_id"])}</a></td><td>{esc(r["scenario"])}</td><td>{esc(r["promptset_version"])}</td>'
-                f'<td class="num" data-sort="{esc(r["runs"])}">{esc(r["runs"])}</td>'
-                + "".join(_current_cell(r, c) for c in HEADLINE)
-                + f'<td>{esc(_day(r["last"]))}</td><td>{"yes" if key in changed else ""}</td></tr>')
+        records = [r for _, r in current[current["hardware"].astype(str) == hw].iterrows()]
+        tables = []
+        for heading, part in by_size([dict(r, size_class=_size(r)) for r in records]):
+            rows = []
+            for r in part:
+                key = f"{r['model_id']}\0{r['hardware']}\0{r['scenario']}"
+                rows.append(
+                    f'<tr data-hardware="{esc(hw)}" data-size-class="{esc(r["size_class"])}">'
+                    f'<td class="c-model"><a href="{esc(model_href(str(r["model_id"])))}">'
+                    f'{esc(r["model_id"])}</a></td><td>{esc(r["scenario"])}</td><td>{esc(r["promptset_version"])}</td>'
+                    f'<td class="num" data-sort="{esc(r["runs"])}">{esc(r["runs"])}</td>'
+                    + "".join(_current_cell(r, c) for c in HEADLINE)
+                    + f'<td>{esc(_day(r["last"]))}</td><td>{"yes" if key in changed else ""}</td></tr>')
+            title = f'<h3 class="size-heading">{esc(heading)}</h3>' if heading else ""
+            tables.append(f'{title}<div class="table-wrap"><table class="results sortable"><thead><tr>{head}</tr>'
+                          f'</thead><tbody>{"".join(rows)}</tbody></table></div>')
         sections.append(f'<section class="hardware" data-hardware="{esc(hw)}"><h2>{esc(hw)}</h2>'
-                        f'<div class="table-wrap"><table class="results sortable"><thead><tr>{head}</tr></thead>'
-                        f'<tbody>{"".join(rows)}</tbody></table></div></section>')
+                        f'{"".join(tables)}</section>')
     return (
         '<p class="lead">Current response times of every model on every machine, from the archive of scheduled '
         f"runs: each value is the median of the run medians of the {esc(window)} of its series (warm requests, "
@@ -115,7 +128,7 @@ def hardware_comparison_html(current: pd.DataFrame, model_href: Callable[[str], 
 
 def _runs_table(rows: pd.DataFrame, run_href: Callable[[str], Optional[str]]) -> str:
     head = ("<th>Run started</th><th>Run</th>"
-            + "".join(f'<th class="num">{esc(m.label)} p50 [95% CI]</th>' for m in METRICS if m.column in HEADLINE)
+            + "".join(f'<th class="num">{esc(m.label)} {"p50 [95% CI]" if m.distribution else "max"}</th>' for m in METRICS if m.column in HEADLINE)
             + "<th>Raw data</th><th>Note</th>")
     body = []
     for _, r in rows.iterrows():
@@ -123,8 +136,7 @@ def _runs_table(rows: pd.DataFrame, run_href: Callable[[str], Optional[str]]) ->
         link = f'<a href="{esc(href)}">requests.csv</a>' if href else "–"
         note = ("partial; " if bool(r.get("partial")) else "") + (
             f"change point: {r['change_metrics']}" if isinstance(r.get("change_metrics"), str) else "")
-        cells = "".join(f'<td class="num">{esc(_num(r[c]))} [{esc(_num(r[c + "_lo"]))}-{esc(_num(r[c + "_hi"]))}]</td>'
-                        for c in HEADLINE)
+        cells = "".join(f'<td class="num">{esc(_num(r[c]))} {esc(ci_text(r, c))}</td>' for c in HEADLINE)
         body.append(f'<tr><td>{esc(_minute(r["run_time"]))}</td><td><code>{esc(r["run_id"])}</code></td>'
                     f"{cells}<td>{link}</td><td>{esc(note)}</td></tr>")
     return (f'<div class="table-wrap"><table class="runs"><thead><tr>{head}</tr></thead>'

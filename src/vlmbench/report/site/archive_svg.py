@@ -9,6 +9,7 @@ from typing import Sequence
 
 import pandas as pd
 
+from vlmbench.archive.series import ci_text
 from vlmbench.report.html import esc
 
 WIDTH, HEIGHT = 640, 260
@@ -74,8 +75,7 @@ def trend_svg(rows: pd.DataFrame, column: str, label: str, unit: str, change_run
                          f'stroke="{CHANGE}" stroke-dasharray="5,3" stroke-width="1.5">'
                          f'<title>{esc("change point at run " + str(r["run_id"]))}</title></line>')
     for xx, (_, r) in zip(xs, data.iterrows()):
-        tip = (f"{r['run_id']} ({r['run_time']:%Y-%m-%d %H:%M}): {r[column]:.4g} {unit} "
-               f"[{r[f'{column}_lo']:.4g}-{r[f'{column}_hi']:.4g}]")
+        tip = f"{r['run_id']} ({r['run_time']:%Y-%m-%d %H:%M}): {r[column]:.4g} {unit} {ci_text(r, column)}"
         parts.append(f'<circle class="run" cx="{xx:.1f}" cy="{y(r[column]):.1f}" r="3.5" fill="{POINT}">'
                      f'<title>{esc(tip)}</title></circle>')
     first, last = data["run_time"].iloc[0], data["run_time"].iloc[-1]
