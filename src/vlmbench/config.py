@@ -1,21 +1,27 @@
 """Typed run configuration. The CLI and suite files produce a ``RunConfig``; the runner
 consumes it and writes it, resolved, into ``manifest.json``. Nothing is read from
-environment variables."""
+environment variables.
+
+Every option is declared once, here (the options every backend reads) or in
+``vlmbench.options`` (the part one backend reads, ``RunConfig.options``): its type, default,
+checks, command-line flag and whether suite files may set it. ``RunConfig(**flat)`` accepts the
+flat form (``backend="openai", endpoint=...``) used by the CLI, suite files and manifest.json;
+a problem is a ``UsageError`` naming the flag: ``--repeats 0: must be at least 1``.
+"""
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Annotated, Any, Literal, Optional, Union
 
-WEIGHT_MODES = ("random", "pretrained")
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, ValidationError, model_validator
+
+from vlmbench.errors import UsageError
+from vlmbench.options import BACKEND_OPTIONS, BackendOptions
+from vlmbench.options.declare import Opt, at_least, more_than, option_of, problem
+from vlmbench.vocab.listargs import int_list
+
 DTYPES = ("auto", "float32", "bfloat16", "float16")
-# RunConfig fields a single model may override (a suite's per-model mapping, a campaign target)
-MODEL_OVERRIDABLE = (
-    "dtype", "prompts", "repeats", "warmup", "warmup_shapes", "max_new_tokens", "batch_sizes", "scenarios", "attn", "cache",
-    "compile", "model_timeout_s", "request_timeout_s",
-)
 DEFAULT_SUITE_FILE = Path(__file__).resolve().parent / "suites" / "default.yaml"
 
 
@@ -29,73 +35,178 @@ def _default_models() -> tuple[str, ...]:
 
 DEFAULT_MODELS = _default_models()
 
+# The union of the registered backends' options, told apart by their ``backend`` field.
+AnyBackendOptions = Annotated[Union[tuple(BACKEND_OPTIONS.values())], Discriminator("backend")]  # type: ignore[misc]
 
-@dataclass
-class RunConfig:
-    models: list[str] = field(default_factory=lambda: list(DEFAULT_MODELS))
-    weights: str = "random"
-    backend: str = "hf"
-    device: str = "cpu"
-    dtype: str = "auto"
-    max_new_tokens: int = 32
-    repeats: int = 3
-    warmup: int = 1
+
+def _comma_list(text: str) -> list[str]:
+    return [x for x in text.split(",") if x]
+
+
+class RunConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    models: Annotated[list[str], Opt(
+        "--model", action="append", metavar="ID", suite=True,
+        help="catalog id, hub id or local folder (repeatable)")] = Field(default_factory=lambda: list(DEFAULT_MODELS))
+    weights: Annotated[Literal["random", "pretrained"], Opt(
+        "--weights", suite=True, help="random (default): published shapes with random weights (offline); "
+                                      "pretrained: load a checkpoint")] = "random"
+    device: Annotated[str, Opt("--device", suite=True, help="cpu (default), cuda or cuda:N")] = "cpu"
+    dtype: Annotated[str, Opt("--dtype", suite=True, per_model=True,
+                              help=f"one of {', '.join(DTYPES)} (default auto)")] = "auto"
+    max_new_tokens: Annotated[int, at_least(1), Opt(
+        "--max-new-tokens", suite=True, per_model=True,
+        help="output length, enforced exactly (min = max); default 32")] = 32
+    repeats: Annotated[int, at_least(1), Opt(
+        "--repeats", suite=True, per_model=True, help="measured repeats of each prompt (default 3)")] = 3
+    warmup: Annotated[int, at_least(0), Opt(
+        "--warmup", suite=True, per_model=True,
+        help="unrecorded warmup requests per model and scenario (default 1)")] = 1
     # before a scenario's first measured cell, one unrecorded 1-token pass (prefill) over every
-    # distinct prompt group it measures, besides the ``warmup`` full requests (none when warmup
-    # is 0); --no-warmup-shapes
-    warmup_shapes: bool = True
-    prompts: Optional[list[str]] = None  # prompt ids; None = the whole set
-    promptset_version: str = "v1"
-    promptset_dir: Optional[str] = None  # a folder with manifest.json + images instead of the packaged set
-    batch_sizes: list[int] = field(default_factory=lambda: [1])
-    scenarios: Optional[list[list[int]]] = None  # [[batch_size, max_new_tokens], ...]; overrides the two above
+    # distinct prompt group it measures, besides the ``warmup`` full requests (none when warmup is 0)
+    warmup_shapes: Annotated[bool, Opt(
+        "--warmup-shapes", action="bool", suite=True, per_model=True,
+        help="in-process backends: also run every distinct prompt of a scenario once, prefill only "
+             "(1 output token), before its first measured request, so one-time costs per input shape "
+             "stay out of the first repeat (default on; none with --warmup 0)")] = True
+    prompts: Annotated[Optional[list[str]], Opt(
+        "--prompts", parse=_comma_list, metavar="ID,ID", suite=True, per_model=True,
+        help="subset of prompt ids (default: the whole set)")] = None
+    promptset_version: Annotated[str, Opt(
+        "--promptset", suite=True, suite_key="promptset", help="prompt-set version (default v1)")] = "v1"
+    promptset_dir: Annotated[Optional[str], Opt(
+        "--promptset-dir", metavar="DIR",
+        help="use the prompt set in DIR (manifest.json + images) instead of the packaged one")] = None
+    batch_sizes: Annotated[list[int], at_least(1), Opt(
+        "--batch-sizes", parse=int_list, metavar="B,B", suite=True, per_model=True,
+        help="batch sizes, each one generate call over different images (default 1)")] = [1]
+    # [[batch_size, max_new_tokens], ...]; overrides the two above (suite files: ``scenarios``)
+    scenarios: Optional[list[list[int]]] = None
     suite: Optional[str] = None  # name of the suite the run came from
-    out: Path = Path("results")
-    run_id: Optional[str] = None
-    trust_remote_code: bool = False
-    seed: int = 0
-    attn: Optional[str] = None  # eager | sdpa | flash_attention_2; None = transformers' default
-    cache: str = "dynamic"
-    compile: bool = False
-    plugins: list[str] = field(default_factory=list)  # modules adding catalog entries
-    model_timeout_s: Optional[float] = None  # per model, loading included
-    progress: bool = True
-    # --backend openai (OpenAI-compatible endpoints)
-    endpoint: Optional[str] = None  # base URL, e.g. http://127.0.0.1:8000
-    api_key_env: Optional[str] = None  # NAME of the variable holding the key; the key is never stored
-    server_kind: str = "auto"  # auto | vllm | sglang | transformers | generic
-    concurrency: list[int] = field(default_factory=list)  # closed-loop windows, requests in flight
-    rates: list[float] = field(default_factory=list)  # Poisson-arrival windows, requests/s
-    slo: Optional[str] = None  # "ttft=MS,tpot=MS[,e2e=MS]"
-    cache_bust: bool = True  # make every request unique (text nonce + imperceptible image change); --no-cache-bust
-    request_timeout_s: float = 300.0
-    hardware: Optional[str] = None  # label for rows (default: remote)
-    tokenizer: Optional[str] = None  # client-side token counting (default: the model folder if local)
-    # model id -> {field: value} replacing the run's value for that model only (suite files:
-    # a ``models`` item written as a mapping); keys are limited to MODEL_OVERRIDABLE
-    model_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
-    new_connection_per_request: bool = False  # default: keep-alive connections, reused
-    ca_bundle: Optional[str] = None  # PEM file of the certificates trusted for https endpoints
+    out: Annotated[Path, Opt("--out", help="results root (default ./results)")] = Path("results")
+    run_id: Annotated[Optional[str], Opt(
+        "--run-id", help="name of the run folder (default: time-host-random)")] = None
+    trust_remote_code: Annotated[bool, Opt(
+        "--trust-remote-code", action="store_true", suite=True,
+        help="allow a pretrained checkpoint to run its own code (off unless given)")] = False
+    seed: Annotated[int, Opt("--seed", suite=True)] = 0
+    plugins: Annotated[list[str], Opt(
+        "--plugin", action="append", metavar="MODULE",
+        help="import MODULE and add its ENTRIES to the catalog (repeatable)")] = []
+    model_timeout_s: Annotated[Optional[float], more_than(0, " s"), Opt(
+        "--model-timeout", metavar="S", suite=True, per_model=True,
+        help="give up on a model after S seconds (rows become status=timeout)")] = None
+    request_timeout_s: Annotated[float, more_than(0, " s"), Opt(
+        "--request-timeout", metavar="S", suite=True, per_model=True,
+        help="give up on one request after S seconds (row status=timeout; default 300). In-process, "
+             "the worker is killed and a fresh one continues with the model's other requests")] = 300.0
+    progress: Annotated[bool, Opt("--no-progress", action="store_false", help="no progress bar")] = True
+    # model id -> {field: value} replacing the run's value for that model only (suite files: a
+    # ``models`` item written as a mapping); keys are the fields declared ``per_model``
+    model_overrides: dict[str, dict[str, Any]] = {}
+    # the part only the chosen backend reads (vlmbench.options.BACKEND_OPTIONS)
+    options: AnyBackendOptions = Field(default_factory=lambda: BACKEND_OPTIONS["hf"]())
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise UsageError(describe(exc, data)) from None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nest(cls, data: Any) -> Any:
+        """The flat form -> ``options``: ``backend`` and the keys of that backend's model move
+        into it; a key of another backend's model is refused naming its flag."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        options = data.pop("options", None)
+        options = dict(options.model_dump() if isinstance(options, BaseModel) else options or {})
+        backend = data.pop("backend", None) or options.get("backend") or "hf"
+        options["backend"] = backend
+        own = BACKEND_OPTIONS.get(backend)
+        if own is None:
+            raise ValueError(f"--backend {backend!r}: unknown backend (known: {', '.join(BACKEND_OPTIONS)})")
+        for key in [k for k in data if k not in cls.model_fields]:
+            if key in own.model_fields:
+                options[key] = data.pop(key)
+                continue
+            owner = next((name for name, model in BACKEND_OPTIONS.items() if key in model.model_fields), None)
+            if owner is not None:
+                flag = option_of(BACKEND_OPTIONS[owner].model_fields[key])
+                raise ValueError(f"{flag.flag if flag else key}: only with --backend {owner}")
+        data["options"] = options
+        return data
+
+    @property
+    def backend(self) -> str:
+        return self.options.backend
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "RunConfig":
-        """Inverse of ``to_json`` (as stored in manifest.json); unknown keys are ignored."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        config = cls(**{k: v for k, v in data.items() if k in names})
-        config.out = Path(config.out)
-        return config
+        """Inverse of ``to_json`` (as stored in manifest.json); unknown keys are ignored, and so
+        are other backends' options (older manifests hold every backend's)."""
+        backend = data.get("backend") or "hf"
+        known = set(cls.model_fields) | set(BACKEND_OPTIONS.get(backend, BackendOptions).model_fields)
+        return cls(**{k: v for k, v in data.items() if k in known and k != "options"})
+
+    def flat(self) -> dict[str, Any]:
+        """The flat form: every field, the backend's options among them (``RunConfig(**flat)``
+        gives this configuration back)."""
+        data = self.model_dump(exclude={"options"})
+        return {**data, **self.options.model_dump()}
+
+    def replace(self, **changes: Any) -> "RunConfig":
+        """A copy with ``changes`` (flat keys) applied and checked; changing ``backend`` drops
+        the options of the one before."""
+        data = self.flat()
+        if changes.get("backend", self.backend) != self.backend:
+            for name in type(self.options).model_fields:
+                data.pop(name)
+        return RunConfig(**{**data, **changes})
 
     def for_model(self, model_id: str) -> "RunConfig":
         """This configuration as it applies to one model (its overrides, if any, applied)."""
         changes = self.model_overrides.get(model_id)
         if not changes:
             return self
-        config = dataclasses.replace(self, **changes)
+        changes = dict(changes)
         if "batch_sizes" in changes or "max_new_tokens" in changes:
-            config.scenarios = changes.get("scenarios")
-        return config
+            changes["scenarios"] = changes.get("scenarios")
+        return self.replace(**changes)
 
     def to_json(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
+        data = self.flat()
         data["out"] = str(self.out)
         return data
+
+
+def describe(exc: ValidationError, given: dict[str, Any]) -> str:
+    """The first problem of a RunConfig, in one line naming the flag and the value given."""
+    error = exc.errors(include_url=False)[0]
+    names = [part for part in error["loc"] if isinstance(part, str)]
+    if not names:  # raised by a model validator: already worded
+        return problem(error)
+    field, flag = _declared(names[-1] if names[0] == "options" else names[0])
+    if error["type"] == "union_tag_invalid":  # an unknown --backend
+        return f"--backend {error['ctx']['tag']!r}: unknown backend (known: {', '.join(BACKEND_OPTIONS)})"
+    name = flag.flag if flag else names[-1]
+    if error["type"] == "extra_forbidden":
+        return f"{name}: unknown option"
+    value = given.get(names[-1], error.get("input"))
+    return f"{name} {value!r}: {problem(error, field.annotation if field else None)}"
+
+
+def _declared(name: str) -> tuple[Any, Optional[Opt]]:
+    for model in option_models():
+        field = model.model_fields.get(name)
+        if field is not None:
+            return field, option_of(field)
+    return None, None
+
+
+def option_models() -> tuple[type[BaseModel], ...]:
+    """Every model declaring run options: RunConfig, the ``backend`` choice, each backend's options."""
+    return (RunConfig, BackendOptions, *BACKEND_OPTIONS.values())

@@ -18,40 +18,51 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, Optional
+from typing import Annotated, Any, Optional
 
 import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
 
 from vlmbench.config import RunConfig
 from vlmbench.errors import UsageError
-from vlmbench.runner.suite import (FIELDS, Field, _Reader, compose_mapping, load_suite, parse_suite_node,
-                                   resolve_suite, suite_config)
+from vlmbench.options.declare import at_least, more_than
+from vlmbench.runner.suite import (load_suite, parse_suite_node, resolve_suite, suite_config, suite_keys, suite_model,
+                                   unknown_key_words)
+from vlmbench.runner.yamlfile import check_mapping, compose_mapping, fail
 
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
-def _label(v: Any) -> Optional[str]:
-    return None if _LABEL.match(v) else "letters, digits, '.', '_' and '-' only (it names a folder)"
+def _label(v: str) -> str:
+    if not _LABEL.match(v):
+        raise ValueError("letters, digits, '.', '_' and '-' only (it names a folder)")
+    return v
 
 
-def _non_negative(v: Any) -> Optional[str]:
-    return None if v >= 0 else "must be 0 or more"
+Label = Annotated[str, AfterValidator(_label)]
 
 
-def _positive(v: Any) -> Optional[str]:
-    return None if v > 0 else "must be more than 0"
+@lru_cache(maxsize=None)
+def target_model() -> type[BaseModel]:
+    """A ``targets`` item: what a node must have, plus any suite key for this target's runs."""
+    return create_model(
+        "TargetFile", __config__=ConfigDict(extra="forbid"), label=(Label, ...),
+        accelerator_type=(Optional[str], None), gpus=(Annotated[int, at_least(0)], 0),
+        cpus=(Optional[Annotated[float, more_than(0)]], None),
+        resources=(dict[str, Annotated[float, more_than(0)]], {}),
+        models=(suite_model().model_fields["models"].annotation, None), **suite_keys())
 
 
-TARGET_FIELDS: dict[str, Field] = {
-    "label": Field("str", _label),
-    "accelerator_type": Field("str"),
-    "gpus": Field("int", _non_negative),
-    "cpus": Field("float", _positive),
-    "resources": Field("resources"),
-    **{k: v for k, v in FIELDS.items() if k not in ("name", "description")},
-}
-CAMPAIGN_KEYS = ("name", "description", "suite", "targets")
+class CampaignFile(BaseModel):
+    """The keys of a campaign file (``suite`` and ``targets`` are checked by their own models)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Label
+    description: str = ""
+    suite: Any
+    targets: Annotated[list[Any], Field(min_length=1)]
 
 
 @dataclass
@@ -92,22 +103,9 @@ class Campaign:
 
 def parse_campaign(path: Path, base: Optional[RunConfig] = None) -> Campaign:
     path = Path(path)
-    root = compose_mapping(path, f"campaign file {path}", "a campaign file", CAMPAIGN_KEYS)
-    reader = _Reader(path)
-    nodes: dict[str, yaml.Node] = {}
-    for k_node, v_node in root.value:
-        key = reader.scalar(k_node, "?", "str")
-        if key not in CAMPAIGN_KEYS:
-            raise reader.fail(k_node, key, f"unknown key (known: {', '.join(CAMPAIGN_KEYS)})")
-        nodes[key] = v_node
-    for key in ("name", "suite", "targets"):
-        if key not in nodes:
-            raise UsageError(f"{path}:1: key {key!r}: missing")
-    name = reader.scalar(nodes["name"], "name", "str")
-    problem = _label(name)
-    if problem:
-        raise reader.fail(nodes["name"], "name", problem)
-    description = reader.scalar(nodes["description"], "description", "str") if "description" in nodes else ""
+    root = compose_mapping(path, f"campaign file {path}", "a campaign file", CampaignFile.model_fields)
+    top, nodes = check_mapping(path, root, CampaignFile)
+    name = top["name"]
 
     base = base or RunConfig()
     suite_node = nodes["suite"]
@@ -115,32 +113,31 @@ def parse_campaign(path: Path, base: Optional[RunConfig] = None) -> Campaign:
         values, vnodes = parse_suite_node(path, suite_node, prefix="suite.")
         suite = suite_config(path, values, vnodes, copy.deepcopy(base), default_name=name, prefix="suite.")
         suite_name = suite.suite
+    elif not isinstance(top["suite"], str):
+        raise fail(path, suite_node, "suite", "expected str (a suite name or file) or a suite mapping")
     else:
-        ref = reader.scalar(suite_node, "suite", "str")
+        ref = top["suite"]
         local = path.parent / ref
         try:
             suite_path = local if ref.endswith((".yaml", ".yml")) and local.exists() else resolve_suite(ref)
         except UsageError as exc:
-            raise reader.fail(suite_node, "suite", str(exc).replace("--suite ", "")) from None
+            raise fail(path, suite_node, "suite", str(exc).replace("--suite ", "")) from None
         suite = load_suite(suite_path, base=copy.deepcopy(base))
         suite_name = ref
 
-    targets_node = nodes["targets"]
-    if not isinstance(targets_node, yaml.SequenceNode) or not targets_node.value:
-        raise reader.fail(targets_node, "targets", "expected a non-empty list of {label: ..., ...} mappings")
     targets: list[Target] = []
-    for item in targets_node.value:
+    for item in nodes["targets"].value:
         if not isinstance(item, yaml.MappingNode):
-            raise reader.fail(item, "targets", "each target is a mapping {label: NAME, accelerator_type: ..., ...}")
-        values, vnodes = parse_suite_node(path, item, prefix="targets.", fields=TARGET_FIELDS, required=("label",))
+            raise fail(path, item, "targets", "each target is a mapping {label: NAME, accelerator_type: ..., ...}")
+        values, vnodes = check_mapping(path, item, target_model(), "targets.", unknown_key_words("targets."))
         label = values["label"]
         if any(t.label == label for t in targets):
-            raise reader.fail(vnodes["label"], "targets.label", f"{label!r} given twice")
-        own = {k: v for k, v in values.items() if k in FIELDS}
-        if "gpus" in values and values["gpus"] > 0 and "device" not in own:
+            raise fail(path, vnodes["label"], "targets.label", f"{label!r} given twice")
+        own = {k: v for k, v in values.items() if k not in ("label", "accelerator_type", "gpus", "cpus", "resources")}
+        if values.get("gpus", 0) > 0 and "device" not in own:
             own["device"] = "cuda"
         config = suite_config(path, own, vnodes, copy.deepcopy(suite), default_name=name, prefix="targets.")
         config.suite = suite_name
         targets.append(Target(label, config, values.get("accelerator_type"), values.get("gpus", 0),
                               values.get("cpus"), values.get("resources", {})))
-    return Campaign(name, path, suite_name, targets, description)
+    return Campaign(name, path, suite_name, targets, top.get("description", ""))

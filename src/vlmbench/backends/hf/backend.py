@@ -35,8 +35,6 @@ from vlmbench.metrics.roofline import RooflineBound, RooflineFraction, decode_tr
 from vlmbench.promptset import PromptItem
 
 MIB = 1024.0 * 1024.0
-ATTN_CHOICES = ("eager", "sdpa", "flash_attention_2")
-CACHE_CHOICES = ("dynamic", "static")
 
 
 def utc_now_iso() -> str:
@@ -65,12 +63,9 @@ class HFBackend(Backend):
 
     @classmethod
     def validate_config(cls, config: Any) -> None:
-        """--attn and --cache problems are usage errors (exit 2) before anything runs."""
-        if config.attn is not None and config.attn not in ATTN_CHOICES:
-            raise UsageError(f"--attn {config.attn!r}: must be one of {', '.join(ATTN_CHOICES)}")
-        if config.cache not in CACHE_CHOICES:
-            raise UsageError(f"--cache {config.cache!r}: must be one of {', '.join(CACHE_CHOICES)}")
-        if config.attn == "flash_attention_2":
+        """What the device cannot run is a usage error (exit 2) before anything runs (the choices
+        of --attn and --cache are checked by their declarations, vlmbench.options.inprocess)."""
+        if config.options.attn == "flash_attention_2":
             reason = device_ops(resolve_device(config.device)).flash_attention_unavailable()
             if reason:
                 raise UsageError(f"--attn flash_attention_2 on --device {config.device}: {reason}")
@@ -88,10 +83,10 @@ class HFBackend(Backend):
         self.energy_update_ms = self.energy_probe.update_ms if self.energy_probe else None
         t0 = time.perf_counter()
         if self.spec.weights == "random":
-            self.loaded: Loaded = load_random(get(self.spec.model), self.device, self.dtype, cfg.seed, cfg.attn)
+            self.loaded: Loaded = load_random(get(self.spec.model), self.device, self.dtype, cfg.seed, cfg.options.attn)
         else:
             self.loaded = load_pretrained(self.spec.model, self.device, self.dtype,
-                                          self.spec.trust_remote_code, cfg.attn)
+                                          self.spec.trust_remote_code, cfg.options.attn)
         self.ops.synchronize()
         load_ms = (time.perf_counter() - t0) * 1000.0
         model = self.loaded.model
@@ -105,8 +100,8 @@ class HFBackend(Backend):
         self.n_params = sum(p.numel() for p in model.parameters())
         self.traffic, self.roofline_status = decode_traffic(model, self.stage.modules)
         self.attn = resolved_attn(model)
-        self.static_cache = cfg.cache == "static" or cfg.compile  # transformers compiles only with a static cache
-        self.compile_config = self.ops.compile_config() if cfg.compile else None
+        self.static_cache = cfg.options.cache == "static" or cfg.options.compile  # transformers compiles only with a static cache
+        self.compile_config = self.ops.compile_config() if cfg.options.compile else None
         self.static_cache_len = self._static_cache_len() if self.static_cache else None
         return {
             "system": entry.system if entry else getattr(model.config, "model_type", ""),
@@ -118,8 +113,8 @@ class HFBackend(Backend):
             "hardware": hardware_label(str(self.device)),
             "processor_kind": processor_kind(self.loaded.processor),
             "attn": self.attn,
-            "cache": "static" if self.static_cache else cfg.cache,  # rows carry what generate really used
-            "compile": cfg.compile,
+            "cache": "static" if self.static_cache else cfg.options.cache,  # rows carry what generate really used
+            "compile": cfg.options.compile,
             "weights_mb": weights_bytes / MIB,
             "model_load_ms": load_ms,
         }
@@ -137,8 +132,8 @@ class HFBackend(Backend):
             "memory_bandwidth": self.bandwidth.to_json(),
             "roofline": self.traffic.to_json() if self.traffic else self.roofline_status,
             "generation": {
-                "attn_requested": self.config.attn, "attn": self.attn,
-                "cache_requested": self.config.cache, "compile_requested": self.config.compile,
+                "attn_requested": self.config.options.attn, "attn": self.attn,
+                "cache_requested": self.config.options.cache, "compile_requested": self.config.options.compile,
                 "cache_implementation": "static" if self.static_cache else "dynamic",
                 "static_cache_len": self.static_cache_len,
                 "compile_config": self.compile_config.to_dict() if self.compile_config else None,
@@ -191,7 +186,7 @@ class HFBackend(Backend):
         # transformers compiles the decode step by itself whenever the cache is static on a GPU:
         # only when --compile asks for it.
         gc.compile_config = self.compile_config
-        gc.disable_compile = not self.config.compile
+        gc.disable_compile = not self.config.options.compile
         return gc
 
     def prepare(self, items: Sequence[PromptItem]) -> tuple[Any, float]:

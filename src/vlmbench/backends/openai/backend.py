@@ -64,7 +64,7 @@ def load_client_tokenizer(config: RunConfig, model: str) -> tuple[Optional[Token
     """A client-side token counter and where it came from: ``--tokenizer`` if given (errors
     are raised), else the model's folder when ``--model`` is a local folder (errors are only
     noted), else none."""
-    source = config.tokenizer
+    source = config.options.tokenizer
     explicit = source is not None
     if source is None and Path(model).expanduser().is_dir():
         source = str(Path(model).expanduser())
@@ -89,9 +89,9 @@ def load_client_tokenizer(config: RunConfig, model: str) -> tuple[Optional[Token
 def connection_options(config: RunConfig) -> ConnectionOptions:
     """The HTTP session's settings: pool sized for the largest closed-loop window; no limit
     when Poisson arrivals (which have no bound on requests in flight) are asked for."""
-    pool = 0 if config.rates else max(config.concurrency or [1])
-    return ConnectionOptions(new_connection_per_request=config.new_connection_per_request,
-                             ca_bundle=config.ca_bundle, pool_size=pool)
+    pool = 0 if config.options.rates else max(config.options.concurrency or [1])
+    return ConnectionOptions(new_connection_per_request=config.options.new_connection_per_request,
+                             ca_bundle=config.options.ca_bundle, pool_size=pool)
 
 
 def _scenario_groups(cells: Sequence[Cell]) -> list[tuple[LoadScenario, list[Cell]]]:
@@ -107,45 +107,41 @@ class OpenAIBackend(Backend):
     # -- planning and validation (class level: called before any worker starts) ----------
     @classmethod
     def validate_config(cls, config: RunConfig) -> None:
-        if not config.endpoint:
+        if not config.options.endpoint:
             raise UsageError("--endpoint: required with --backend openai (e.g. http://127.0.0.1:8000)")
-        Endpoint.parse(config.endpoint)
-        if config.server_kind not in KIND_CHOICES:
-            raise UsageError(f"--server-kind {config.server_kind!r}: must be one of {', '.join(KIND_CHOICES)}")
-        read_api_key(config.api_key_env)
-        if any(c < 1 for c in config.concurrency):
-            raise UsageError(f"--concurrency {config.concurrency}: each must be at least 1")
-        if any(not (r > 0 and math.isfinite(r)) for r in config.rates):
-            raise UsageError(f"--rate {config.rates}: each must be a positive number of requests/s")
-        if not config.request_timeout_s > 0:
-            raise UsageError(f"--request-timeout {config.request_timeout_s}: must be more than 0 s")
+        Endpoint.parse(config.options.endpoint)
+        if config.options.server_kind not in KIND_CHOICES:
+            raise UsageError(f"--server-kind {config.options.server_kind!r}: must be one of {', '.join(KIND_CHOICES)}")
+        read_api_key(config.options.api_key_env)
+        if any(not (r > 0 and math.isfinite(r)) for r in config.options.rates):
+            raise UsageError(f"--rate {config.options.rates}: each must be a positive number of requests/s")
         if config.batch_sizes != [1]:
             raise UsageError(f"--batch-sizes {config.batch_sizes}: not used with --backend openai; "
                              "load an endpoint with --concurrency or --rate")
-        if config.slo is not None:
-            SLO.parse(config.slo)
-        if config.ca_bundle is not None:
-            tls_context(config.ca_bundle)
+        if config.options.slo is not None:
+            SLO.parse(config.options.slo)
+        if config.options.ca_bundle is not None:
+            tls_context(config.options.ca_bundle)
         if any(not m.strip() for m in config.models):
             raise UsageError("--model: empty model name")
 
     @classmethod
     def fallback_columns(cls, config: RunConfig) -> dict[str, Any]:
         """Columns for rows the runner writes itself when a worker dies before loading."""
-        return {"backend": cls.name, "device": Endpoint.parse(config.endpoint or "").label,
-                "hardware": config.hardware or "remote"}
+        return {"backend": cls.name, "device": Endpoint.parse(config.options.endpoint or "").label,
+                "hardware": config.options.hardware or "remote"}
 
     @classmethod
     def scenarios(cls, config: RunConfig) -> list[LoadScenario]:
         """One scenario per load window (``seq``, ``c<C>``, ``r<R>``), each one request per cell."""
-        modes = load_modes(config.concurrency, config.rates, config.seed)
+        modes = load_modes(config.options.concurrency, config.options.rates, config.seed)
         return [LoadScenario(1, config.max_new_tokens, mode) for mode in modes]
 
     # -- worker side ------------------------------------------------------------------------
     def load(self) -> dict[str, Any]:
         cfg = self.config
-        self.endpoint = Endpoint.parse(cfg.endpoint or "")
-        self._api_key = read_api_key(cfg.api_key_env)
+        self.endpoint = Endpoint.parse(cfg.options.endpoint or "")
+        self._api_key = read_api_key(cfg.options.api_key_env)
         self.client = ChatClient(self.endpoint, self._api_key, cfg.request_timeout_s, connection_options(cfg))
         self.served_models: Optional[list] = None  # from GET /v1/models, when asked (server kind auto)
         # An endpoint that cannot be probed is not a load failure: every row gets the probe's
@@ -156,7 +152,7 @@ class OpenAIBackend(Backend):
         except EndpointError as exc:
             self.probe_error = exc
             self.kind, self.kind_source = SERVER_KINDS["generic"], f"not detected: {exc}"
-        self.slo = SLO.parse(cfg.slo) if cfg.slo else None
+        self.slo = SLO.parse(cfg.options.slo) if cfg.options.slo else None
         self._measure_builder: Optional[RequestBuilder] = None
         self.count_tokens, self.tokenizer_source = load_client_tokenizer(cfg, self.spec.model)
         return {
@@ -165,7 +161,7 @@ class OpenAIBackend(Backend):
             "backend": self.name,
             "device": self.endpoint.label,
             "dtype": None,
-            "hardware": cfg.hardware or "remote",
+            "hardware": cfg.options.hardware or "remote",
             "processor_kind": "remote",
             "attn": None,
             "cache": None,
@@ -175,8 +171,8 @@ class OpenAIBackend(Backend):
         }
 
     def _resolve_kind(self) -> tuple[ServerKind, str]:
-        if self.config.server_kind != AUTO:
-            return server_kind(self.config.server_kind), "--server-kind"
+        if self.config.options.server_kind != AUTO:
+            return server_kind(self.config.options.server_kind), "--server-kind"
         listing = self.client.run(self.client.get_json())
         self.served_models = [m.get("id") for m in listing.get("data", []) if isinstance(m, dict)] \
             if isinstance(listing, dict) and isinstance(listing.get("data"), list) else []
@@ -196,15 +192,15 @@ class OpenAIBackend(Backend):
             "served_models": self.served_models,
             "client_tokenizer": self.tokenizer_source,
             "request_timeout_s": self.config.request_timeout_s,
-            "cache_bust": self.config.cache_bust,
-            "connections": "new per request" if self.config.new_connection_per_request else
+            "cache_bust": self.config.options.cache_bust,
+            "connections": "new per request" if self.config.options.new_connection_per_request else
                            f"keep-alive, pool of {self.client.http.options.pool_size or 'unlimited'}",
-            "ca_bundle": self.config.ca_bundle,
+            "ca_bundle": self.config.options.ca_bundle,
             "slo_ms": self.slo.limits if self.slo else None,
         }
 
     def _columns(self, max_new_tokens: int) -> OutcomeColumns:
-        return OutcomeColumns(self.kind, max_new_tokens, self.config.cache_bust, self.count_tokens, self.slo)
+        return OutcomeColumns(self.kind, max_new_tokens, self.config.options.cache_bust, self.count_tokens, self.slo)
 
     def run_job(self, run_id: str, cells: Sequence[Cell], promptset: PromptSet, emit: Emit) -> None:
         """Measure every cell (one request each), window by window; ``emit(cell, 0, columns)``
@@ -229,7 +225,7 @@ class OpenAIBackend(Backend):
 
     def _builder(self, run_id: str) -> RequestBuilder:
         """Request bodies of this job: every one unique (warmup included) unless --no-cache-bust."""
-        return RequestBuilder(self.spec.model, self.kind, CacheBuster(run_id) if self.config.cache_bust else None)
+        return RequestBuilder(self.spec.model, self.kind, CacheBuster(run_id) if self.config.options.cache_bust else None)
 
     def close(self) -> None:
         """Close the pooled connections."""

@@ -1,0 +1,22 @@
+"""Run options, each declared once as a typed (pydantic) field with its flag and checks.
+
+``vlmbench.config.RunConfig`` holds the options every backend reads and, in ``options``, the
+part only one backend reads, chosen by ``backend`` (a discriminated union of the models
+registered here). A new backend's options are one model (a subclass of
+:class:`BackendOptions` whose ``backend`` is ``Literal["NAME"]``) and one line in
+``BACKEND_OPTIONS``; its flags, suite keys and checks follow from the fields.
+"""
+
+from __future__ import annotations
+
+from vlmbench.options.base import BackendOptions
+from vlmbench.options.endpoint import EndpointOptions
+from vlmbench.options.inprocess import InProcessOptions
+
+# backend name (as in vlmbench.backends.BACKENDS) -> its options model
+BACKEND_OPTIONS: dict[str, type[BackendOptions]] = {
+    "hf": InProcessOptions,
+    "openai": EndpointOptions,
+}
+
+__all__ = ["BACKEND_OPTIONS", "BackendOptions", "EndpointOptions", "InProcessOptions"]

@@ -1,0 +1,99 @@
+"""Run options are declared once (vlmbench.config, vlmbench.options): the flags of `vlmbench run`,
+the suite keys and the checks all come from those declarations, and cannot drift from them."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from vlmbench.backends import BACKENDS
+from vlmbench.cli import run as run_cli_module
+from vlmbench.config import RunConfig, option_models
+from vlmbench.errors import UsageError
+from vlmbench.options import BACKEND_OPTIONS, EndpointOptions, InProcessOptions
+from vlmbench.options.declare import options_of
+from vlmbench.runner.suite import suite_model
+
+# The command-line interface as released: these names must not change.
+RELEASED_FLAGS = {
+    "--suite", "--resume", "--model", "--weights", "--backend", "--device", "--dtype", "--max-new-tokens",
+    "--repeats", "--warmup", "--warmup-shapes", "--no-warmup-shapes", "--prompts", "--promptset", "--promptset-dir",
+    "--batch-sizes", "--out", "--run-id", "--trust-remote-code", "--seed", "--attn", "--cache", "--compile",
+    "--plugin", "--model-timeout", "--request-timeout", "--no-progress", "--endpoint", "--api-key-env",
+    "--server-kind", "--concurrency", "--rate", "--slo", "--cache-bust", "--no-cache-bust",
+    "--new-connection-per-request", "--ca-bundle", "--hardware", "--tokenizer",
+}
+RELEASED_SUITE_KEYS = {
+    "name", "description", "models", "weights", "backend", "device", "dtype", "prompts", "promptset", "repeats",
+    "warmup", "warmup_shapes", "max_new_tokens", "batch_sizes", "scenarios", "attn", "cache", "compile", "seed",
+    "model_timeout_s", "request_timeout_s", "trust_remote_code",
+}
+
+
+def _run_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser()
+    run_cli_module.add_arguments(parser)
+    return parser
+
+
+def test_every_flag_is_a_declared_field_and_every_declared_field_a_flag():
+    parser = _run_parser()
+    actions = {flag: a for a in parser._actions for flag in a.option_strings if flag not in ("-h", "--help")}
+    assert set(actions) == RELEASED_FLAGS
+    declared = {name: opt for model in option_models() for name, _, opt in options_of(model)}
+    for flag, action in actions.items():
+        if flag in ("--suite", "--resume"):
+            continue
+        assert action.dest in declared, flag  # a flag sets exactly its field
+        assert action.default is None, flag  # so only what is given overrides a suite
+    assert {a.dest for a in actions.values()} >= set(declared)
+
+
+def test_suite_keys_are_the_declared_suite_options():
+    assert set(suite_model().model_fields) == RELEASED_SUITE_KEYS
+
+
+def test_every_backend_has_one_options_model_selected_by_its_name():
+    assert set(BACKEND_OPTIONS) == set(BACKENDS)
+    for name, model in BACKEND_OPTIONS.items():
+        assert model().backend == name
+    assert isinstance(RunConfig().options, InProcessOptions)
+    assert isinstance(RunConfig(backend="openai").options, EndpointOptions)
+
+
+def test_the_flat_form_round_trips_and_other_backends_options_are_refused():
+    config = RunConfig(backend="openai", endpoint="http://127.0.0.1:9", concurrency=[2, 4], models=["m"])
+    assert config.options.concurrency == [2, 4] and config.backend == "openai"
+    assert RunConfig.from_json(config.to_json()) == config
+    assert "attn" not in config.to_json() and config.to_json()["endpoint"] == "http://127.0.0.1:9"
+    with pytest.raises(UsageError, match=r"^--attn: only with --backend hf$"):
+        RunConfig(backend="openai", attn="sdpa")
+    with pytest.raises(UsageError, match=r"^--endpoint: only with --backend openai$"):
+        RunConfig(endpoint="http://127.0.0.1:9")
+    # changing the backend drops the options of the one before
+    assert RunConfig(compile=True).replace(backend="openai").backend == "openai"
+
+
+@pytest.mark.parametrize("given, message", [
+    ({"repeats": 0}, "--repeats 0: must be at least 1"),
+    ({"warmup": -1}, "--warmup -1: must be 0 or more"),
+    ({"batch_sizes": [1, 0]}, "--batch-sizes [1, 0]: each must be at least 1"),
+    ({"weights": "trained"}, "--weights 'trained': must be one of random, pretrained"),
+    ({"request_timeout_s": 0.0}, "--request-timeout 0.0: must be more than 0 s"),
+    ({"backend": "tpu"}, "--backend 'tpu': unknown backend (known: hf, openai)"),
+    ({"repeats": "three"}, "--repeats 'three': "),
+])
+def test_a_bad_value_is_one_line_naming_the_flag(given, message):
+    with pytest.raises(UsageError) as caught:
+        RunConfig(**given)
+    assert str(caught.value).startswith(message) and "\n" not in str(caught.value)
+
+
+def test_per_model_values_are_checked_like_the_runs():
+    config = RunConfig(models=["a", "b"], model_overrides={"b": {"repeats": 1, "cache": "static"}})
+    assert config.for_model("b").repeats == 1 and config.for_model("b").options.cache == "static"
+    assert config.for_model("a") is config
+    bad = RunConfig(models=["a"], model_overrides={"a": {"repeats": 0}})
+    with pytest.raises(UsageError, match="--repeats 0: must be at least 1"):
+        bad.for_model("a")
