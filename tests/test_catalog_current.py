@@ -36,6 +36,9 @@ SHEET_PARAMS = {
     "qwen3-vl-32b": 33_357_390_064,
     "qwen3-vl-30b-a3b": 31_070_754_032,
     "qwen3-vl-235b-a22b": 235_670_022_896,
+    "gemma-3-4b": 4_300_079_472,
+    "gemma-3-12b": 12_187_325_040,
+    "gemma-3-27b": 27_432_406_640,
 }
 # Active parameters per token of the mixtures of experts (the sheet's computed figures).
 SHEET_ACTIVE = {"qwen3-vl-30b-a3b": 3_891_664_112, "qwen3-vl-235b-a22b": 22_767_151_856}
@@ -51,6 +54,7 @@ SHEET_TOKENS = {
     "Qwen2.5-VL": (256, 391, 999, 1196, 2691, 432, 15552),
     "Qwen3-VL": (196, 300, 768, 880, 2040, 320, 11844),
     "Qwen3-VL MoE": (196, 300, 768, 880, 2040, 320, 11844),
+    "Gemma 3": (256,) * 7,
 }
 # Clamp limits: (width, height) -> tokens at the smallest and largest budgets.
 CLAMPS = {
@@ -58,6 +62,7 @@ CLAMPS = {
     # the 64-token floor: 224 x 224 gives 64 through the HF processor (49 without the floor)
     "Qwen3-VL": {(224, 224): 64, (20, 20): 64, (8000, 8000): 16384},
     "Qwen3-VL MoE": {(224, 224): 64, (20, 20): 64, (8000, 8000): 16384},
+    "Gemma 3": {(20, 20): 256, (8000, 8000): 256, (3000, 200): 256},
 }
 
 # One real entry per family (its tiny variant is "<id>-tiny").
@@ -65,8 +70,9 @@ FAMILY_ENTRY = {
     "Qwen2.5-VL": "qwen2.5-vl-3b",
     "Qwen3-VL": "qwen3-vl-2b",
     "Qwen3-VL MoE": "qwen3-vl-30b-a3b",
+    "Gemma 3": "gemma-3-4b",
 }
-CURRENT_MODULES = ("vlmbench.catalog.qwen2_5_vl", "vlmbench.catalog.qwen3_vl")
+CURRENT_MODULES = ("vlmbench.catalog.qwen2_5_vl", "vlmbench.catalog.qwen3_vl", "vlmbench.catalog.gemma3")
 ENTRIES = [e for m in CURRENT_MODULES for e in importlib.import_module(m).ENTRIES]
 REAL = [e for e in ENTRIES if not e.is_tiny]
 TINY = [e for e in ENTRIES if e.is_tiny]
@@ -259,3 +265,20 @@ def test_moe_memory_estimate_holds_every_expert_but_works_on_the_routed_ones(mod
     prompt = entry.visual_tokens + TEXT_TOKENS
     routed_ffn = text.num_experts_per_tok * text.moe_intermediate_size
     assert est.activations_mb * MIB == prompt * (6 * text.hidden_size + 2 * routed_ffn) * 2 + text.vocab_size * 8
+
+
+# Gemma 3 with pan-and-scan on (the sheet's row), plus where it stays off: ratio < 1.2, or crops < 256 px.
+GEMMA3_PAN_AND_SCAN = {**dict(zip(SIZES, (256, 768, 768, 768, 768, 1024, 768))), (500, 450): 256, (600, 300): 768,
+                       (700, 250): 256}
+
+
+def test_gemma3_pan_and_scan_rule_matches_the_sheet_and_the_processor():
+    from vlmbench.catalog.token_rules import gemma3_tokens
+
+    entry = get("gemma-3-4b")
+    processor, image_token_id = processor_of(entry)
+    text = format_prompt(processor, "What is shown?", entry.prompt_template)
+    for size, tokens in GEMMA3_PAN_AND_SCAN.items():
+        assert gemma3_tokens(*size, pan_and_scan=True) == tokens, size
+        inputs = processor(images=[Image.new("RGB", size)], text=[text], return_tensors="pt", do_pan_and_scan=True)
+        assert int((inputs["input_ids"] == image_token_id).sum()) == tokens, size

@@ -127,3 +127,14 @@ QWEN3_VL_CHAT = conversation_template(
     preamble="", user_open="<|im_start|>user\n", user_close="<|im_end|>\n",
     assistant_open="<|im_start|>assistant\n", assistant_close="<|im_end|>\n", image=QWEN_VL_IMAGE,
 )
+
+# Gemma 3 chat_template (tokenizer_config.json of google/gemma-3-*-it): turns between
+# "<start_of_turn>user\n" / "<start_of_turn>model\n" closed by "<end_of_turn>\n"; an image part is
+# "<start_of_image>", which the processor expands to "\n\n<start_of_image>" + 256 soft tokens +
+# "<end_of_image>\n\n". (The leading <bos> is the tokenizer's; the stand-in has none.)
+GEMMA3_IMAGE = "<start_of_image>"
+GEMMA3_SPECIAL_TOKENS = ("<start_of_image>", "<end_of_image>", "<start_of_turn>", "<end_of_turn>")
+GEMMA3_CHAT = conversation_template(
+    preamble="", user_open="<start_of_turn>user\n", user_close="<end_of_turn>\n",
+    assistant_open="<start_of_turn>model\n", assistant_close="<end_of_turn>\n", image=GEMMA3_IMAGE,
+)

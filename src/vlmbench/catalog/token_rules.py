@@ -34,3 +34,20 @@ def qwen_vl_tokens(width: int, height: int, *, factor: int, min_pixels: int, max
     """Qwen2.5-VL (factor 28) / Qwen3-VL (factor 32): (h'/factor) x (w'/factor) tokens."""
     w, h = smart_resize(width, height, factor, min_pixels, max_pixels)
     return (w // factor) * (h // factor)
+
+
+def gemma3_crops(width: int, height: int, *, min_crop: int = 256, max_crops: int = 4, min_ratio: float = 1.2) -> int:
+    """Gemma 3 pan-and-scan (off by default): crops cut along the long side, 0 when not activated."""
+    long_side, short_side = max(width, height), min(width, height)
+    if long_side / short_side < min_ratio:
+        return 0
+    n = min(int(math.floor(long_side / short_side + 0.5)), long_side // min_crop)
+    n = min(max_crops, max(2, n))
+    crop_w, crop_h = (math.ceil(width / n), height) if width >= height else (width, math.ceil(height / n))
+    return 0 if min(crop_w, crop_h) < min_crop else n
+
+
+def gemma3_tokens(width: int, height: int, *, tokens_per_image: int = 256, pan_and_scan: bool = False) -> int:
+    """Gemma 3: 256 per image (896 x 896 pooled 4 x 4), plus 256 per pan-and-scan crop when on."""
+    crops = gemma3_crops(width, height) if pan_and_scan else 0
+    return tokens_per_image * (1 + crops)

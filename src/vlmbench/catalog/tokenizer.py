@@ -81,3 +81,23 @@ def build_tokenizer(
     if chat_template:
         fast.chat_template = chat_template
     return fast
+
+
+def with_named_tokens(tokenizer: PreTrainedTokenizerFast, **named: str) -> PreTrainedTokenizerFast:
+    """The same tokenizer (same vocabulary and ids) with more named special tokens, e.g.
+    ``boi_token="<start_of_image>"`` gives ``.boi_token`` and ``.boi_token_id``, as processors that
+    read their marker tokens from the tokenizer (Gemma 3, SmolVLM, Mllama) expect. Every named token
+    must already be one of the tokenizer's special tokens."""
+    missing = [t for t in named.values() if t not in tokenizer.get_vocab()]
+    if missing:
+        raise ValueError(f"not in the stand-in tokenizer's vocabulary: {missing}")
+    base = ("bos_token", "eos_token", "unk_token", "pad_token")
+    extra = {k: v for k, v in tokenizer.special_tokens_map.items() if k not in base and isinstance(v, str)}
+    extra.update(named)
+    copy = PreTrainedTokenizerFast(
+        tokenizer_object=Tokenizer.from_str(tokenizer.backend_tokenizer.to_str()),
+        bos_token=tokenizer.bos_token, eos_token=tokenizer.eos_token, unk_token=tokenizer.unk_token,
+        pad_token=tokenizer.pad_token, extra_special_tokens=extra,
+    )
+    copy.chat_template = tokenizer.chat_template
+    return copy
