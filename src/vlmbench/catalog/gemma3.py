@@ -17,7 +17,7 @@ import transformers
 from transformers import Gemma3Config, Gemma3ForConditionalGeneration
 
 from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, tiny_variant
-from vlmbench.catalog.native import native_entry
+from vlmbench.catalog.native import NativeFamily
 from vlmbench.catalog.processors import SIGLIP_MEAN, SIGLIP_STD, image_processor
 from vlmbench.catalog.shapes import SIGLIP_SO400M, SIGLIP_TINY
 from vlmbench.catalog.templates import GEMMA3_CHAT, GEMMA3_IMAGE, GEMMA3_SPECIAL_TOKENS
@@ -72,18 +72,21 @@ PROCESSOR = ProcessorSpec(build=gemma3_processor, image_token=IMAGE_TOKEN, chat_
                           extra_special_tokens=GEMMA3_SPECIAL_TOKENS)
 
 
+FAMILY = NativeFamily(
+    system="Gemma 3", model_class=Gemma3ForConditionalGeneration, processor=PROCESSOR, prompt_template=PROMPT,
+    vision_encoder=f"SigLIP-So400m/14 @{RESOLUTION}, pooled 4x4", vision_modules=VISION_MODULES,
+    reference_resolution=(RESOLUTION, RESOLUTION), image_token_rule=gemma3_tokens,
+)
+
+
 def _real(size: str) -> CatalogEntry:
     hidden, layers = TEXT[size][:2]
-    return native_entry(
-        entry_id=f"gemma-3-{size}", system="Gemma 3",
-        build_config=lambda: gemma3_config(SIGLIP_SO400M, text_config(*TEXT[size])),
-        model_class=Gemma3ForConditionalGeneration, processor=PROCESSOR,
+    return FAMILY.entry(
+        f"gemma-3-{size}", lambda: gemma3_config(SIGLIP_SO400M, text_config(*TEXT[size])),
         shapes=f"convert_gemma3_weights.py _VARIANTS['gemma3_{size}'] ({hidden} x {layers} layers, vocab {VOCAB}) and "
                f"_VISION_CONFIG (SigLIP-So400m/14 @{RESOLUTION}, no head); 4 x 4 pooled to {TOKENS_PER_IMAGE} tokens",
         published_total=size.upper(), checkpoint=f"google/gemma-3-{size}-it", reference_params=TOTALS[size],
-        language_model=f"Gemma 3 {size.upper()}", vision_encoder=f"SigLIP-So400m/14 @{RESOLUTION}, pooled 4x4",
-        vision_modules=VISION_MODULES, reference_resolution=(RESOLUTION, RESOLUTION), prompt_template=PROMPT,
-        image_token_rule=gemma3_tokens,
+        language_model=f"Gemma 3 {size.upper()}",
     )
 
 

@@ -22,7 +22,7 @@ import transformers
 from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
 
 from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, tiny_variant
-from vlmbench.catalog.native import native_entry
+from vlmbench.catalog.native import NativeFamily
 from vlmbench.catalog.processors import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, image_processor
 from vlmbench.catalog.templates import QWEN2_5_VL_CHAT, QWEN_VL_SPECIAL_TOKENS
 from vlmbench.catalog.token_rules import qwen_vl_tokens
@@ -110,20 +110,22 @@ PROCESSOR = ProcessorSpec(build=qwen2_5_vl_processor, image_token=IMAGE_TOKEN, c
                           extra_special_tokens=QWEN_VL_SPECIAL_TOKENS)
 
 
+FAMILY = NativeFamily(
+    system="Qwen2.5-VL", model_class=Qwen2_5_VLForConditionalGeneration, processor=PROCESSOR, prompt_template=PROMPT,
+    vision_encoder=f"Qwen2.5-VL ViT-{PATCH} dynamic resolution, windowed attention", vision_modules=VISION_MODULES,
+    reference_resolution=REFERENCE, image_token_rule=image_token_rule,
+)
+
+
 def _real(size: str) -> CatalogEntry:
     vision = dict(VIT, intermediate_size=3456) if size == "72b" else VIT
     llm = f"Qwen2.5-{size.upper()}"
-    return native_entry(
-        entry_id=f"qwen2.5-vl-{size}", system="Qwen2.5-VL",
-        build_config=lambda: qwen2_5_vl_config(vision, text_config(*TEXT[size])),
-        model_class=Qwen2_5_VLForConditionalGeneration, processor=PROCESSOR,
+    return FAMILY.entry(
+        f"qwen2.5-vl-{size}", lambda: qwen2_5_vl_config(vision, text_config(*TEXT[size])),
         shapes=f"{SOURCES[size]}; Qwen2.5-VL ViT 32 x 1280 (MLP {vision['intermediate_size']}) + {llm}; "
                f"pixel budget {MIN_PIXELS}..{MAX_PIXELS} (QwenLM/Qwen2.5-VL README)",
         published_total=size.upper(), checkpoint=f"Qwen/Qwen2.5-VL-{size.upper()}-Instruct",
-        reference_params=TOTALS[size], language_model=llm,
-        vision_encoder=f"Qwen2.5-VL ViT-{PATCH} dynamic resolution, windowed attention",
-        vision_modules=VISION_MODULES, reference_resolution=REFERENCE, prompt_template=PROMPT,
-        image_token_rule=image_token_rule, assumption=ASSUMPTIONS.get(size, ""),
+        reference_params=TOTALS[size], language_model=llm, assumption=ASSUMPTIONS.get(size, ""),
     )
 
 

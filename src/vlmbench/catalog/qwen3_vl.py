@@ -23,7 +23,7 @@ from transformers import (Qwen3VLConfig, Qwen3VLForConditionalGeneration, Qwen3V
                           Qwen3VLMoeForConditionalGeneration)
 
 from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, tiny_variant
-from vlmbench.catalog.native import native_entry
+from vlmbench.catalog.native import NativeFamily
 from vlmbench.catalog.processors import SIGLIP_MEAN, SIGLIP_STD
 from vlmbench.catalog.qwen2_5_vl import (IMAGE_TOKEN, MERGE, REFERENCE, TEMPORAL, VISION_MODULES,
                                           qwen_vl_processor)
@@ -96,24 +96,26 @@ PROCESSOR = ProcessorSpec(build=qwen3_vl_processor, image_token=IMAGE_TOKEN, cha
                           extra_special_tokens=QWEN_VL_SPECIAL_TOKENS)
 
 
+FAMILY = NativeFamily(
+    system="Qwen3-VL", model_class=Qwen3VLForConditionalGeneration, processor=PROCESSOR, prompt_template=PROMPT,
+    vision_encoder="", vision_modules=VISION_MODULES, reference_resolution=REFERENCE,
+    image_token_rule=image_token_rule,
+)
+
+
 def _real(size: str) -> CatalogEntry:
     hidden, layers, heads, kv, ffn, tied, extra = TEXT[size]
     vision = VIT_SMALL if size in ("2b", "4b") else VIT
     moe = bool(extra)
     llm = f"Qwen3-{size.upper()}" + (" MoE (8 of 128 experts)" if moe else "")
-    return native_entry(
-        entry_id=f"qwen3-vl-{size}", system="Qwen3-VL MoE" if moe else "Qwen3-VL",
-        build_config=lambda: qwen3_vl_config(vision, text_config(*TEXT[size])),
-        model_class=Qwen3VLMoeForConditionalGeneration if moe else Qwen3VLForConditionalGeneration,
-        processor=PROCESSOR,
+    return FAMILY.entry(
+        f"qwen3-vl-{size}", lambda: qwen3_vl_config(vision, text_config(*TEXT[size])),
         shapes=f"{SOURCES[size]}; ViT {vision['depth']} x {vision['hidden_size']} with deepstack "
                f"{vision['deepstack_visual_indexes']} + {llm}; pixel budget {MIN_PIXELS}..{MAX_PIXELS}",
-        published_total=PUBLISHED.get(size, size.upper()),
-        checkpoint=f"Qwen/Qwen3-VL-{size.upper()}-Instruct",
+        published_total=PUBLISHED.get(size, size.upper()), checkpoint=f"Qwen/Qwen3-VL-{size.upper()}-Instruct",
         reference_params=TOTALS[size], language_model=llm,
         vision_encoder=f"Qwen3-VL ViT-{PATCH} ({vision['depth']} x {vision['hidden_size']}) dynamic resolution",
-        vision_modules=VISION_MODULES, reference_resolution=REFERENCE, prompt_template=PROMPT,
-        image_token_rule=image_token_rule,
+        **(dict(system="Qwen3-VL MoE", model_class=Qwen3VLMoeForConditionalGeneration) if moe else {}),
     )
 
 
