@@ -34,6 +34,7 @@ from vlmbench.report.compare import (
     SLOWER_UNVERIFIED,
     TOO_FEW,
     WITHIN_NOISE,
+    COMPARED_METRICS,
     compare_runs,
     fixed_noise,
 )
@@ -108,7 +109,7 @@ def test_injected_slowdown_fails_the_ci_gate_when_the_noise_is_known(pair):
     proc = run_cli("compare", str(a), str(slow), "--fail-above", "20", "--between-run-noise", "10")
     assert proc.returncode == 1, proc.stdout + proc.stderr
     out = proc.stdout
-    for label in ("TTFT", "TPOT", "E2E", "decode tok/s", "TTFT user"):
+    for label in [m.label for m in COMPARED_METRICS]:
         assert f"REGRESSION: {CELL}: {label} worse by" in out
     assert "warning" not in out  # same machine, same settings, same prompts: nothing to warn about
     comparison = compare_runs(load_run(a), load_run(slow), noise=fixed_noise(10.0))

@@ -318,7 +318,7 @@ def test_load_window_rows_carry_every_endpoint_column(cli_run, server):
     assert len(cold) == 1 and cold[0]["window_id"].endswith("|cold")
     for r in (r for r in rows if r["status"] == "ok"):
         assert r["backend"] == "openai" and r["device"] == server.url.split("//")[1]
-        assert r["hardware"] == "remote" and r["processor_kind"] == "remote" and r["weights"] is None
+        assert r["hardware"] == r["device"] and r["processor_kind"] == "remote" and r["weights"] is None
         assert r["n_output_tokens"] == 4 and r["n_chunks"] == 4 and r["length_enforced"] is False
         assert 0 <= r["ttfb_ms"] <= r["ttft_ms"] < r["e2e_ms"] and r["queue_delay_ms"] >= 0
         assert r["ttft_sched_ms"] == pytest.approx(r["queue_delay_ms"] + r["ttft_ms"], abs=1e-3)

@@ -1,54 +1,72 @@
-"""The regression gate: each cell (model x hardware x scenario x prompt-set version) of a new run
-against the last ``K`` archived runs of the same cell that started before it.
+"""The regression gate: each cell (model x hardware x scenario x prompt-set version x configuration)
+of a new run against the last ``K`` archived runs of the same cell that started before it.
 
-Per cell and metric (TTFT, TTFT user, TPOT, tokens/s):
+The question is one-sided (did it get slower?) and the answer must hold for the whole run, so:
 
-1. ``r`` = p50 of the new run's warm requests / p50 of the baseline runs' warm requests (pooled),
-   oriented as a cost (old/new for tokens/s), so ``r > 1`` is always "slower";
-2. the level: the run's ``m`` checks (cells x metrics) share one exit code, so each is tested at
-   ``1 - alpha/m`` (Bonferroni, ``alpha`` = 0.05): the chance that an unchanged run fails
-   anywhere stays at most ``alpha``, however many cells it has;
-3. within-run interval: percentile bootstrap of ``r`` on the per-request samples at that level
-   (:mod:`vlmbench.archive.ratio`): ``[lo, hi]``;
-4. between-run noise: the cell's between-run sigma ``s`` of ln(run median)
-   (:mod:`vlmbench.archive.noise`), estimated from ``d`` run-to-run differences; comparing one
-   run with the median of ``k`` runs adds ``b = q s sqrt(1 + 1/k)`` on the log scale, ``q`` the
-   Student t quantile ``t(1 - alpha/(2m), d)`` (normal when the spread is assumed);
-5. combined interval: ``lower = r exp(-sqrt(ln(r/lo)^2 + b^2))``,
-   ``upper = r exp(+sqrt(ln(hi/r)^2 + b^2))``;
-6. REGRESSION when ``lower > 1 + threshold``; IMPROVEMENT when ``upper < 1 / (1 + threshold)``;
-   otherwise PASS (within noise and threshold). A cell without archived history is NEW.
+1. **Family**: per cell one metric of each redundant pair (:mod:`vlmbench.vocab.metrics`): TTFT
+   user (TTFT where the rows have no TTFT user) and TPOT. Tokens/s is 1000 / TPOT per request and
+   TTFT is TTFT user less preprocessing: testing both halves of a pair would only spend the level.
+2. **Statistic**: ``d = ln(m_new) - median_i ln(m_i)``: the new run's median against the median of
+   the baseline runs' medians (one slow run in the baseline does not move it), oriented as a cost
+   (``d > 0`` is slower; the sign flips for a rate); ``ratio = exp(d)``.
+3. **Noise**: the cell's between-run sigma ``s`` of ln(run median) (:mod:`vlmbench.archive.noise`),
+   learned **only from archived runs that started before the new one** (the new run never counts
+   in the noise it is tested against). A run median already carries its own within-run sampling
+   noise (every run measures the same prompts and repeats), so ``s`` learned from run medians
+   holds the within-run term: it is not added again. Where ``s`` is assumed (too little history:
+   10 %), the within-run term of the new run's median (its bootstrap CI, resampling observations)
+   is added in quadrature, since nothing measured stands behind the assumption.
+   ``se = s sqrt(1 + c_k / k)``, ``c_k`` the variance factor of a median of ``k`` runs (1 for
+   k <= 2, pi/2 beyond).
+4. **Level**: the run's ``m`` tests share one exit code: each at ``alpha / m`` one-sided
+   (Bonferroni, ``alpha`` = 0.05), quantile ``q = t(1 - alpha/m, df)``, ``df`` the effective degrees
+   of freedom of the MAD-based ``s`` (``MAD_EFFICIENCY`` x the differences behind it; normal when assumed).
+5. **Verdict**: REGRESSION when ``d > q se`` (significant) **and** ``ratio > 1 + threshold``
+   (large enough to matter); IMPROVEMENT symmetrically; else PASS. The threshold is applied to the
+   estimate, not to the bound, so it does not stack on top of the noise allowance.
+6. **Power**: every check carries its minimum detectable slowdown ``mds_pct``: the slowdown this
+   cell catches with probability ``POWER`` (80 %): ``exp(max(q se, ln(1 + threshold)) + z_POWER se) - 1``.
 
-The gate fails (exit 1) when any cell has a REGRESSION. Fingerprint changes (software, driver,
-hardware fields, git commit) between the newest baseline run and the new run are listed beside
-the cells.
+A cell whose configuration (:data:`vlmbench.archive.series.CONFIG_COLUMNS`) differs from every
+archived run of it is CONFIG CHANGED ("configuration changed: KEY old -> new; no baseline"), not
+compared; a cell without archived history is NEW. The gate fails (exit 1) when any cell has a
+REGRESSION. ``confirm`` combines a gate with the gate of a re-measurement of the failing cells:
+a cell fails only where both do. The measured power of this procedure is ``bench/gate_power.py``.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Optional, Sequence
+from statistics import NormalDist
+from typing import Callable, Optional, Sequence
 
+import numpy as np
 import pandas as pd
 
 from vlmbench.archive.environment import changes, manifest_environment
 from vlmbench.archive.noise import spread_for, spread_from_medians
 from vlmbench.archive.quantiles import t_quantile
-from vlmbench.archive.ratio import median_ratio_ci
-from vlmbench.archive.series import METRICS, SERIES_KEYS, run_medians, warm_rows
-from vlmbench.report.observations import observation_labels
+from vlmbench.archive.series import CELL_KEYS, CONFIG, SERIES_KEYS, config_changes, run_medians
 from vlmbench.report.statistics import CONFIDENCE
-from vlmbench.results.frame import load
+from vlmbench.results.archive_index import is_archive
+from vlmbench.results.frame import empty_frame, load
+from vlmbench.vocab.metrics import metric as registry_metric
 
 REGRESSION = "REGRESSION"
 IMPROVEMENT = "IMPROVEMENT"
 PASS = "PASS"
 NEW = "NEW"
+CONFIG_CHANGED = "CONFIG CHANGED"
+NOT_CONFIRMED = "NOT CONFIRMED"
 DEFAULT_THRESHOLD_PCT = 5.0
 DEFAULT_LAST_K = 5
-GATE_METRICS = tuple(m for m in METRICS if m.distribution)
+ALPHA = 1.0 - CONFIDENCE
+POWER = 0.80
+MAD_EFFICIENCY = 0.37  # asymptotic efficiency of the MAD against the standard deviation (normal data)
+# One metric of each redundant pair: (preferred, fallback where the preferred has no values).
+GATE_FAMILY: tuple[tuple[str, ...], ...] = (("ttft_user_ms", "ttft_ms"), ("tpot_ms",))
 
 
 @dataclass
@@ -58,35 +76,49 @@ class CellCheck:
     label: str
     unit: str
     verdict: str
-    old_p50: Optional[float] = None
+    old_p50: Optional[float] = None  # the baseline: median of the baseline runs' medians
     new_p50: Optional[float] = None
     ratio: Optional[float] = None  # cost ratio: > 1 is slower
-    ci_lo: Optional[float] = None
-    ci_hi: Optional[float] = None
-    lower: Optional[float] = None
+    lower: Optional[float] = None  # one-sided bounds of the cost ratio at the level
     upper: Optional[float] = None
     sigma: Optional[float] = None
     spread_source: str = ""
     baseline_runs: list[str] = field(default_factory=list)
     changes: list[str] = field(default_factory=list)
     level: float = CONFIDENCE
+    mds_pct: Optional[float] = None  # minimum detectable slowdown (80 % power), percent
+    within_pct: Optional[float] = None  # within-run term added (assumed spread only), percent
+    note: str = ""
 
     @property
     def spread_pct(self) -> Optional[float]:
         return None if self.sigma is None else 100.0 * math.expm1(self.sigma)
 
     def cell_name(self) -> str:
-        return " / ".join(str(self.cell[k]) for k in SERIES_KEYS)
+        return " / ".join(str(self.cell[k]) for k in CELL_KEYS)
+
+    def detail(self, threshold_pct: float) -> str:
+        within = f" + within-run {self.within_pct:.1f}%" if self.within_pct is not None else ""
+        return (f"{self.label} p50 {self.old_p50:.4g} -> {self.new_p50:.4g} {self.unit} (cost x{self.ratio:.3f}; "
+                f"one-sided {100 * self.level:.2f}% bounds x{self.lower:.3f}-x{self.upper:.3f}; between-run spread "
+                f"{self.spread_pct:.1f}% [{self.spread_source}]{within}; baseline median of "
+                f"{len(self.baseline_runs)} run(s); limit x{1 + threshold_pct / 100:.3f}; "
+                f"detects >= +{self.mds_pct:.0f}%)")
 
     def line(self, threshold_pct: float) -> str:
         if self.verdict == NEW:
             return f"{NEW}: {self.cell_name()}: no archived run of this cell before this one"
-        return (f"{self.verdict}: {self.cell_name()}: {self.label} p50 {self.old_p50:.4g} -> {self.new_p50:.4g} "
-                f"{self.unit} (cost x{self.ratio:.3f}; request-level {100 * self.level:.2f}% CI x{self.ci_lo:.3f}-"
-                f"x{self.ci_hi:.3f}; "
-                f"with between-run spread {self.spread_pct:.1f}% [{self.spread_source}]: "
-                f"x{self.lower:.3f}-x{self.upper:.3f}; limit x{1 + threshold_pct / 100:.3f}; "
-                f"baseline {len(self.baseline_runs)} run(s))")
+        if self.verdict == CONFIG_CHANGED:
+            return f"{CONFIG_CHANGED}: {self.cell_name()}: {self.note}"
+        if self.verdict == PASS:
+            return f"PASS; this cell detects >= +{self.mds_pct:.0f}%: {self.cell_name()}: {self.detail(threshold_pct)}"
+        suffix = f"; {self.note}" if self.note else ""
+        return f"{self.verdict}: {self.cell_name()}: {self.detail(threshold_pct)}{suffix}"
+
+    def record(self) -> dict:
+        out = asdict(self)
+        out["spread_pct"] = self.spread_pct
+        return out
 
 
 @dataclass
@@ -94,6 +126,7 @@ class GateResult:
     run_id: str
     threshold_pct: float
     checks: list[CellCheck]
+    confirmed_by: Optional[str] = None
 
     @property
     def regressions(self) -> list[CellCheck]:
@@ -108,127 +141,194 @@ class GateResult:
         return not self.regressions
 
     def failed_cells(self) -> set[tuple]:
-        return {tuple(c.cell[k] for k in SERIES_KEYS) for c in self.regressions}
+        return {cell_key(c.cell) for c in self.regressions}
+
+    def record(self) -> dict:
+        return {"run_id": self.run_id, "threshold_pct": self.threshold_pct, "passed": self.passed,
+                "confirmed_by": self.confirmed_by, "checks": [c.record() for c in self.checks]}
 
 
-ALPHA = 1.0 - CONFIDENCE
+def cell_key(cell: dict) -> tuple:
+    return tuple(cell.get(k) for k in SERIES_KEYS)
 
 
-def check_cell(old: pd.Series, new: pd.Series, metric, sigma: float, k: int, threshold_pct: float,
-               checks: int = 1, df: float = math.inf):
-    """(verdict, old p50, new p50, r, lo, hi, lower, upper) of one cell and metric, tested at the
-    level ``1 - ALPHA / checks``; ``df``: differences behind ``sigma`` (inf when assumed)."""
-    alpha = ALPHA / max(checks, 1)
-    ci = (median_ratio_ci(new, old, confidence=1 - alpha, old_clusters=_windows(new), new_clusters=_windows(old))
-          if metric.higher_is_better
-          else median_ratio_ci(old, new, confidence=1 - alpha, old_clusters=_windows(old), new_clusters=_windows(new)))
-    if ci is None:
-        return None
-    r, lo, hi = ci
-    b = t_quantile(1 - alpha / 2, df) * sigma * math.sqrt(1.0 + 1.0 / max(k, 1))
-    lower = r * math.exp(-math.hypot(math.log(r / lo), b))
-    upper = r * math.exp(math.hypot(math.log(hi / r), b))
-    limit = 1.0 + threshold_pct / 100.0
-    verdict = REGRESSION if lower > limit else IMPROVEMENT if upper < 1.0 / limit else PASS
-    return verdict, float(old.median()), float(new.median()), r, lo, hi, lower, upper
+def median_variance_factor(k: int) -> float:
+    """Var(median of k normal draws) / (sigma^2 / k): 1 for k <= 2 (a mean), pi/2 beyond (asymptotic,
+    within 10 % of the exact value from k = 3 on)."""
+    return 1.0 if k <= 2 else math.pi / 2
 
 
-def _indexed_by_window(rows: pd.DataFrame, column: str) -> pd.Series:
-    """The column's values, indexed by their observation (:func:`observation_labels`: the rows of
-    one batched generate call share it and are resampled together)."""
-    return pd.Series(rows[column].to_numpy(), index=observation_labels(rows).to_numpy()).dropna()
+def effective_df(pool_diffs: int, assumed: bool) -> float:
+    return math.inf if assumed else max(1.0, MAD_EFFICIENCY * pool_diffs)
 
 
-def _windows(values: pd.Series) -> Optional[list[str]]:
-    """Cluster labels of a sample built by :func:`_indexed_by_window` (None for a plain sample)."""
-    return None if pd.api.types.is_integer_dtype(values.index) else [str(i) for i in values.index]
-
-
-def _baselines(archive_medians: pd.DataFrame, new_medians: pd.DataFrame, last_k: int) -> pd.DataFrame:
-    """Per cell of the new run: the last ``last_k`` archived runs of that cell that started before it."""
-    keys = list(SERIES_KEYS)
-    pairs = new_medians[keys + ["run_id", "run_time"]].merge(
-        archive_medians[keys + ["run_id", "run_time", "run_dir"]], on=keys, suffixes=("_new", ""))
-    pairs = pairs[(pairs["run_id"] != pairs["run_id_new"]) & (pairs["run_time"] < pairs["run_time_new"])]
-    pairs = pairs.sort_values(keys + ["run_time", "run_id"], kind="mergesort")
-    return pairs.groupby(keys, dropna=False, sort=False).tail(last_k)
+def decide(d: float, se: float, q: float, threshold_pct: float) -> tuple[str, float]:
+    """(verdict, minimum detectable slowdown in percent) of a cost log ratio ``d`` with standard
+    error ``se`` at quantile ``q`` and ``threshold_pct``."""
+    limit = math.log1p(threshold_pct / 100.0)
+    bar = max(q * se, limit)
+    verdict = REGRESSION if d > bar else IMPROVEMENT if d < -bar else PASS
+    return verdict, 100.0 * math.expm1(bar + NormalDist().inv_cdf(POWER) * se)
 
 
 def _keys_filled(frame: pd.DataFrame) -> pd.DataFrame:
     """Empty key cells (e.g. no prompt-set version on an endpoint row) as "", so cells compare equal."""
     out = frame.copy()
-    for k in SERIES_KEYS:
+    for k in CELL_KEYS:
         out[k] = out[k].astype("string").fillna("")
     return out
 
 
-def gate_run(new_run: str | Path, archive: str | Path, threshold_pct: float = DEFAULT_THRESHOLD_PCT,
-             last_k: int = DEFAULT_LAST_K, archive_frame: Optional[pd.DataFrame] = None) -> GateResult:
+def _family(cell_new: pd.Series, base: pd.DataFrame) -> list[str]:
+    """The family's metrics this cell can test: the first of each pair both sides measured."""
+    out = []
+    for choices in GATE_FAMILY:
+        for column in choices:
+            if pd.notna(cell_new.get(column)) and base[column].notna().any():
+                out.append(column)
+                break
+    return out
+
+
+def gate_frames(new: pd.DataFrame, archive: pd.DataFrame, threshold_pct: float = DEFAULT_THRESHOLD_PCT,
+                last_k: int = DEFAULT_LAST_K, new_env: Optional[dict] = None,
+                env_of: Callable[[str], dict] = manifest_environment) -> GateResult:
+    """The gate of the rows ``new`` (one run) against the rows ``archive`` (see the module doc).
+    ``env_of``: a run folder's fingerprint (to list software changes beside the cells)."""
     keys = list(SERIES_KEYS)
-    arch = _keys_filled(archive_frame if archive_frame is not None else load(archive))
-    new = _keys_filled(load(new_run))
-    run_ids = sorted(set(new["run_id"].dropna()))
-    new_medians = run_medians(new)
-    arch_medians = run_medians(arch)
-    spread = spread_from_medians(arch_medians)
-    base = _baselines(arch_medians, new_medians, last_k)
-    arch_warm, new_warm = warm_rows(arch), warm_rows(new)
-    new_env = manifest_environment(Path(new_run) if (Path(new_run) / "manifest.json").exists()
-                                   else Path(str(new["run_dir"].iloc[0])))
+    run_ids = sorted(set(new["run_id"].dropna().astype(str)))
+    new_medians = run_medians(_keys_filled(new), ci=False)
+    arch_medians = run_medians(_keys_filled(archive), ci=False)
+    if new_medians.empty:
+        return GateResult(", ".join(run_ids), threshold_pct, [])
+    started = new_medians["run_time"].min()
+    # the new run never counts in the noise it is tested against, nor in its own baseline
+    before = arch_medians[(arch_medians["run_time"] < started) & ~arch_medians["run_id"].astype(str).isin(run_ids)]
+    spread = spread_from_medians(before, metrics=[c for choices in GATE_FAMILY for c in choices])
+    known = {(cell_key(row), row["metric"]): (float(row["sigma"]), str(row["source"]), int(row["pool_diffs"]))
+             for row in spread.to_dict("records")}
+
+    def spread_of(cell: dict, column: str) -> tuple[float, str, int]:
+        found = known.get((cell_key(cell), column))
+        return found if found is not None else spread_for(spread, cell, column)
     checks: list[CellCheck] = []
-    pending = []  # (cell, baseline, old rows, new rows, changes): tested once the number of checks is known
-    for cell_values, new_rows in new_warm.groupby(keys, dropna=False, sort=True):
-        cell = dict(zip(keys, cell_values))
-        cell_base = base
-        for k in keys:
-            cell_base = cell_base[cell_base[k] == cell[k]]
-        if cell_base.empty:
+    pending = []
+    for _, cell_new in new_medians.iterrows():
+        cell = {k: cell_new[k] for k in keys}
+        same_cell = before
+        for k in CELL_KEYS:
+            same_cell = same_cell[same_cell[k] == cell[k]]
+        base = same_cell[same_cell[CONFIG] == cell[CONFIG]].tail(last_k)
+        if base.empty and not same_cell.empty:
+            last = same_cell.iloc[-1]
+            what = "; ".join(config_changes(last[CONFIG], cell[CONFIG]))
+            checks.append(CellCheck(cell, "", "", "", CONFIG_CHANGED,
+                                    note=f"configuration changed: {what}; no baseline (last run {last['run_id']})"))
+            continue
+        if base.empty:
             checks.append(CellCheck(cell, "", "", "", NEW))
             continue
-        old_rows = arch_warm.merge(cell_base[keys + ["run_id"]], on=keys + ["run_id"])
-        newest_dir = str(cell_base["run_dir"].iloc[-1])
-        pending.append((cell, cell_base, old_rows, new_rows, changes(manifest_environment(newest_dir), new_env)))
-    tests = [(p, m) for p in pending for m in GATE_METRICS
-             if p[2][m.column].notna().any() and p[3][m.column].notna().any()]
-    for (cell, cell_base, old_rows, new_rows, changed), metric in tests:
-        sigma, source, diffs = spread_for(spread, cell, metric.column)
-        df = math.inf if source == "assumed" else max(diffs, 1)
-        result = check_cell(_indexed_by_window(old_rows, metric.column), _indexed_by_window(new_rows, metric.column), metric,
-                            sigma, len(cell_base), threshold_pct, checks=len(tests), df=df)
-        if result is None:
-            continue
-        verdict, old_p50, new_p50, r, lo, hi, lower, upper = result
-        checks.append(CellCheck(cell, metric.column, metric.label, metric.unit, verdict, old_p50, new_p50, r,
-                                lo, hi, lower, upper, sigma, source, list(cell_base["run_id"]), changed,
-                                level=1 - ALPHA / len(tests)))
+        changed = []
+        if new_env:
+            changed = changes(env_of(str(base["run_dir"].iloc[-1])), new_env)
+        pending.extend((cell, cell_new, base, column, changed) for column in _family(cell_new, base))
+    if any(spread_of(p[0], p[3])[1] == "assumed" for p in pending):  # the within-run term is needed
+        with_ci = run_medians(_keys_filled(new), ci=True).set_index(keys)
+        pending = [(cell, with_ci.loc[cell_key(cell)] if cell_key(cell) in with_ci.index else cell_new, base, column,
+                    changed) for cell, cell_new, base, column, changed in pending]
+    m = max(len(pending), 1)
+    alpha = ALPHA / m
+    for cell, cell_new, base, column, changed in pending:
+        metric = registry_metric(column)
+        sigma, source, pool_diffs = spread_of(cell, column)
+        assumed = source == "assumed"
+        logs = np.log(base[column].dropna().to_numpy(dtype=float))
+        k = len(logs)
+        sign = -1.0 if metric.higher_is_better else 1.0
+        d = sign * (math.log(float(cell_new[column])) - float(np.median(logs)))
+        within = None
+        s = sigma
+        if assumed:
+            lo, hi = cell_new.get(f"{column}_lo"), cell_new.get(f"{column}_hi")
+            if pd.notna(lo) and pd.notna(hi) and lo > 0:
+                within = math.log(hi / lo) / (2 * NormalDist().inv_cdf(1 - ALPHA / 2))
+                s = math.hypot(sigma, within)
+        se = s * math.sqrt(1.0 + median_variance_factor(k) / k)
+        q = t_quantile(1 - alpha, effective_df(pool_diffs, assumed))
+        verdict, mds = decide(d, se, q, threshold_pct)
+        checks.append(CellCheck(
+            cell, column, metric.label, metric.unit, verdict, float(np.exp(np.median(logs))), float(cell_new[column]),
+            math.exp(d), math.exp(d - q * se), math.exp(d + q * se), sigma, source, list(base["run_id"].astype(str)),
+            changed, level=1 - alpha, mds_pct=mds, within_pct=None if within is None else 100 * math.expm1(within)))
     return GateResult(", ".join(run_ids), threshold_pct, checks)
 
 
-def report_lines(result: GateResult, verbose: bool = False) -> list[str]:
-    """Regressions and improvements (every check with ``verbose``), each cell's fingerprint changes
-    beside it, and a last line with the verdict."""
-    lines = []
-    by_cell: dict[tuple, list[CellCheck]] = {}
-    for check in result.checks:
-        by_cell.setdefault(tuple(check.cell[k] for k in SERIES_KEYS), []).append(check)
-    for checks in by_cell.values():
-        shown = [c for c in checks if verbose or c.verdict in (REGRESSION, IMPROVEMENT, NEW)]
-        lines.extend(c.line(result.threshold_pct) for c in shown)
-        first = checks[0]
-        if first.changes:
-            lines.append(f"    {first.cell_name()}: changed since run {first.baseline_runs[-1]}: "
-                         + "; ".join(first.changes))
-    if result.regressions:
-        lines.append(f"gate: FAIL: run {result.run_id}: {len(result.failed_cells())} of {len(by_cell)} cell(s) "
-                     f"slower than +{result.threshold_pct:g}% beyond the between-run spread")
-    else:
-        lines.append(f"gate: PASS: run {result.run_id}: {len(by_cell)} cell(s), none slower than "
-                     f"+{result.threshold_pct:g}% beyond the between-run spread"
-                     + (f"; {len(result.improvements)} improvement(s)" if result.improvements else ""))
-    return lines
+def archive_rows(archive: str | Path) -> pd.DataFrame:
+    """The archive's rows; none yet for a folder that holds no archive (a first cycle)."""
+    return load(archive) if is_archive(archive) else empty_frame()
+
+
+def gate_run(new_run: str | Path, archive: str | Path, threshold_pct: float = DEFAULT_THRESHOLD_PCT,
+             last_k: int = DEFAULT_LAST_K, archive_frame: Optional[pd.DataFrame] = None) -> GateResult:
+    new = load(new_run)
+    new_dir = Path(new_run) if (Path(new_run) / "manifest.json").exists() else Path(str(new["run_dir"].iloc[0]))
+    return gate_frames(new, archive_frame if archive_frame is not None else archive_rows(archive), threshold_pct, last_k,
+                       new_env=manifest_environment(new_dir))
 
 
 def gate_runs(new_runs: Sequence[str | Path], archive: str | Path, threshold_pct: float = DEFAULT_THRESHOLD_PCT,
               last_k: int = DEFAULT_LAST_K) -> list[GateResult]:
-    frame = load(archive)
+    frame = archive_rows(archive)
     return [gate_run(r, archive, threshold_pct, last_k, archive_frame=frame) for r in new_runs]
+
+
+def confirm(first: GateResult, again: GateResult) -> GateResult:
+    """``first`` with each REGRESSION kept only where the re-measurement ``again`` fails the same
+    cell too (by cell: a re-run may test the other metric of the family); the others become
+    NOT CONFIRMED (a one-off slow run, not a regression)."""
+    failing_again = again.failed_cells()
+    checks = []
+    for c in first.checks:
+        if c.verdict == REGRESSION and cell_key(c.cell) not in failing_again:
+            c = CellCheck(**{**c.__dict__, "verdict": NOT_CONFIRMED,
+                             "note": f"the re-measurement (run {again.run_id}) did not reproduce it"})
+        elif c.verdict == REGRESSION:
+            c = CellCheck(**{**c.__dict__, "note": f"confirmed by the re-measurement (run {again.run_id})"})
+        checks.append(c)
+    return GateResult(first.run_id, first.threshold_pct, checks, confirmed_by=again.run_id)
+
+
+def report_lines(result: GateResult, verbose: bool = False) -> list[str]:
+    """Per cell: its regressions, improvements and unconfirmed failures, NEW / CONFIG CHANGED, and
+    for a passing cell one line ``PASS; this cell detects >= +X%`` (every metric with ``verbose``);
+    the cell's fingerprint changes beside it; a last line with the verdict."""
+    lines = []
+    by_cell: dict[tuple, list[CellCheck]] = {}
+    for check in result.checks:
+        by_cell.setdefault(cell_key(check.cell), []).append(check)
+    for checks in by_cell.values():
+        first = checks[0]
+        loud = [c for c in checks if c.verdict not in (PASS,)]
+        if verbose:
+            lines.extend(c.line(result.threshold_pct) for c in checks)
+        else:
+            lines.extend(c.line(result.threshold_pct) for c in loud)
+            passed = [c for c in checks if c.verdict == PASS]
+            if passed and not loud:
+                worst = max(c.mds_pct for c in passed)
+                lines.append(f"PASS; this cell detects >= +{worst:.0f}%: {first.cell_name()} ("
+                             + ", ".join(f"{c.label} +{c.mds_pct:.0f}%" for c in passed) + ")")
+        if first.changes:
+            lines.append(f"    {first.cell_name()}: changed since run {first.baseline_runs[-1]}: "
+                         + "; ".join(first.changes))
+    confirmed = f" (confirmed by re-run {result.confirmed_by})" if result.confirmed_by and result.regressions else ""
+    if result.regressions:
+        lines.append(f"gate: FAIL: run {result.run_id}: {len(result.failed_cells())} of {len(by_cell)} cell(s) "
+                     f"slower than +{result.threshold_pct:g}% beyond the between-run spread{confirmed}")
+    else:
+        unconfirmed = [c for c in result.checks if c.verdict == NOT_CONFIRMED]
+        lines.append(f"gate: PASS: run {result.run_id}: {len(by_cell)} cell(s), none slower than "
+                     f"+{result.threshold_pct:g}% beyond the between-run spread"
+                     + (f"; {len(result.improvements)} improvement(s)" if result.improvements else "")
+                     + (f"; {len(unconfirmed)} failure(s) not reproduced by the re-run" if unconfirmed else ""))
+    return lines

@@ -27,7 +27,7 @@ from typing import Optional, Sequence
 import numpy as np
 import pandas as pd
 
-from vlmbench.archive.series import METRICS, SERIES_KEYS, run_medians, warm_rows
+from vlmbench.archive.series import CONFIG, METRICS, SERIES_KEYS, run_medians, warm_rows, with_config
 
 MAD_TO_SIGMA = 1.4826
 PRIOR_DIFFS = 4
@@ -103,6 +103,8 @@ def between_run_spread(frame: pd.DataFrame, keys: Sequence[str] = SERIES_KEYS,
     extra = [m for m in (metrics or []) if m not in medians.columns]
     if extra and len(medians):
         ok = warm_rows(frame)
+        if CONFIG in keys:
+            ok = with_config(ok)
         more = ok.groupby(list(keys) + ["run_id"], dropna=False, sort=False)[extra].median().reset_index()
         medians = medians.merge(more, on=list(keys) + ["run_id"], how="left")
     return spread_from_medians(medians, keys, pool_by, metrics)

@@ -17,7 +17,7 @@ the current value of each series. pandas throughout (groupby, rolling, quantiles
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
 from typing import Callable, Optional
 
 import numpy as np
@@ -25,29 +25,23 @@ import pandas as pd
 
 from vlmbench.report.observations import observation_labels
 from vlmbench.report.statistics import bootstrap_median_ci, ci_missing_reason
+from vlmbench.vocab.metrics import PEAK_MEMORY, Metric, metrics
 
-SERIES_KEYS: tuple[str, ...] = ("model_id", "hardware", "scenario", "promptset_version")
-PEAK_MEMORY = "peak_memory_mb"
+CELL_KEYS: tuple[str, ...] = ("model_id", "hardware", "scenario", "promptset_version")
+# Everything else that changes the numbers: a run differing in any of these starts a new series
+# (the gate says "configuration changed: KEY old -> new; no baseline"). The scenario already
+# holds the batch size, output length and load mode (concurrency or rate); ``device`` is the
+# endpoint's host for endpoint runs; ``prompts`` is a hash of the cell's prompt subset (the
+# prompt-set version pins each prompt's content: its images are sha256-checked at load).
+CONFIG_COLUMNS: tuple[str, ...] = ("backend", "device", "dtype", "attn", "cache", "compile", "weights",
+                                   "processor_kind", "cache_bust", "length_enforced")
+CONFIG = "config"
+SERIES_KEYS: tuple[str, ...] = CELL_KEYS + (CONFIG,)
 _MEMORY_SOURCES = ("peak_nvml_mb", "peak_cuda_reserved_mb", "peak_cuda_allocated_mb", "peak_rss_mb")
 DEFAULT_LAST_N = 5
 
 
-@dataclass(frozen=True)
-class Metric:
-    column: str
-    label: str
-    unit: str
-    higher_is_better: bool = False
-    distribution: bool = True  # False: a per-run peak, no per-request distribution
-
-
-METRICS: tuple[Metric, ...] = (
-    Metric("ttft_ms", "TTFT", "ms"),
-    Metric("ttft_user_ms", "TTFT user", "ms"),
-    Metric("tpot_ms", "TPOT", "ms"),
-    Metric("decode_tps", "tokens/s", "tokens/s", higher_is_better=True),
-    Metric(PEAK_MEMORY, "peak memory", "MiB", distribution=False),
-)
+METRICS: tuple[Metric, ...] = metrics("ttft_ms", "ttft_user_ms", "tpot_ms", "decode_tps", PEAK_MEMORY)
 METRIC_BY_COLUMN = {m.column: m for m in METRICS}
 
 
@@ -58,18 +52,52 @@ def warm_rows(frame: pd.DataFrame) -> pd.DataFrame:
     return ok
 
 
+def _config_value(value) -> str:
+    return "" if value is None or value is pd.NA or (isinstance(value, float) and value != value) else str(value)
+
+
+def with_config(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` with a ``config`` column: ``key=value; ...`` over :data:`CONFIG_COLUMNS` and the
+    hash of the prompt subset of the row's (run, cell), the same on every row of one run's cell."""
+    out = rows.copy()
+    parts = [c + "=" + out[c].map(_config_value).astype(str) if c in out.columns else pd.Series(f"{c}=", index=out.index)
+             for c in CONFIG_COLUMNS]
+    config = parts[0]
+    for p in parts[1:]:
+        config = config + "; " + p
+    if len(out) and "prompt_id" in out.columns:
+        by = [out[k].astype("string").fillna("") for k in (*CELL_KEYS, "run_id") if k in out.columns]
+        subset = out["prompt_id"].astype("string").fillna("").groupby(by, dropna=False).transform(
+            lambda s: hashlib.sha256("\n".join(sorted(set(s))).encode()).hexdigest()[:10])
+        config = config + "; prompts=" + subset.astype(str)
+    out[CONFIG] = config.astype("object") if len(out) else pd.Series([], dtype="object")
+    return out
+
+
+def parse_config(config: str) -> dict[str, str]:
+    return dict(part.split("=", 1) for part in str(config).split("; ") if "=" in part)
+
+
+def config_changes(old: str, new: str) -> list[str]:
+    """``KEY old -> new`` for each configuration field that differs between two ``config`` values."""
+    a, b = parse_config(old), parse_config(new)
+    return [f"{k} {a.get(k) or '–'} -> {b.get(k) or '–'}" for k in dict.fromkeys([*a, *b]) if a.get(k) != b.get(k)]
+
+
 def _ci(values: pd.Series, units: pd.Series) -> tuple[float, float]:
     """Bootstrap CI of the median, resampling observations (a batched call's rows together)."""
     ci = bootstrap_median_ci(values.tolist(), clusters=units.tolist())
     return ci if ci is not None else (np.nan, np.nan)
 
 
-def run_medians(frame: pd.DataFrame, keys: tuple[str, ...] = SERIES_KEYS) -> pd.DataFrame:
+def run_medians(frame: pd.DataFrame, keys: tuple[str, ...] = SERIES_KEYS, ci: bool = True) -> pd.DataFrame:
     """One row per (cell, run): ``run_time``, ``n`` warm rows, ``observations`` (independent units
     among them), ``size_class`` (tiny | real | empty, schema v2), and per metric its run median with
-    ``<metric>_lo``/``<metric>_hi`` (bootstrap CI; empty from a single observation), sorted by cell
-    then time."""
+    ``<metric>_lo``/``<metric>_hi`` (bootstrap CI; empty from a single observation, or with
+    ``ci=False``), sorted by cell then time."""
     ok = warm_rows(frame)
+    if CONFIG in keys:
+        ok = with_config(ok)
     by = list(keys) + ["run_id"]
     if ok.empty:
         return pd.DataFrame(columns=by + ["run_time", "n", "observations", "size_class", "partial"]
@@ -79,7 +107,9 @@ def run_medians(frame: pd.DataFrame, keys: tuple[str, ...] = SERIES_KEYS) -> pd.
     out = groups[[m.column for m in METRICS if m.distribution]].median()
     out[PEAK_MEMORY] = groups[PEAK_MEMORY].max()
     for m in METRICS:
-        if m.distribution:  # groups iterate in the order of the medians above (sort=False)
+        if m.distribution and not ci:
+            out[f"{m.column}_lo"] = out[f"{m.column}_hi"] = np.nan
+        elif m.distribution:  # groups iterate in the order of the medians above (sort=False)
             ci = [_ci(pd.to_numeric(g[m.column], errors="coerce"), g["_unit"]) for _, g in groups]
             out[f"{m.column}_lo"] = np.asarray([c[0] for c in ci], dtype="float64")
             out[f"{m.column}_hi"] = np.asarray([c[1] for c in ci], dtype="float64")

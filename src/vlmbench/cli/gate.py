@@ -20,6 +20,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"slowdown tolerated beyond the between-run spread, percent (default {DEFAULT_THRESHOLD_PCT:g})")
     p.add_argument("--last", type=int, default=DEFAULT_LAST_K, metavar="K",
                    help=f"baseline: the last K archived runs of each cell (default {DEFAULT_LAST_K})")
+    p.add_argument("--json", type=Path, default=None, metavar="FILE",
+                   help="also write every check (verdict, ratio, bounds, spread, minimum detectable slowdown) as JSON")
     p.add_argument("-v", "--verbose", action="store_true", help="print every cell and metric, not only changes")
 
 
@@ -38,4 +40,8 @@ def execute(args: argparse.Namespace) -> int:
     for result in results:
         for line in report_lines(result, verbose=args.verbose):
             print(line)
+    if args.json is not None:
+        from vlmbench.runner.campaign import write_json_atomic
+
+        write_json_atomic(args.json, {"gates": [r.record() for r in results]})
     return 0 if all(r.passed for r in results) else 1

@@ -32,7 +32,7 @@ def _fmt(value, digits: int = 4) -> str:
 
 def execute(args: argparse.Namespace) -> int:
     from vlmbench.archive.history import build_history
-    from vlmbench.archive.series import METRICS, SERIES_KEYS, ci_text
+    from vlmbench.archive.series import CELL_KEYS, CONFIG, METRICS, ci_text
     from vlmbench.errors import UsageError
     from vlmbench.results import load
     from vlmbench.results.archive_index import is_archive
@@ -56,22 +56,30 @@ def execute(args: argparse.Namespace) -> int:
     window = f"last {args.days:g} days" if args.days is not None else f"last {args.last_n} runs"
     print(f"current values (median of the run medians of the {window}; [min-max] of those; ± between-run spread)")
     for _, row in current.iterrows():
-        print(" / ".join(str(row[k]) for k in SERIES_KEYS) + f"  ({row['runs']} runs, last {row['last_run_id']})")
+        print(" / ".join(str(row[k]) for k in CELL_KEYS) + f"  ({row['runs']} runs, last {row['last_run_id']})")
+        print(f"    configuration: {row[CONFIG]}")
         for m in METRICS:
             spread = row.get(f"{m.column}_spread_pct")
             print(f"    {m.label:<12} {_fmt(row[m.column]):>9} {m.unit:<9} [{_fmt(row[m.column + '_min'])}-"
                   f"{_fmt(row[m.column + '_max'])}]  ±{_fmt(spread, 3)}%")
     if args.runs:
         print("\nrun medians (95% CI)")
-        for cell, rows in medians.groupby(list(SERIES_KEYS), sort=True):
-            print(" / ".join(map(str, cell)))
+        for cell, rows in medians.groupby([*CELL_KEYS, CONFIG], sort=True):
+            print(" / ".join(map(str, cell[:-1])) + f"  [{cell[-1]}]")
             for _, r in rows.iterrows():
                 cells = "  ".join(f"{m.label} {_fmt(r[m.column])} {ci_text(r, m.column, _fmt)}" for m in METRICS)
                 flag = f"  <- change: {r['change_metrics']}" if isinstance(r.get("change_metrics"), str) else ""
+                if isinstance(r.get("outlier_metrics"), str):
+                    flag += f"  <- outlier (one-off, not a change): {r['outlier_metrics']}"
                 print(f"    {r['run_time']:%Y-%m-%d %H:%M}  {r['run_id']}  {cells}{flag}")
     if args.changes:
-        print(f"\nchange points ({len(changes)})")
+        odd = keep(history.outliers)
+        print(f"\nchange points ({len(changes)}; before/after: medians of the two segments compared)")
         for _, c in changes.iterrows():
-            print(f"    {' / '.join(str(c[k]) for k in SERIES_KEYS)}: {c['label']} {_fmt(c['before'])} -> "
+            print(f"    {' / '.join(str(c[k]) for k in CELL_KEYS)}: {c['label']} {_fmt(c['before'])} -> "
                   f"{_fmt(c['after'])} ({c['shift_pct']:+.1f}%) at run {c['run_id']} ({c['run_time']:%Y-%m-%d})")
+        print(f"\noutliers ({len(odd)}; single runs far from their neighbours: never a change)")
+        for _, c in odd.iterrows():
+            print(f"    {' / '.join(str(c[k]) for k in CELL_KEYS)}: {c['label']} {_fmt(c['value'])} "
+                  f"({c['shift_pct']:+.1f}% from the series median) at run {c['run_id']} ({c['run_time']:%Y-%m-%d})")
     return 0

@@ -48,7 +48,7 @@ class EndpointOptions(BackendOptions):
         "--ca-bundle", metavar="FILE", help="trust only the certificates in this PEM file for https endpoints "
                                             "(default: the system's trusted certificates)")] = None
     hardware: Annotated[Optional[str], Opt(
-        "--hardware", metavar="LABEL", help="hardware label for the rows (default: remote)")] = None
+        "--hardware", metavar="LABEL", help="hardware label for the rows (default: the endpoint host:port, so each server is its own series)")] = None
     tokenizer: Annotated[Optional[str], Opt(
         "--tokenizer", metavar="ID_OR_DIR", help="tokenizer for the client-side output token count "
                                                  "(default: the --model folder when it is a local folder)")] = None

@@ -50,6 +50,7 @@ from vlmbench.report.markdown import md_cell
 from vlmbench.report.runs import RunData
 from vlmbench.report.stability import units
 from vlmbench.report.statistics import min_sign_flip_p, paired_sign_flip_p
+from vlmbench.vocab.metrics import Metric, metrics
 
 DEFAULT_ALPHA = 0.05
 DEFAULT_MIN_EFFECT_PCT = 5.0
@@ -72,21 +73,8 @@ HOW_TO_MEASURE_NOISE = (
 )
 
 
-@dataclass(frozen=True)
-class ComparedMetric:
-    column: str
-    label: str
-    unit: str
-    higher_is_better: bool
-
-
-COMPARED_METRICS: tuple[ComparedMetric, ...] = (
-    ComparedMetric("ttft_user_ms", "TTFT user", "ms", False),
-    ComparedMetric("ttft_ms", "TTFT", "ms", False),
-    ComparedMetric("tpot_ms", "TPOT", "ms", False),
-    ComparedMetric("e2e_ms", "E2E", "ms", False),
-    ComparedMetric("decode_tps", "decode tok/s", "tokens/s", True),
-)
+ComparedMetric = Metric  # the registry's entry (vlmbench.vocab.metrics)
+COMPARED_METRICS: tuple[Metric, ...] = metrics("ttft_user_ms", "ttft_ms", "tpot_ms", "e2e_ms", "decode_tps")
 
 # (group A, group B, metric) -> (allowance in percent, where it comes from), or None when unknown.
 NoiseLookup = Callable[[RequestGroup, RequestGroup, ComparedMetric], Optional[tuple[float, str]]]

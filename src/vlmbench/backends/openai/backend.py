@@ -129,7 +129,7 @@ class OpenAIBackend(Backend):
     def fallback_columns(cls, config: RunConfig) -> dict[str, Any]:
         """Columns for rows the runner writes itself when a worker dies before loading."""
         return {"backend": cls.name, "device": Endpoint.parse(config.options.endpoint or "").label,
-                "hardware": config.options.hardware or "remote"}
+                "hardware": config.options.hardware or Endpoint.parse(config.options.endpoint or "").label}
 
     @classmethod
     def scenarios(cls, config: RunConfig) -> list[LoadScenario]:
@@ -161,7 +161,7 @@ class OpenAIBackend(Backend):
             "backend": self.name,
             "device": self.endpoint.label,
             "dtype": None,
-            "hardware": cfg.options.hardware or "remote",
+            "hardware": cfg.options.hardware or self.endpoint.label,
             "processor_kind": "remote",
             "attn": None,
             "cache": None,

@@ -8,10 +8,11 @@ from typing import Callable, Optional
 
 import pandas as pd
 
-from vlmbench.archive.series import METRICS, SERIES_KEYS, ci_text
+from vlmbench.archive.series import CELL_KEYS, METRICS, SERIES_KEYS, ci_text
 from vlmbench.report.html import esc
 from vlmbench.report.response_table import by_size
 from vlmbench.report.site.archive_svg import trend_svg
+from vlmbench.vocab.metrics import metrics
 
 HEADLINE = ("ttft_ms", "ttft_user_ms", "tpot_ms", "decode_tps", "peak_memory_mb")
 TREND_METRICS = ("ttft_ms", "ttft_user_ms", "tpot_ms", "decode_tps")
@@ -100,9 +101,10 @@ def hardware_comparison_html(current: pd.DataFrame, model_href: Callable[[str], 
     """Same model x scenario x prompt set across machines: current TTFT and TPOT per hardware and
     the ratio to the first machine (alphabetical) that has the series."""
     hardware = sorted(current["hardware"].astype(str).unique())
-    keys = [k for k in SERIES_KEYS if k != "hardware"]
+    keys = [k for k in CELL_KEYS if k != "hardware"]
     blocks = []
-    for column, label in (("ttft_ms", "TTFT p50 (ms)"), ("tpot_ms", "TPOT p50 (ms)"), ("decode_tps", "tokens/s p50")):
+    for m in metrics("ttft_ms", "tpot_ms", "decode_tps"):
+        column, label = m.column, f"{m.label} p50 ({m.unit})"
         wide = current.pivot_table(index=keys, columns="hardware", values=column, aggfunc="first")
         wide = wide.reindex(columns=hardware)
         reference = wide.bfill(axis=1).iloc[:, 0] if len(wide.columns) else wide
@@ -134,8 +136,11 @@ def _runs_table(rows: pd.DataFrame, run_href: Callable[[str], Optional[str]]) ->
     for _, r in rows.iterrows():
         href = run_href(str(r["run_id"]))
         link = f'<a href="{esc(href)}">requests.csv</a>' if href else "–"
-        note = ("partial; " if bool(r.get("partial")) else "") + (
-            f"change point: {r['change_metrics']}" if isinstance(r.get("change_metrics"), str) else "")
+        notes = (["partial"] if bool(r.get("partial")) else []) + (
+            [f"change point: {r['change_metrics']}"] if isinstance(r.get("change_metrics"), str) else []) + (
+            [f"outlier (one-off, not a change): {r['outlier_metrics']}"]
+            if isinstance(r.get("outlier_metrics"), str) else [])
+        note = "; ".join(notes)
         cells = "".join(f'<td class="num">{esc(_num(r[c]))} {esc(ci_text(r, c))}</td>' for c in HEADLINE)
         body.append(f'<tr><td>{esc(_minute(r["run_time"]))}</td><td><code>{esc(r["run_id"])}</code></td>'
                     f"{cells}<td>{link}</td><td>{esc(note)}</td></tr>")
@@ -179,5 +184,6 @@ def model_page_html(model_id: str, medians: pd.DataFrame, current: pd.DataFrame,
         parts.append(
             f'<section class="series" data-hardware="{esc(cell_d["hardware"])}">'
             f'<h2>{esc(cell_d["hardware"])} · {esc(cell_d["scenario"])} · prompt set {esc(cell_d["promptset_version"])}</h2>'
-            f'{facts}<div class="charts">{charts}</div>{changes_html}<h3>Runs</h3>{_runs_table(rows, run_href)}</section>')
+            + (f'<p class="config"><code>{esc(cell_d["config"])}</code></p>' if cell_d.get("config") else "")
+            + f'{facts}<div class="charts">{charts}</div>{changes_html}<h3>Runs</h3>{_runs_table(rows, run_href)}</section>')
     return "".join(parts)
