@@ -39,12 +39,28 @@ SHEET_PARAMS = {
     "gemma-3-4b": 4_300_079_472,
     "gemma-3-12b": 12_187_325_040,
     "gemma-3-27b": 27_432_406_640,
+    "internvl3.5-1b": 1_060_897_792,
+    "internvl3.5-2b": 2_348_347_392,
+    "internvl3.5-4b": 4_732_489_216,
+    "internvl3.5-8b": 8_528_318_464,
+    "internvl3.5-14b": 15_119_523_840,
+    "internvl3.5-38b": 38_390_405_504,
+    "internvl3.5-30b-a3b": 30_848_730_112,
+    "internvl3.5-241b-a28b": 240_699_370_368,
+    "internvl3-8b": 7_944_373_760,
+    "internvl3-14b": 15_117_256_704,
+    "internvl3-38b": 38_388_164_992,
+    "internvl3-78b": 78_408_318_336,
 }
 # Active parameters per token of the mixtures of experts (the sheet's computed figures).
-SHEET_ACTIVE = {"qwen3-vl-30b-a3b": 3_891_664_112, "qwen3-vl-235b-a22b": 22_767_151_856}
+SHEET_ACTIVE = {"qwen3-vl-30b-a3b": 3_891_664_112, "qwen3-vl-235b-a22b": 22_767_151_856,
+                "internvl3.5-30b-a3b": 3_669_640_192, "internvl3.5-241b-a28b": 27_796_499_328}
 # Published totals with a stated precision (billions, as printed), where the authors give one; the
 # model names ("3B", "7B") are not totals and are not checked.
-PUBLISHED = {
+PUBLISHED = {  # OpenGVLab/InternVL README model zoo
+    "internvl3.5-1b": "1.1", "internvl3.5-2b": "2.3", "internvl3.5-4b": "4.7", "internvl3.5-8b": "8.5",
+    "internvl3.5-14b": "15.1", "internvl3.5-38b": "38.4", "internvl3.5-30b-a3b": "30.8",
+    "internvl3.5-241b-a28b": "240.7",
 }
 
 # LLM-side image tokens per (width, height) with each family's processor defaults (the fact sheet's
@@ -55,6 +71,7 @@ SHEET_TOKENS = {
     "Qwen3-VL": (196, 300, 768, 880, 2040, 320, 11844),
     "Qwen3-VL MoE": (196, 300, 768, 880, 2040, 320, 11844),
     "Gemma 3": (256,) * 7,
+    "InternVL3.5": (256, 3328, 3328, 2304, 2304, 1024, 3328),
 }
 # Clamp limits: (width, height) -> tokens at the smallest and largest budgets.
 CLAMPS = {
@@ -63,6 +80,8 @@ CLAMPS = {
     "Qwen3-VL": {(224, 224): 64, (20, 20): 64, (8000, 8000): 16384},
     "Qwen3-VL MoE": {(224, 224): 64, (20, 20): 64, (8000, 8000): 16384},
     "Gemma 3": {(20, 20): 256, (8000, 8000): 256, (3000, 200): 256},
+    # one tile for a tiny square; the 12-tile cap (+ thumbnail) for extreme aspect ratios
+    "InternVL3.5": {(20, 20): 256, (5376, 448): 3328, (448, 5376): 3328, (4000, 300): 3328, (900, 448): 768},
 }
 
 # One real entry per family (its tiny variant is "<id>-tiny").
@@ -71,8 +90,10 @@ FAMILY_ENTRY = {
     "Qwen3-VL": "qwen3-vl-2b",
     "Qwen3-VL MoE": "qwen3-vl-30b-a3b",
     "Gemma 3": "gemma-3-4b",
+    "InternVL3.5": "internvl3.5-1b",
 }
-CURRENT_MODULES = ("vlmbench.catalog.qwen2_5_vl", "vlmbench.catalog.qwen3_vl", "vlmbench.catalog.gemma3")
+CURRENT_MODULES = ("vlmbench.catalog.qwen2_5_vl", "vlmbench.catalog.qwen3_vl", "vlmbench.catalog.gemma3",
+                   "vlmbench.catalog.internvl")
 ENTRIES = [e for m in CURRENT_MODULES for e in importlib.import_module(m).ENTRIES]
 REAL = [e for e in ENTRIES if not e.is_tiny]
 TINY = [e for e in ENTRIES if e.is_tiny]
@@ -117,7 +138,8 @@ def test_parameter_count_on_the_meta_device(entry):
 def test_every_current_family_is_registered_and_listed():
     registered = {m for m, _ in FAMILIES}
     assert set(CURRENT_MODULES) <= registered
-    assert set(FAMILY_ENTRY) == {e.system for e in ENTRIES} == set(SHEET_TOKENS)
+    assert set(FAMILY_ENTRY) == {e.system for e in TINY} == set(SHEET_TOKENS)
+    assert {e.system for e in ENTRIES} - set(FAMILY_ENTRY) <= {"InternVL3"}  # InternVL3: InternVL3.5's code path
     assert {e.tiny_of for e in TINY} == set(FAMILY_ENTRY.values())
 
 

@@ -28,6 +28,7 @@ FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("vlmbench.catalog.qwen2_5_vl", ("qwen2.5-vl-",)),
     ("vlmbench.catalog.qwen3_vl", ("qwen3-vl-",)),
     ("vlmbench.catalog.gemma3", ("gemma-3-",)),
+    ("vlmbench.catalog.internvl", ("internvl3",)),
 )
 
 _REGISTRY: dict[str, CatalogEntry] = {}

@@ -138,3 +138,13 @@ GEMMA3_CHAT = conversation_template(
     preamble="", user_open="<start_of_turn>user\n", user_close="<end_of_turn>\n",
     assistant_open="<start_of_turn>model\n", assistant_close="<end_of_turn>\n", image=GEMMA3_IMAGE,
 )
+
+# InternVL (HF-format checkpoints' chat_template): ChatML; an image part is "<IMG_CONTEXT>\n", which the
+# processor expands to "<img>" + 256 x tiles "<IMG_CONTEXT>" + "</img>". (InternVL3's template adds a
+# default Chinese system prompt; left out here, a few text tokens.)
+INTERNVL_IMAGE = "<IMG_CONTEXT>\n"
+INTERNVL_SPECIAL_TOKENS = ("<|im_start|>", "<|im_end|>", "<img>", "</img>", "<video>")
+INTERNVL_CHAT = conversation_template(
+    preamble="", user_open="<|im_start|>user\n", user_close="<|im_end|>\n",
+    assistant_open="<|im_start|>assistant\n", assistant_close="<|im_end|>\n", image=INTERNVL_IMAGE,
+)

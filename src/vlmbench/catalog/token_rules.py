@@ -51,3 +51,33 @@ def gemma3_tokens(width: int, height: int, *, tokens_per_image: int = 256, pan_a
     """Gemma 3: 256 per image (896 x 896 pooled 4 x 4), plus 256 per pan-and-scan crop when on."""
     crops = gemma3_crops(width, height) if pan_and_scan else 0
     return tokens_per_image * (1 + crops)
+
+
+def tile_grids(min_tiles: int, max_tiles: int) -> list[tuple[int, int]]:
+    """Every (columns, rows) grid with min_tiles <= columns x rows <= max_tiles, ordered by tile
+    count, then by columns (the order the tie-break walks)."""
+    grids = [(c, r) for c in range(1, max_tiles + 1) for r in range(1, max_tiles + 1)
+             if min_tiles <= c * r <= max_tiles]
+    return sorted(grids, key=lambda g: g[0] * g[1])
+
+
+def closest_aspect_grid(width: int, height: int, tile: int, min_tiles: int, max_tiles: int) -> tuple[int, int]:
+    """InternVL / GOT-OCR2 tiling: the grid whose aspect ratio is closest to the image's; on a tie the
+    grid with more tiles while the image area exceeds half the grid's area."""
+    aspect, area = width / height, width * height
+    best, best_diff = (1, 1), float("inf")
+    for c, r in tile_grids(min_tiles, max_tiles):
+        diff = abs(aspect - c / r)
+        if diff < best_diff:
+            best, best_diff = (c, r), diff
+        elif diff == best_diff and area > 0.5 * tile * tile * c * r:
+            best = (c, r)
+    return best
+
+
+def internvl_tokens(width: int, height: int, *, tile: int = 448, tokens_per_tile: int = 256, min_tiles: int = 1,
+                    max_tiles: int = 12) -> int:
+    """InternVL: tokens_per_tile x (tiles + a thumbnail when there is more than one tile)."""
+    c, r = closest_aspect_grid(width, height, tile, min_tiles, max_tiles)
+    n = c * r
+    return tokens_per_tile * (n + (1 if n > 1 else 0))
