@@ -50,53 +50,48 @@ QWEN25 = dict(vocab_size=151674, max_position_embeddings=32768, rms_norm_eps=1e-
               rope_parameters={"rope_type": "default", "rope_theta": 1e6}, tie_word_embeddings=False)
 
 
-def _llm(config_class, base: dict, hidden: int, layers: int, heads: int, kv: int, ffn: int, **extra):
-    return lambda: config_class(**dict(base, hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
-                                       num_key_value_heads=kv, intermediate_size=ffn, **extra))
+# id: (LLM, (hidden, layers, heads, KV heads, FFN[, expert FFN]), the sheet's total, the README's
+# "vision / LLM / total"; InternVL3: the model size). One table per LLM config.
+QWEN3_LLMS = {
+    "internvl3.5-1b": ("Qwen3-0.6B", (1024, 28, 16, 8, 3072), 1_060_897_792, "0.3B / 0.8B / 1.1B"),
+    "internvl3.5-2b": ("Qwen3-1.7B", (2048, 28, 16, 8, 6144), 2_348_347_392, "0.3B / 2.0B / 2.3B"),
+    "internvl3.5-4b": ("Qwen3-4B", (2560, 36, 32, 8, 9728), 4_732_489_216, "0.3B / 4.4B / 4.7B"),
+    "internvl3.5-8b": ("Qwen3-8B", (4096, 36, 32, 8, 12288), 8_528_318_464, "0.3B / 8.2B / 8.5B"),
+    "internvl3.5-14b": ("Qwen3-14B", (5120, 40, 40, 8, 17408), 15_119_523_840, "0.3B / 14.8B / 15.1B"),
+    "internvl3.5-38b": ("Qwen3-32B", (5120, 64, 64, 8, 25600), 38_390_405_504, "5.5B / 32.8B / 38.4B"),
+}
+QWEN3_MOE_LLMS = {  # 8 of 128 experts per token
+    "internvl3.5-30b-a3b": ("Qwen3-30B-A3B MoE", (2048, 48, 32, 4, 6144, 768), 30_848_730_112, "0.3B / 30.5B / 30.8B"),
+    "internvl3.5-241b-a28b": ("Qwen3-235B-A22B MoE", (4096, 94, 64, 4, 12288, 1536), 240_699_370_368,
+                              "5.5B / 235.1B / 240.7B-A28B"),
+}
+QWEN25_LLMS = {
+    "internvl3-8b": ("Qwen2.5-7B", (3584, 28, 28, 4, 18944), 7_944_373_760, "8B"),
+    "internvl3-14b": ("Qwen2.5-14B", (5120, 48, 40, 8, 13824), 15_117_256_704, "14B"),
+    "internvl3-38b": ("Qwen2.5-32B", (5120, 64, 40, 8, 27648), 38_388_164_992, "38B"),
+    "internvl3-78b": ("Qwen2.5-72B", (8192, 80, 64, 8, 29568), 78_408_318_336, "78B"),
+}
+TABLES = ((Qwen3Config, QWEN3, QWEN3_LLMS), (Qwen3MoeConfig, QWEN3_MOE, QWEN3_MOE_LLMS),
+          (Qwen2Config, QWEN25, QWEN25_LLMS))
+WITH_VIT_6B = ("internvl3.5-38b", "internvl3.5-241b-a28b", "internvl3-38b", "internvl3-78b")
+# No -hf ports of InternVL3-38B/78B were confirmed: their checkpoints are the original (remote-code) format.
+ORIGINAL_FORMAT = ("internvl3-38b", "internvl3-78b")
 
 
-# id -> (vision, LLM name, LLM config factory, sheet total, published "vision / LLM / total")
-SIZES = {
-    "internvl3.5-1b": (VIT_300M, "Qwen3-0.6B", _llm(Qwen3Config, QWEN3, 1024, 28, 16, 8, 3072), 1_060_897_792,
-                       "0.3B / 0.8B / 1.1B"),
-    "internvl3.5-2b": (VIT_300M, "Qwen3-1.7B", _llm(Qwen3Config, QWEN3, 2048, 28, 16, 8, 6144), 2_348_347_392,
-                       "0.3B / 2.0B / 2.3B"),
-    "internvl3.5-4b": (VIT_300M, "Qwen3-4B", _llm(Qwen3Config, QWEN3, 2560, 36, 32, 8, 9728), 4_732_489_216,
-                       "0.3B / 4.4B / 4.7B"),
-    "internvl3.5-8b": (VIT_300M, "Qwen3-8B", _llm(Qwen3Config, QWEN3, 4096, 36, 32, 8, 12288), 8_528_318_464,
-                       "0.3B / 8.2B / 8.5B"),
-    "internvl3.5-14b": (VIT_300M, "Qwen3-14B", _llm(Qwen3Config, QWEN3, 5120, 40, 40, 8, 17408), 15_119_523_840,
-                        "0.3B / 14.8B / 15.1B"),
-    "internvl3.5-38b": (VIT_6B, "Qwen3-32B", _llm(Qwen3Config, QWEN3, 5120, 64, 64, 8, 25600), 38_390_405_504,
-                        "5.5B / 32.8B / 38.4B"),
-    "internvl3.5-30b-a3b": (VIT_300M, "Qwen3-30B-A3B (8 of 128 experts)",
-                            _llm(Qwen3MoeConfig, QWEN3_MOE, 2048, 48, 32, 4, 6144, moe_intermediate_size=768),
-                            30_848_730_112, "0.3B / 30.5B / 30.8B"),
-    "internvl3.5-241b-a28b": (VIT_6B, "Qwen3-235B-A22B (8 of 128 experts)",
-                              _llm(Qwen3MoeConfig, QWEN3_MOE, 4096, 94, 64, 4, 12288, moe_intermediate_size=1536),
-                              240_699_370_368, "5.5B / 235.1B / 240.7B-A28B"),
-    "internvl3-8b": (VIT_300M, "Qwen2.5-7B", _llm(Qwen2Config, QWEN25, 3584, 28, 28, 4, 18944), 7_944_373_760,
-                     "8B (Qwen2.5-7B)"),
-    "internvl3-14b": (VIT_300M, "Qwen2.5-14B", _llm(Qwen2Config, QWEN25, 5120, 48, 40, 8, 13824), 15_117_256_704,
-                      "14B (Qwen2.5-14B)"),
-    "internvl3-38b": (VIT_6B, "Qwen2.5-32B", _llm(Qwen2Config, QWEN25, 5120, 64, 40, 8, 27648), 38_388_164_992,
-                      "38B (Qwen2.5-32B)"),
-    "internvl3-78b": (VIT_6B, "Qwen2.5-72B", _llm(Qwen2Config, QWEN25, 8192, 80, 64, 8, 29568), 78_408_318_336,
-                      "78B (Qwen2.5-72B)"),
-}
-CHECKPOINTS = {
-    "internvl3.5-1b": "OpenGVLab/InternVL3_5-1B-HF", "internvl3.5-2b": "OpenGVLab/InternVL3_5-2B-HF",
-    "internvl3.5-4b": "OpenGVLab/InternVL3_5-4B-HF", "internvl3.5-8b": "OpenGVLab/InternVL3_5-8B-HF",
-    "internvl3.5-14b": "OpenGVLab/InternVL3_5-14B-HF", "internvl3.5-38b": "OpenGVLab/InternVL3_5-38B-HF",
-    "internvl3.5-30b-a3b": "OpenGVLab/InternVL3_5-30B-A3B-HF",
-    "internvl3.5-241b-a28b": "OpenGVLab/InternVL3_5-241B-A28B-HF",
-    "internvl3-8b": "OpenGVLab/InternVL3-8B-hf", "internvl3-14b": "OpenGVLab/InternVL3-14B-hf",
-    "internvl3-38b": "OpenGVLab/InternVL3-38B", "internvl3-78b": "OpenGVLab/InternVL3-78B",
-}
-ASSUMPTIONS = {
-    "internvl3-38b": "no -hf port confirmed: built from the shapes (checkpoint is the original format)",
-    "internvl3-78b": "no -hf port confirmed: built from the shapes (checkpoint is the original format)",
-}
+def llm_config(config_class, base: dict, shape: tuple[int, ...]):
+    hidden, layers, heads, kv, ffn, *expert = shape
+    extra = {"moe_intermediate_size": expert[0]} if expert else {}
+    return config_class(**dict(base, hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
+                               num_key_value_heads=kv, intermediate_size=ffn, **extra))
+
+
+def checkpoint(entry_id: str) -> str:
+    """OpenGVLab/InternVL3_5-<size>-HF, OpenGVLab/InternVL3-<size>-hf (original format: no suffix)."""
+    version, size = entry_id.removeprefix("internvl").split("-", 1)
+    name = f"OpenGVLab/InternVL{version.replace('.', '_')}-{size.upper()}"
+    if entry_id in ORIGINAL_FORMAT:
+        return name
+    return name + ("-HF" if version == "3.5" else "-hf")
 
 
 def internvl_config(vision: dict, text) -> InternVLConfig:
@@ -126,25 +121,26 @@ FAMILY = NativeFamily(
 )
 
 
-def _real(entry_id: str) -> CatalogEntry:
-    vision, llm, text, total, published = SIZES[entry_id]
-    big = vision is VIT_6B
+def _real(entry_id: str, config_class, base: dict, row: tuple) -> CatalogEntry:
+    llm, shape, total, published = row
+    vision, vit = (VIT_6B, "6B") if entry_id in WITH_VIT_6B else (VIT_300M, "300M")
     return FAMILY.entry(
-        entry_id, lambda: internvl_config(vision, text()),
-        shapes=f"InternVL README model zoo ({published}); InternViT-{'6B' if big else '300M'}-448px-V2_5 "
-               f"(HF converter's vit_{'6b' if big else '300m'}_config) + {llm} config.json; pixel shuffle 0.5",
-        published_total=published, checkpoint=CHECKPOINTS[entry_id], reference_params=total, language_model=llm,
-        assumption=ASSUMPTIONS.get(entry_id, ""),
-        vision_encoder=f"InternViT-{'6B' if big else '300M'}-448px, 1-12 tiles + thumbnail",
+        entry_id, lambda: internvl_config(vision, llm_config(config_class, base, shape)),
+        shapes=f"InternVL README model zoo ({published}); InternViT-{vit}-448px-V2_5 (HF converter's "
+               f"vit_{vit.lower()}_config) + {llm} config.json; pixel shuffle 0.5",
+        published_total=published, checkpoint=checkpoint(entry_id), reference_params=total, language_model=llm,
+        assumption="no -hf port confirmed: built from the shapes" if entry_id in ORIGINAL_FORMAT else "",
+        vision_encoder=f"InternViT-{vit}-448px, 1-12 tiles + thumbnail",
         **({"system": "InternVL3"} if entry_id.startswith("internvl3-") else {}),
+        **({"trust_remote_code_checkpoint": True} if entry_id in ORIGINAL_FORMAT else {}),
     )
 
 
-INTERNVL35_1B = _real("internvl3.5-1b")
+REAL = [_real(entry_id, config_class, base, row) for config_class, base, table in TABLES
+        for entry_id, row in table.items()]
 ENTRIES = (
-    INTERNVL35_1B,
-    *(_real(i) for i in SIZES if i != "internvl3.5-1b"),
-    tiny_variant(INTERNVL35_1B,
+    *REAL,
+    tiny_variant(REAL[0],
                  build_config=lambda: internvl_config(
                      VIT_TINY, Qwen3Config(**dict(QWEN3, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
                                                   num_key_value_heads=2, head_dim=16, intermediate_size=128))),

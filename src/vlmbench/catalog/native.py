@@ -31,12 +31,11 @@ class NativeFamily:
     def entry(self, entry_id: str, build_config: Callable[[], Any], *, shapes: str, published_total: str,
               checkpoint: str, reference_params: int, language_model: str, assumption: str = "",
               **changes: Any) -> CatalogEntry:
-        """One size; ``changes`` override family fields (e.g. another model class or encoder)."""
+        """One size; ``changes`` override family fields (e.g. another model class or encoder) or set
+        other CatalogEntry fields (e.g. ``trust_remote_code_checkpoint``)."""
         fam = {k: changes.pop(k, getattr(self, k)) for k in (
             "system", "model_class", "processor", "prompt_template", "vision_encoder", "vision_modules",
             "reference_resolution", "image_token_rule", "visual_tokens")}
-        if changes:
-            raise TypeError(f"unknown fields {sorted(changes)}")
         tokens = fam.pop("visual_tokens")
         if tokens is None:
             tokens = int(fam["image_token_rule"](*fam["reference_resolution"]))
@@ -44,5 +43,5 @@ class NativeFamily:
             id=entry_id, build_config=build_config, checkpoints=(checkpoint,), reference_params=reference_params,
             provenance=Provenance(shapes=shapes, published_total=published_total, approximations=assumption or "none"),
             visual_tokens=tokens, language_model=language_model, construction="native",
-            assumed_shapes=bool(assumption), assumption=assumption, **fam,
+            assumed_shapes=bool(assumption), assumption=assumption, **fam, **changes,
         )

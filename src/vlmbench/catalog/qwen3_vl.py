@@ -123,6 +123,10 @@ QWEN3_VL_2B = _real("2b")
 QWEN3_VL_30B_A3B = _real("30b-a3b")
 TINY_MROPE = (4, 2, 2)  # head dim 16: sections sum to 8, the temporal one largest as in (24, 20, 20)
 
+
+def tiny_text(tied: bool, extra: dict) -> dict:
+    return text_config(64, 2, 4, 2, 128, tied, extra, 16, TINY_MROPE)
+
 ENTRIES = (
     QWEN3_VL_2B,
     _real("4b"),
@@ -131,15 +135,14 @@ ENTRIES = (
     QWEN3_VL_30B_A3B,
     _real("235b-a22b"),
     tiny_variant(QWEN3_VL_2B,
-                 build_config=lambda: qwen3_vl_config(VIT_TINY, text_config(64, 2, 4, 2, 128, True, {}, 16, TINY_MROPE)),
+                 build_config=lambda: qwen3_vl_config(VIT_TINY, tiny_text(True, {})),
                  scaled_down="2+2 layers, width 64, head dim 16 (mRoPE 4/2/2), both ViT blocks feed a deepstack "
                              "merger, real vocabulary",
                  same="processor, dynamic resolution, patching, position table and token counts",
                  vision_encoder="Qwen3-VL ViT (tiny), dynamic resolution, deepstack",
                  language_model="Qwen3 (tiny)"),
     tiny_variant(QWEN3_VL_30B_A3B,
-                 build_config=lambda: qwen3_vl_config(
-                     VIT_TINY, text_config(64, 2, 4, 2, 128, False, dict(MOE, moe_intermediate_size=32), 16, TINY_MROPE)),
+                 build_config=lambda: qwen3_vl_config(VIT_TINY, tiny_text(False, dict(MOE, moe_intermediate_size=32))),
                  scaled_down="2+2 layers, width 64, expert FFN 32, head dim 16, real vocabulary",
                  same="processor, dynamic resolution, token counts, and routing: 8 of 128 experts per token",
                  vision_encoder="Qwen3-VL ViT (tiny), dynamic resolution, deepstack",
