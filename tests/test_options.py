@@ -65,6 +65,9 @@ def test_every_backend_has_one_options_model_selected_by_its_name():
 def test_the_flat_form_round_trips_and_other_backends_options_are_refused():
     config = RunConfig(backend="openai", endpoint="http://127.0.0.1:9", concurrency=[2, 4], models=["m"])
     assert config.options.concurrency == [2, 4] and config.backend == "openai"
+    assert config.concurrency == [2, 4] and config.cache_bust is True  # the backend's options read as the run's
+    with pytest.raises(AttributeError):
+        config.attn  # noqa: B018 - another backend's option is not there
     assert RunConfig.from_json(config.to_json()) == config
     assert "attn" not in config.to_json() and config.to_json()["endpoint"] == "http://127.0.0.1:9"
     with pytest.raises(UsageError, match=r"^--attn: only with --backend hf$"):
@@ -97,3 +100,32 @@ def test_per_model_values_are_checked_like_the_runs():
     bad = RunConfig(models=["a"], model_overrides={"a": {"repeats": 0}})
     with pytest.raises(UsageError, match="--repeats 0: must be at least 1"):
         bad.for_model("a")
+
+
+def test_every_registered_backend_keeps_the_contract_of_the_base_class():
+    """Each backend is its registry line's class, named as registered; every hook the runner
+    calls is declared on the base class, so none is looked up by name or by hasattr."""
+    from vlmbench.backends import backend_class, capabilities, manifest_facts
+    from vlmbench.backends.base import Backend
+
+    hooks = ("validate_config", "scenarios", "fallback_columns", "memory_plan", "load", "measure", "run_job",
+             "release_memory", "close", "manifest_info", "capabilities")
+    assert all(callable(getattr(Backend, hook)) for hook in hooks)
+    for name in BACKENDS:
+        cls = backend_class(name)
+        assert issubclass(cls, Backend) and cls.name == name and cls.capabilities() == capabilities(name)
+        own = cls.capabilities()
+        # a backend that schedules its own job overrides run_job; one scheduled per cell, measure
+        assert (cls.run_job is not Backend.run_job) == own.owns_scheduler
+        assert (cls.measure is not Backend.measure) or own.owns_scheduler
+        assert manifest_facts(name)["name"] == name
+    assert capabilities(None) == capabilities("hf") and not capabilities("a-later-backend").in_process
+
+
+def test_size_class_asks_the_backend_capabilities_not_its_name():
+    from vlmbench.backends import capabilities
+    from vlmbench.runner.rows import size_class
+
+    for name in BACKENDS:
+        expected = "real" if capabilities(name).catalog_models else None
+        assert size_class("tinyllava-1.4b", name) == expected

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal, Optional, Union
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, ValidationError, model_validator
 
 from vlmbench.errors import UsageError
-from vlmbench.options import BACKEND_OPTIONS, BackendOptions
+from vlmbench.options import BACKEND_OPTIONS, DEFAULT_BACKEND, BackendOptions
 from vlmbench.options.declare import Opt, at_least, more_than, option_of, problem
 from vlmbench.vocab.listargs import int_list
 
@@ -106,7 +106,7 @@ class RunConfig(BaseModel):
     # ``models`` item written as a mapping); keys are the fields declared ``per_model``
     model_overrides: dict[str, dict[str, Any]] = {}
     # the part only the chosen backend reads (vlmbench.options.BACKEND_OPTIONS)
-    options: AnyBackendOptions = Field(default_factory=lambda: BACKEND_OPTIONS["hf"]())
+    options: AnyBackendOptions = Field(default_factory=lambda: BACKEND_OPTIONS[DEFAULT_BACKEND]())
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -124,7 +124,7 @@ class RunConfig(BaseModel):
         data = dict(data)
         options = data.pop("options", None)
         options = dict(options.model_dump() if isinstance(options, BaseModel) else options or {})
-        backend = data.pop("backend", None) or options.get("backend") or "hf"
+        backend = data.pop("backend", None) or options.get("backend") or DEFAULT_BACKEND
         options["backend"] = backend
         own = BACKEND_OPTIONS.get(backend)
         if own is None:
@@ -144,11 +144,21 @@ class RunConfig(BaseModel):
     def backend(self) -> str:
         return self.options.backend
 
+    def __getattr__(self, name: str) -> Any:
+        """The chosen backend's options read as the run's own (``config.cache_bust``)."""
+        try:
+            return super().__getattr__(name)  # type: ignore[misc]
+        except AttributeError:
+            options = self.__dict__.get("options")
+            if options is not None and name in type(options).model_fields:
+                return getattr(options, name)
+            raise
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "RunConfig":
         """Inverse of ``to_json`` (as stored in manifest.json); unknown keys are ignored, and so
         are other backends' options (older manifests hold every backend's)."""
-        backend = data.get("backend") or "hf"
+        backend = data.get("backend") or DEFAULT_BACKEND
         known = set(cls.model_fields) | set(BACKEND_OPTIONS.get(backend, BackendOptions).model_fields)
         return cls(**{k: v for k, v in data.items() if k in known and k != "options"})
 

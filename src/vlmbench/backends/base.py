@@ -2,17 +2,26 @@
 
 A backend returns, per request, a dict of schema columns (timings, token counts, memory);
 the worker adds identity columns (run, model, prompt, repeat, ...) and sends the row on.
-A new backend is one module and one line in ``vlmbench.backends.BACKENDS``.
+A new backend is one module and one line in ``vlmbench.backends.BACKENDS`` (with its
+capabilities). Every hook the runner may call is declared here with its default, so the
+runner never asks a backend whether it has one.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 
 from vlmbench.config import RunConfig
-from vlmbench.promptset import PromptItem
+from vlmbench.promptset import PromptItem, PromptSet
+from vlmbench.vocab.cells import Cell, Scenario
+
+if TYPE_CHECKING:
+    from vlmbench.backends import Capabilities
+
+# emit(cell, slot, columns): one measured request of a backend that drives its own job
+Emit = Callable[[Cell, int, dict[str, Any]], None]
 
 
 @dataclass(frozen=True)
@@ -29,19 +38,51 @@ class Backend(ABC):
         self.config = config
         self.spec = spec
 
-    @abstractmethod
-    def load(self) -> dict[str, Any]:
-        """Load or build the model. Returns columns constant for every row of this model
-        (system, weights, dtype, processor_kind, weights_mb, model_load_ms, ...)."""
+    # -- class level: before any worker starts ---------------------------------------------
+    @classmethod
+    def capabilities(cls) -> "Capabilities":
+        """What this backend can do (declared with its line in ``vlmbench.backends.BACKENDS``)."""
+        from vlmbench.backends import capabilities
 
-    @abstractmethod
-    def measure(self, items: Sequence[PromptItem], max_new_tokens: int) -> list[dict[str, Any]]:
-        """Serve ``items`` as one batch; return one dict of columns per item, in order."""
+        return capabilities(cls.name)
+
+    @classmethod
+    def validate_config(cls, config: RunConfig, check_device: bool = True) -> None:
+        """Raise UsageError for what this backend cannot run (``check_device=False``: the device
+        is another machine's, a campaign target's). Types and ranges are checked already."""
+
+    @classmethod
+    def scenarios(cls, config: RunConfig) -> Optional[list[Scenario]]:
+        """The backend's own scenarios (endpoint load windows), or None: batch sizes x output
+        lengths from the configuration."""
+        return None
 
     @classmethod
     def fallback_columns(cls, config: RunConfig) -> dict[str, Any]:
         """Columns for rows the runner writes itself when a worker dies before loading."""
         return {"backend": config.backend, "device": config.device}
+
+    # -- worker side ----------------------------------------------------------------------------
+    def memory_plan(self, scenarios: Sequence[Scenario]) -> dict[str, str]:
+        """Scenario name -> why it cannot fit (recorded as skipped without being tried)."""
+        return {}
+
+    @abstractmethod
+    def load(self) -> dict[str, Any]:
+        """Load or build the model. Returns columns constant for every row of this model
+        (system, weights, dtype, processor_kind, weights_mb, model_load_ms, ...)."""
+
+    def measure(self, items: Sequence[PromptItem], max_new_tokens: int) -> list[dict[str, Any]]:
+        """Serve ``items`` as one batch; return one dict of columns per item, in order (the
+        runner's scheduler calls it per cell unless the backend ``owns_scheduler``)."""
+        raise NotImplementedError(f"backend {self.name!r} measures whole jobs (run_job)")
+
+    def run_job(self, run_id: str, cells: Sequence[Cell], promptset: PromptSet, emit: Emit) -> None:
+        """Measure every cell, scheduling them itself (``capabilities().owns_scheduler``)."""
+        raise NotImplementedError(f"backend {self.name!r} is scheduled per cell (measure)")
+
+    def release_memory(self) -> None:
+        """After an out-of-memory: give cached device memory back so smaller batches can run."""
 
     def close(self) -> None:
         """Release the model."""

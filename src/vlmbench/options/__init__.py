@@ -13,10 +13,11 @@ from vlmbench.options.base import BackendOptions
 from vlmbench.options.endpoint import EndpointOptions
 from vlmbench.options.inprocess import InProcessOptions
 
+DEFAULT_BACKEND = "hf"
 # backend name (as in vlmbench.backends.BACKENDS) -> its options model
 BACKEND_OPTIONS: dict[str, type[BackendOptions]] = {
     "hf": InProcessOptions,
     "openai": EndpointOptions,
 }
 
-__all__ = ["BACKEND_OPTIONS", "BackendOptions", "EndpointOptions", "InProcessOptions"]
+__all__ = ["BACKEND_OPTIONS", "DEFAULT_BACKEND", "BackendOptions", "EndpointOptions", "InProcessOptions"]

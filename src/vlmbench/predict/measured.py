@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterable
 
+from vlmbench.backends import capabilities
 from vlmbench.catalog import has
 from vlmbench.errors import UsageError
 
@@ -39,7 +40,7 @@ def load_rows(run_dirs: Iterable[str | Path]) -> list[dict[str, Any]]:
         if not f.exists():
             raise UsageError(f"--runs {str(d)!r}: no requests.csv there")
         rows.extend(read_rows(f))
-    usable = [r for r in rows if r.get("status") == "ok" and (r.get("backend") or "hf") == "hf"
+    usable = [r for r in rows if r.get("status") == "ok" and capabilities(r.get("backend")).in_process
               and r.get("model_id") and has(r["model_id"]) and r.get("ttft_ms") is not None]
     groups: dict[tuple, list[dict[str, Any]]] = {}
     for r in usable:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from vlmbench.backends import capabilities
+
 
 def observation_labels(rows: pd.DataFrame) -> pd.Series:
     """Per row (same index) a label shared exactly by the rows of one observation:
@@ -23,8 +25,8 @@ def observation_labels(rows: pd.DataFrame) -> pd.Series:
                                                                                        dtype="string")
     batch = pd.to_numeric(rows["batch_size"], errors="coerce") if "batch_size" in rows \
         else pd.Series(1, index=rows.index)
-    backend = rows["backend"].astype("string").fillna("hf") if "backend" in rows \
-        else pd.Series("hf", index=rows.index, dtype="string")
-    shared = (batch.fillna(1) > 1) & window.notna() & (backend != "openai")
+    in_process = rows["backend"].map(lambda b: capabilities(b).in_process).astype(bool) if "backend" in rows \
+        else pd.Series(True, index=rows.index)
+    shared = (batch.fillna(1) > 1) & window.notna() & in_process
     label = ("r|" + request).where(~shared, "w|" + window.fillna(""))
     return (run + "|" + label).astype("object")

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
+from vlmbench.backends import capabilities
 from vlmbench.report.summary import peak_memory_mb
 
 
@@ -53,7 +54,7 @@ def _ok_of_n(s: dict[str, Any]) -> str:
 
 def _in_process(name: str) -> Callable[[dict[str, Any]], Any]:
     """A stage that only an in-process run can see (empty for endpoint rows)."""
-    return lambda s: None if s.get("backend") == "openai" else s.get(name)
+    return lambda s: s.get(name) if capabilities(s.get("backend")).stage_times else None
 
 
 def scenario_text(s: dict[str, Any]) -> str:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+from vlmbench.backends import manifest_facts
 from vlmbench.errors import UsageError
 from vlmbench.promptset import PromptSet
 from vlmbench.results.schema import Status
@@ -172,6 +173,7 @@ def _target_manifest(campaign: Campaign, target: Target, run_id: str, promptset:
         "ended_at": None,
         "command": sys.argv,
         "config": target.config.to_json(),
+        "backend": manifest_facts(target.config.backend),
         "promptset": {"version": promptset.version, "ids": promptset.ids()},
         "environment": {},  # the fingerprint of the first node that runs one of its jobs
         "nodes": {},

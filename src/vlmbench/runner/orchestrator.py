@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional
 
+from vlmbench.backends import manifest_facts
 from vlmbench.config import RunConfig
 from vlmbench.errors import UsageError
 from vlmbench.measure.fingerprint import fingerprint
@@ -149,6 +150,7 @@ def run_benchmark(config: RunConfig, promptset: Optional[PromptSet] = None, resu
             "ended_at": None,
             "command": sys.argv,
             "config": config.to_json(),
+            "backend": manifest_facts(config.backend),
             "promptset": {"version": promptset.version, "ids": promptset.ids()},
             "environment": fingerprint(),
             "models": {},

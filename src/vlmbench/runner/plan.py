@@ -25,9 +25,9 @@ def batches(prompt_ids: list[str], batch_size: int) -> list[tuple[str, ...]]:
 def scenarios(config: RunConfig) -> list[Scenario]:
     from vlmbench.backends import backend_class
 
-    own = getattr(backend_class(config.backend), "scenarios", None)
+    own = backend_class(config.backend).scenarios(config)
     if own is not None:  # a backend with its own load modes (endpoint concurrency / arrival rate)
-        return list(own(config))
+        return list(own)
     if config.scenarios:
         pairs = sorted({(int(b), int(n)) for b, n in config.scenarios}, key=lambda p: (p[1], p[0]))
         return [Scenario(b, n) for b, n in pairs]

@@ -14,10 +14,13 @@ from vlmbench.runner.plan import Cell
 @lru_cache(maxsize=None)
 def size_class(model_id: str, backend: str) -> Optional[str]:
     """"tiny" for a catalog tiny variant, "real" for a catalog entry with published shapes,
-    None (empty) for an endpoint or a model the catalog does not know."""
-    if backend != "hf":
-        return None
+    None (empty) for an endpoint (a backend whose model ids are not catalog entries) or a model
+    the catalog does not know."""
+    from vlmbench.backends import capabilities
     from vlmbench.catalog import get, has
+
+    if not capabilities(backend).catalog_models:
+        return None
 
     if not has(model_id):
         return None

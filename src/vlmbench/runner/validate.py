@@ -19,19 +19,7 @@ def validate(config: RunConfig, check_device: bool = True) -> PromptSet:
         raise UsageError("--model: no model given")
     for plugin in config.plugins:
         load_module(plugin)
-    backend = backend_class(config.backend)
-    check = getattr(backend, "validate_config", None)
-    if check is not None:
-        check(config)
-    from vlmbench.backends.hf.devices import resolve_device, resolve_dtype
-
-    if config.backend == "hf":
-        from vlmbench.backends.hf.loader import check_model_reference
-
-        if check_device:
-            resolve_dtype(config.dtype, resolve_device(config.device))
-        for model in config.models:
-            check_model_reference(model, config.weights)
+    backend_class(config.backend).validate_config(config, check_device)
     promptset = load_promptset(config.promptset_version, ids=config.prompts, root=config.promptset_dir)
     for model, own in config.model_overrides.items():
         if model not in config.models:
@@ -40,6 +28,4 @@ def validate(config: RunConfig, check_device: bool = True) -> PromptSet:
         missing = [p for p in own.get("prompts") or [] if p not in promptset.ids()]
         if missing:
             raise UsageError(f"model {model!r}: prompts {', '.join(missing)} not in the run's prompt set")
-        if config.backend == "hf" and "dtype" in own and check_device:
-            resolve_dtype(own["dtype"], resolve_device(config.device))
     return promptset

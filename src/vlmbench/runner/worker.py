@@ -128,12 +128,10 @@ def _serve(conn: Connection, wjob: WorkerJob) -> None:
 
     # Scenarios that cannot fit are recorded as skipped without being tried.
     skipped: dict[str, str] = {}
-    plan_memory = getattr(backend, "memory_plan", None)
-    if plan_memory is not None:
-        try:
-            skipped = plan_memory(_unique_scenarios(job.cells))
-        except Exception:  # an estimate that fails must not stop the measurement
-            skipped = {}
+    try:
+        skipped = backend.memory_plan(_unique_scenarios(job.cells))
+    except Exception:  # an estimate that fails must not stop the measurement
+        skipped = {}
     for cell in job.cells:
         if cell.scenario.name in skipped:
             conn.send(("rows", failure_rows(wjob.run_id, config, cell, promptset, Status.SKIPPED,
@@ -151,7 +149,7 @@ def _serve(conn: Connection, wjob: WorkerJob) -> None:
         return
     conn.send(("loaded", constants, backend.manifest_info()))
 
-    if hasattr(backend, "run_job"):  # a backend that schedules its whole job itself (endpoint load modes)
+    if backend.capabilities().owns_scheduler:  # it schedules its whole job itself (endpoint load modes)
         def emit(cell: Any, slot: int, columns: dict[str, Any]) -> None:
             row = dict(constants)
             row.update(identity(wjob.run_id, config, cell, slot, promptset))
@@ -228,9 +226,7 @@ def _release(backend: Any) -> None:
     import gc
 
     gc.collect()
-    ops = getattr(backend, "ops", None)
-    if ops is not None:
-        ops.release_cached_memory()
+    backend.release_memory()
 
 
 def _warmup(backend: Any, cells: list, cell: Any, promptset: Any, config: Any, seen: tuple = ()) -> None:

@@ -17,7 +17,8 @@ import torch
 
 from vlmbench.backends.base import Backend
 from vlmbench.backends.hf.devices import dtype_name, resolve_device, resolve_dtype
-from vlmbench.backends.hf.loader import Loaded, load_pretrained, load_random, vision_stage_modules
+from vlmbench.backends.hf.loader import (Loaded, check_model_reference, load_pretrained, load_random,
+                                        vision_stage_modules)
 from vlmbench.catalog import get
 from vlmbench.catalog.processors import processor_kind
 from vlmbench.errors import UsageError
@@ -62,13 +63,22 @@ class HFBackend(Backend):
     name = "hf"
 
     @classmethod
-    def validate_config(cls, config: Any) -> None:
-        """What the device cannot run is a usage error (exit 2) before anything runs (the choices
-        of --attn and --cache are checked by their declarations, vlmbench.options.inprocess)."""
+    def validate_config(cls, config: Any, check_device: bool = True) -> None:
+        """What the device cannot run, and model references that name nothing, are usage errors
+        (exit 2) before anything runs (the choices of --attn and --cache are checked by their
+        declarations, vlmbench.options.inprocess). ``check_device=False``: the device is another
+        machine's (a campaign target), its dtype checked where the job runs."""
         if config.options.attn == "flash_attention_2":
             reason = device_ops(resolve_device(config.device)).flash_attention_unavailable()
             if reason:
                 raise UsageError(f"--attn flash_attention_2 on --device {config.device}: {reason}")
+        if check_device:
+            resolve_dtype(config.dtype, resolve_device(config.device))
+        for model in config.models:
+            check_model_reference(model, config.weights)
+        for model, own in config.model_overrides.items():
+            if model in config.models and "dtype" in own and check_device:
+                resolve_dtype(own["dtype"], resolve_device(config.device))
 
     def load(self) -> dict[str, Any]:
         cfg = self.config
@@ -118,6 +128,9 @@ class HFBackend(Backend):
             "weights_mb": weights_bytes / MIB,
             "model_load_ms": load_ms,
         }
+
+    def release_memory(self) -> None:
+        self.ops.release_cached_memory()
 
     def manifest_info(self) -> dict[str, Any]:
         return {

@@ -28,9 +28,9 @@ import math
 import os
 import uuid
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Optional, Sequence
 
-from vlmbench.backends.base import Backend
+from vlmbench.backends.base import Backend, Emit
 from vlmbench.backends.openai.client import ChatClient
 from vlmbench.backends.openai.columns import OutcomeColumns, TokenCounter
 from vlmbench.backends.openai.endpoint import Endpoint
@@ -46,7 +46,6 @@ from vlmbench.errors import UsageError
 from vlmbench.promptset import PromptItem, PromptSet
 from vlmbench.vocab.cells import Cell
 
-Emit = Callable[[Cell, int, dict[str, Any]], None]
 
 
 def read_api_key(variable: Optional[str]) -> Optional[str]:
@@ -106,7 +105,7 @@ class OpenAIBackend(Backend):
 
     # -- planning and validation (class level: called before any worker starts) ----------
     @classmethod
-    def validate_config(cls, config: RunConfig) -> None:
+    def validate_config(cls, config: RunConfig, check_device: bool = True) -> None:
         if not config.options.endpoint:
             raise UsageError("--endpoint: required with --backend openai (e.g. http://127.0.0.1:8000)")
         Endpoint.parse(config.options.endpoint)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Optional, Sequence
 
+from vlmbench.backends import capabilities
 from vlmbench.report.charts import ChartFile
 from vlmbench.report.groups import RequestGroup
 from vlmbench.report.html import esc
@@ -41,7 +42,7 @@ def distribution_table(summaries: Sequence[dict[str, Any]]) -> str:
             esc(s["hardware"]), esc(scenario_text(s)), esc(s["run_id"]), esc(s["warm_n"]),
             _fmt(s["ttft_user_ms_p50"]), _ci(s, "ttft_user_ms", 1), _fmt(s["ttft_user_ms_p90"]),
             _fmt(s["ttft_user_ms_p99"]), _fmt(s.get("ttft_ms_repeat_cv"), 2),
-            _fmt(None if s.get("backend") == "openai" else s["ttft_ms_p50"]), _fmt(s["tpot_ms_p50"], 2),
+            _fmt(s["ttft_ms_p50"] if capabilities(s.get("backend")).stage_times else None), _fmt(s["tpot_ms_p50"], 2),
             _ci(s, "tpot_ms", 2), _fmt(s["e2e_ms_p50"]), _fmt(s["e2e_ms_p99"]), _fmt(s["cold_ttft_user_ms"]),
             esc(s.get("flags") or ""),
         )
