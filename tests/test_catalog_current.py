@@ -51,6 +51,9 @@ SHEET_PARAMS = {
     "internvl3-14b": 15_117_256_704,
     "internvl3-38b": 38_388_164_992,
     "internvl3-78b": 78_408_318_336,
+    "smolvlm2-256m": 256_484_928,
+    "smolvlm2-500m": 507_482_304,
+    "smolvlm2-2.2b": 2_246_784_880,
 }
 # Active parameters per token of the mixtures of experts (the sheet's computed figures).
 SHEET_ACTIVE = {"qwen3-vl-30b-a3b": 3_891_664_112, "qwen3-vl-235b-a22b": 22_767_151_856,
@@ -72,6 +75,7 @@ SHEET_TOKENS = {
     "Qwen3-VL MoE": (196, 300, 768, 880, 2040, 320, 11844),
     "Gemma 3": (256,) * 7,
     "InternVL3.5": (256, 3328, 3328, 2304, 2304, 1024, 3328),
+    "SmolVLM2": (1088, 832, 832, 832, 832, 576, 832),
 }
 # Clamp limits: (width, height) -> tokens at the smallest and largest budgets.
 CLAMPS = {
@@ -82,6 +86,13 @@ CLAMPS = {
     "Gemma 3": {(20, 20): 256, (8000, 8000): 256, (3000, 200): 256},
     # one tile for a tiny square; the 12-tile cap (+ thumbnail) for extreme aspect ratios
     "InternVL3.5": {(20, 20): 256, (5376, 448): 3328, (448, 5376): 3328, (4000, 300): 3328, (900, 448): 768},
+    # small images are upscaled to the 2048 longest edge; a thin strip is one row of tiles
+    "SmolVLM2": {(20, 20): 1088, (4000, 300): 320, (300, 4000): 320, (512, 512): 1088},
+}
+# Entries whose rule differs from their family's first entry: id -> the sheet's row.
+OTHER_RULES = {
+    "smolvlm2-2.2b": (1377, 1053, 1053, 1053, 1053, 729, 1053),
+    "smolvlm2-500m": (1088, 832, 832, 832, 832, 576, 832),
 }
 
 # One real entry per family (its tiny variant is "<id>-tiny").
@@ -91,9 +102,10 @@ FAMILY_ENTRY = {
     "Qwen3-VL MoE": "qwen3-vl-30b-a3b",
     "Gemma 3": "gemma-3-4b",
     "InternVL3.5": "internvl3.5-1b",
+    "SmolVLM2": "smolvlm2-256m",
 }
 CURRENT_MODULES = ("vlmbench.catalog.qwen2_5_vl", "vlmbench.catalog.qwen3_vl", "vlmbench.catalog.gemma3",
-                   "vlmbench.catalog.internvl")
+                   "vlmbench.catalog.internvl", "vlmbench.catalog.smolvlm")
 ENTRIES = [e for m in CURRENT_MODULES for e in importlib.import_module(m).ENTRIES]
 REAL = [e for e in ENTRIES if not e.is_tiny]
 TINY = [e for e in ENTRIES if e.is_tiny]
@@ -155,6 +167,14 @@ def test_token_rule_matches_the_sheet_and_the_real_processor(system):
         if max(size) <= 4032:  # the 8000 px clamp check is the rule's alone (64 MPixel image)
             assert processor_tokens(entry, processor, image_token_id, size) == tokens, (size, "processor")
     assert entry.visual_tokens == entry.image_tokens(*entry.reference_resolution)
+
+
+@pytest.mark.parametrize("model_id", sorted(OTHER_RULES))
+def test_token_rule_of_other_sizes_matches_the_sheet_and_the_real_processor(model_id):
+    entry = get(model_id)
+    processor, image_token_id = processor_of(entry)
+    for size, tokens in zip(SIZES, OTHER_RULES[model_id]):
+        assert entry.image_tokens(*size) == tokens == processor_tokens(entry, processor, image_token_id, size), size
 
 
 @pytest.mark.parametrize("tiny", TINY, ids=ids(TINY))

@@ -29,6 +29,7 @@ FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("vlmbench.catalog.qwen3_vl", ("qwen3-vl-",)),
     ("vlmbench.catalog.gemma3", ("gemma-3-",)),
     ("vlmbench.catalog.internvl", ("internvl3",)),
+    ("vlmbench.catalog.smolvlm", ("smolvlm",)),
 )
 
 _REGISTRY: dict[str, CatalogEntry] = {}

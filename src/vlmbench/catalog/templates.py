@@ -148,3 +148,13 @@ INTERNVL_CHAT = conversation_template(
     preamble="", user_open="<|im_start|>user\n", user_close="<|im_end|>\n",
     assistant_open="<|im_start|>assistant\n", assistant_close="<|im_end|>\n", image=INTERNVL_IMAGE,
 )
+
+# SmolVLM2 chat_template.json (HuggingFaceTB/SmolVLM2-*-Instruct):
+# "<|im_start|>User:<image>{prompt}<end_of_utterance>\nAssistant:"; the processor expands <image> into
+# per-tile "<fake_token_around_image><row_r_col_c>" + 64/81 "<image>" blocks and a "<global-img>" block.
+SMOLVLM_SPECIAL_TOKENS = ("<|im_start|>", "<end_of_utterance>", "<fake_token_around_image>", "<global-img>",
+                          "<video>", *(f"<row_{r}_col_{c}>" for r in range(1, 7) for c in range(1, 7)))
+SMOLVLM_CHAT = conversation_template(
+    preamble="<|im_start|>", user_open="User:", user_close="<end_of_utterance>\n", assistant_open="Assistant:",
+    assistant_close="<end_of_utterance>\n", image="<image>",
+)

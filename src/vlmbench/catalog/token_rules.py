@@ -81,3 +81,37 @@ def internvl_tokens(width: int, height: int, *, tile: int = 448, tokens_per_tile
     c, r = closest_aspect_grid(width, height, tile, min_tiles, max_tiles)
     n = c * r
     return tokens_per_tile * (n + (1 if n > 1 else 0))
+
+
+def _even_long_side_resize(width: int, height: int, longest: int) -> tuple[int, int]:
+    """SmolVLM step 1: the longest edge set to ``longest`` (up or down), the other by the aspect
+    ratio, truncated and rounded up to even."""
+    aspect = width / height
+    if width >= height:
+        w, h = longest, int(longest / aspect)
+        h += h % 2
+    else:
+        h, w = longest, int(longest * aspect)
+        w += w % 2
+    return max(w, 1), max(h, 1)
+
+
+def smolvlm_tiles(width: int, height: int, *, longest_edge: int, tile: int) -> tuple[int, int]:
+    """(rows, columns) of SmolVLM / Idefics3 image splitting; (0, 0) when the image is one tile."""
+    w, h = _even_long_side_resize(width, height, longest_edge)
+    aspect = w / h
+    if w >= h:  # step 2: multiples of the tile, keeping the aspect ratio
+        w = math.ceil(w / tile) * tile
+        h = math.ceil(int(w / aspect) / tile) * tile
+    else:
+        h = math.ceil(h / tile) * tile
+        w = math.ceil(int(h * aspect) / tile) * tile
+    if h > tile or w > tile:
+        return math.ceil(h / tile), math.ceil(w / tile)
+    return 0, 0
+
+
+def smolvlm_tokens(width: int, height: int, *, longest_edge: int, tile: int, tokens_per_tile: int) -> int:
+    """SmolVLM: tokens_per_tile x (rows x columns + one global image), or one tile when not split."""
+    rows, cols = smolvlm_tiles(width, height, longest_edge=longest_edge, tile=tile)
+    return tokens_per_tile * (rows * cols + 1 if rows else 1)
