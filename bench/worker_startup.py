@@ -1,5 +1,5 @@
 """How long a model's worker takes to start: ``spawn`` (a fresh interpreter) vs the preloaded
-``forkserver`` that ``vlmbench run`` uses (``vlmbench/runner/processes.py``), side by side.
+``forkserver`` that ``vlmbench run`` uses (``vlmbench/jobs/processes.py``), side by side.
 
 One round starts one worker with each method, in alternating order, and times from
 ``Process.start()`` to the moment the worker has imported everything a model worker imports
@@ -18,7 +18,7 @@ import argparse
 import statistics
 import time
 
-from vlmbench.runner.processes import PRELOAD, worker_context
+from vlmbench.jobs.processes import PRELOAD, worker_context
 
 
 def _probe(conn) -> None:

@@ -151,7 +151,7 @@ run_benchmark(RunConfig(models=["hang-second-tiny"], plugins=["plugins.isolation
 def _default_start_method() -> str:
     import inspect
 
-    from vlmbench.runner.processes import worker_context
+    from vlmbench.jobs.processes import worker_context
 
     return inspect.signature(worker_context).parameters["method"].default
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vlmbench.report.statistics import bootstrap_median_ci, cluster_bootstrap_medians
+from vlmbench.analysis.statistics import bootstrap_median_ci, cluster_bootstrap_medians
 
 WINDOWS = 24
 SIMULATIONS = 400
@@ -68,7 +68,7 @@ def test_observations_are_batched_calls_in_process_and_requests_at_an_endpoint()
     call are one observation; batch-1 rows are one each."""
     import pandas as pd
 
-    from vlmbench.report.observations import observation_labels
+    from vlmbench.analysis.observations import observation_labels
 
     rng = np.random.default_rng(3)
     endpoint = pd.DataFrame({"run_id": "r", "backend": "openai", "batch_size": 1, "window_id": "m|c8-n32",

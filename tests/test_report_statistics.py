@@ -10,12 +10,12 @@ import math
 import numpy as np
 import pytest
 
+from vlmbench.analysis.statistics import bootstrap_median_ci, clean, pareto_front, percentile
 from vlmbench.report.export_csv import format_value, write_csv
 from vlmbench.report.html import esc, json_for_script
 from vlmbench.report.markdown import md_cell
 from vlmbench.report.site.safe_markdown import render
-from vlmbench.report.slug import slug
-from vlmbench.report.statistics import bootstrap_median_ci, clean, pareto_front, percentile
+from vlmbench.vocab.slug import slug
 
 
 def test_percentiles_are_type_7_linear_interpolation():

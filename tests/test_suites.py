@@ -99,7 +99,7 @@ def test_suites_command_lists_builtins(capsys):
 
 
 def test_size_class_of_rows_comes_from_the_catalog():
-    from vlmbench.runner.rows import size_class
+    from vlmbench.jobs.rows import size_class
 
     assert size_class("tinyllava-1.4b", "hf") == "real"
     assert size_class("tinyllava-3.1b-tiny", "hf") == "tiny"

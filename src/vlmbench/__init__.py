@@ -1,3 +1,5 @@
 """vlmbench: response-time benchmark for vision-language models."""
 
-__version__ = "0.1.0"
+from vlmbench.version import __version__
+
+__all__ = ["__version__"]

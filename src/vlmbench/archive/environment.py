@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from vlmbench.report.fingerprints import HARDWARE_FIELDS, SOFTWARE_FIELDS, lookup
+from vlmbench.measure.fingerprint import HARDWARE_FIELDS, SOFTWARE_FIELDS, lookup
 
 FIELDS: tuple[str, ...] = SOFTWARE_FIELDS + HARDWARE_FIELDS + ("git_commit",)
 

@@ -45,11 +45,11 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 import pandas as pd
 
+from vlmbench.analysis.statistics import CONFIDENCE
 from vlmbench.archive.environment import changes, manifest_environment
 from vlmbench.archive.noise import spread_for, spread_from_medians
 from vlmbench.archive.quantiles import t_quantile
 from vlmbench.archive.series import CELL_KEYS, CONFIG, SERIES_KEYS, config_changes, run_medians
-from vlmbench.report.statistics import CONFIDENCE
 from vlmbench.results.archive_index import is_archive
 from vlmbench.results.frame import empty_frame, load
 from vlmbench.vocab.metrics import metric as registry_metric

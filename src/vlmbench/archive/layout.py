@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from vlmbench.report.slug import slug
+from vlmbench.vocab.slug import slug
 
 RUNS_DIR = "runs"
 LOCK_FILE = ".lock"

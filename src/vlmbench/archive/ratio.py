@@ -1,11 +1,11 @@
 """Bootstrap confidence interval of the ratio of two medians (new p50 / old p50), on per-request
 samples: ``B`` resamples of each sample, drawn with replacement with the fixed-seed PCG64
-generator and the resample count and level of :mod:`vlmbench.report.statistics`; the interval is
+generator and the resample count and level of :mod:`vlmbench.analysis.statistics`; the interval is
 the percentile interval of the B ratios. Deterministic for the same input.
 
 At batch > 1 the B rows of one generate window share their timings, so they are one
 observation, not B: given cluster labels (run id + window id), whole windows are resampled
-(:func:`vlmbench.report.statistics.cluster_bootstrap_medians`), as the reporter's CI does."""
+(:func:`vlmbench.analysis.statistics.cluster_bootstrap_medians`), as the reporter's CI does."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from vlmbench.report.statistics import (BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, CONFIDENCE, clean,
+from vlmbench.analysis.statistics import (BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, CONFIDENCE, clean,
                                         cluster_bootstrap_medians)
 
 

@@ -3,8 +3,8 @@ the current value of each series. pandas throughout (groupby, rolling, quantiles
 
 - Rows used: ``status == ok`` and warm (``cold`` false), as everywhere in the reports.
 - Run median of a metric: the median of that run's warm rows of the cell, with the percentile
-  bootstrap CI of :func:`vlmbench.report.statistics.bootstrap_median_ci`, resampling observations
-  (:func:`vlmbench.report.observations.observation_labels`: the rows of one batched call together,
+  bootstrap CI of :func:`vlmbench.analysis.statistics.bootstrap_median_ci`, resampling observations
+  (:func:`vlmbench.analysis.observations.observation_labels`: the rows of one batched call together,
   as the reporter and the gate do); no CI from a single observation (``observations`` < 2: the
   reason is shown instead). Peak memory is the run's maximum instead (a peak, not a distribution),
   without CI.
@@ -23,8 +23,8 @@ from typing import Callable, Optional
 import numpy as np
 import pandas as pd
 
-from vlmbench.report.observations import observation_labels
-from vlmbench.report.statistics import bootstrap_median_ci, ci_missing_reason
+from vlmbench.analysis.observations import observation_labels
+from vlmbench.analysis.statistics import bootstrap_median_ci, ci_missing_reason
 from vlmbench.vocab.metrics import PEAK_MEMORY, Metric, metrics
 
 CELL_KEYS: tuple[str, ...] = ("model_id", "hardware", "scenario", "promptset_version")

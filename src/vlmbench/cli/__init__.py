@@ -13,7 +13,7 @@ import importlib
 import sys
 from typing import Sequence
 
-from vlmbench import __version__
+from vlmbench.version import __version__
 from vlmbench.errors import VlmbenchError
 
 # One line per subcommand: the module (in vlmbench.cli) that implements it.

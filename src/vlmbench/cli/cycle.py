@@ -44,7 +44,7 @@ def execute(args: argparse.Namespace) -> int:
     from vlmbench.cli import main as vlmbench_main
     from vlmbench.cli.site import project_metrics_file
     from vlmbench.errors import UsageError
-    from vlmbench.report.site.archive_build import build_archive_site
+    from vlmbench.archive_site.build import build_archive_site
 
     argv = command_argv(args.command, args.results)
     if not argv:

@@ -84,7 +84,7 @@ def predictions_html(paths: list[Path], validation: Optional[Path]) -> str:
 
 def _archive_site(args: argparse.Namespace, markdown: Optional[str], extra: str = "") -> int:
     from vlmbench.errors import UsageError
-    from vlmbench.report.site.archive_build import build_archive_site
+    from vlmbench.archive_site.build import build_archive_site
     from vlmbench.results.archive_index import is_archive
 
     if args.runs:

@@ -1,7 +1,7 @@
 """Executors: how a plan's jobs are run. One module per executor, one registry line each.
 
-An executor has ``run(units, sink)``: it runs every ``runner.job.JobUnit`` with the job logic of
-``runner/job.py`` (never a copy of it) and calls the sink as things happen: ``started`` (the
+An executor has ``run(units, sink)``: it runs every ``jobs.job.JobUnit`` with the job logic of
+``jobs/job.py`` (never a copy of it) and calls the sink as things happen: ``started`` (the
 node's fingerprint), ``row`` (each row the moment it was measured), ``finished``.
 """
 

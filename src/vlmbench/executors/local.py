@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 
-from vlmbench.runner.job import JobUnit, RowSink, run_unit
+from vlmbench.jobs.job import JobUnit, RowSink, run_unit
 
 
 class LocalExecutor:

@@ -1,6 +1,6 @@
 """The Ray executor: one Ray task per (target x model job) on a node with the target's resources.
 
-On the node the task runs the job exactly as ``vlmbench run`` does (``runner.job.run_unit``: the
+On the node the task runs the job exactly as ``vlmbench run`` does (``jobs.job.run_unit``: the
 model in its own worker process, the same timeouts, OOM handling and row building); times are
 taken there by the measure layer. Ray only carries finished rows back: the task is a streaming
 generator (``num_returns="streaming"``) that yields each row the moment the worker sent it, so
@@ -27,8 +27,8 @@ from typing import Any, Iterator, Optional
 
 import ray
 
+from vlmbench.jobs.job import JobUnit, RowSink, run_unit
 from vlmbench.results.schema import Status
-from vlmbench.runner.job import JobUnit, RowSink, run_unit
 from vlmbench.vocab.cells import ModelJob
 
 MAX_ATTEMPTS = 3  # a job's cells are submitted at most this many times (node losses)
@@ -46,7 +46,7 @@ def node_fingerprint() -> dict[str, Any]:
 def _job_task(unit: JobUnit, promptset_args: tuple) -> Iterator[tuple]:
     """Runs on the node: ("started", where), then ("row", row) as measured, then ("finished", info, error)."""
     from vlmbench.promptset import load_promptset
-    from vlmbench.runner.processes import warm_up_server
+    from vlmbench.jobs.processes import warm_up_server
 
     warm_up_server()  # the fork server imports torch while this process fingerprints the node
     yield ("started", node_fingerprint())

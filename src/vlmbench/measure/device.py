@@ -18,6 +18,8 @@ from typing import Any, Callable, Optional
 
 import torch
 
+from vlmbench.measure.host import cpu_model
+
 
 @dataclass
 class Mark:
@@ -82,8 +84,6 @@ class DeviceOps:
     def name(self) -> str:
         """Short hardware label used to group results: the CPU model and its thread count."""
         import psutil
-
-        from vlmbench.measure.fingerprint import cpu_model
 
         return f"{cpu_model()} ({psutil.cpu_count(logical=True)} threads)"
 

@@ -2,66 +2,35 @@
 
 from __future__ import annotations
 
-import functools
-import importlib.metadata
 import os
 import platform
 import socket
-import subprocess
-from pathlib import Path
 from typing import Any, Optional
 
 import psutil
 
+from vlmbench.measure.host import cpu_flags, cpu_model, driver_version, git_commit, package_version
+from vlmbench.version import __version__
 
-@functools.lru_cache(maxsize=1)
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def cpu_flags() -> set[str]:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
+# The fields of a fingerprint that change what timings mean (compared between runs by report and
+# archive); the host name, kernel string and git commit are not among them.
+HARDWARE_FIELDS: tuple[str, ...] = (
+    "machine", "cpu.model", "cpu.logical_cores", "cpu.affinity", "cpu.torch_threads", "cpu.bf16_native", "gpus",
+)
+SOFTWARE_FIELDS: tuple[str, ...] = tuple(
+    f"software.{name}" for name in ("python", "vlmbench", "torch", "transformers", "tokenizers", "torchvision",
+                                    "accelerate", "cuda", "cudnn", "driver")
+)
 
 
-def package_version(name: str) -> Optional[str]:
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
-def git_commit(start: Optional[Path] = None) -> Optional[str]:
-    """The project's git commit (the checkout vlmbench is imported from), or None."""
-    here = start or Path(__file__).resolve().parent
-    try:
-        out = subprocess.run(
-            ["git", "-C", str(here), "rev-parse", "HEAD"],
-            capture_output=True, text=True, timeout=5, check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    commit = out.stdout.strip()
-    if out.returncode != 0 or not commit:
-        return None
-    dirty = subprocess.run(
-        ["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
-        capture_output=True, text=True, timeout=5, check=False,
-    ).stdout.strip()
-    return commit + ("-dirty" if dirty else "")
+def lookup(data: dict[str, Any], dotted: str) -> Optional[Any]:
+    """``data['a']['b']`` for ``'a.b'``; None where a level is missing."""
+    value: Any = data
+    for part in dotted.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
 
 
 def gpu_info() -> list[dict[str, Any]]:
@@ -81,28 +50,15 @@ def gpu_info() -> list[dict[str, Any]]:
     return gpus
 
 
-def driver_version() -> Optional[str]:
-    try:
-        import pynvml
-
-        pynvml.nvmlInit()
-        v = pynvml.nvmlSystemGetDriverVersion()
-        return v.decode() if isinstance(v, bytes) else str(v)
-    except Exception:
-        return None
-
-
 def hardware_label(device: str) -> str:
     """Short label used to group results by hardware: the GPU name, or the CPU model."""
-    from vlmbench.measure.device import device_ops
+    from vlmbench.measure.device import device_ops  # torch, only where a label is asked for
 
     return device_ops(device).name()
 
 
 def fingerprint() -> dict[str, Any]:
     import torch
-
-    from vlmbench import __version__
 
     vm = psutil.virtual_memory()
     return {

@@ -43,13 +43,13 @@ from typing import Callable, Optional
 import numpy as np
 import pandas as pd
 
+from vlmbench.analysis.statistics import min_sign_flip_p, paired_sign_flip_p
 from vlmbench.errors import UsageError
 from vlmbench.report.fingerprints import environment_differences, setting_differences
 from vlmbench.report.groups import RequestGroup, cache_label, group_requests
 from vlmbench.report.markdown import md_cell
 from vlmbench.report.runs import RunData
 from vlmbench.report.stability import units
-from vlmbench.report.statistics import min_sign_flip_p, paired_sign_flip_p
 from vlmbench.vocab.metrics import Metric, metrics
 
 DEFAULT_ALPHA = 0.05

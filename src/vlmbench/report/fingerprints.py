@@ -8,32 +8,16 @@ backend, weights, output length, prompt-set version and hardware label.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
+from vlmbench.measure.fingerprint import HARDWARE_FIELDS, SOFTWARE_FIELDS, lookup
 from vlmbench.report.groups import RequestGroup
 from vlmbench.report.runs import RunData
 
-HARDWARE_FIELDS: tuple[str, ...] = (
-    "machine", "cpu.model", "cpu.logical_cores", "cpu.affinity", "cpu.torch_threads", "cpu.bf16_native", "gpus",
-)
-SOFTWARE_FIELDS: tuple[str, ...] = tuple(
-    f"software.{name}" for name in ("python", "vlmbench", "torch", "transformers", "tokenizers", "torchvision",
-                                    "accelerate", "cuda", "cudnn", "driver")
-)
 SETTING_COLUMNS: tuple[str, ...] = (
     "hardware", "device", "backend", "dtype", "attn", "cache", "compile", "processor_kind", "weights",
     "max_new_tokens", "promptset_version",
 )
-
-
-def lookup(data: dict[str, Any], dotted: str) -> Optional[Any]:
-    """``data['a']['b']`` for ``'a.b'``; None where a level is missing."""
-    value: Any = data
-    for part in dotted.split("."):
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value
 
 
 def _gpu_names(gpus: Any) -> Any:

@@ -19,8 +19,8 @@ from typing import Any, Iterable, Optional, Sequence
 
 import pandas as pd
 
+from vlmbench.analysis.statistics import clean
 from vlmbench.report.runs import RunData, py, records
-from vlmbench.report.statistics import clean
 from vlmbench.results.schema import Status
 
 UNKNOWN_HARDWARE = "unknown hardware"

@@ -20,7 +20,7 @@ above ``HIGH_CV`` (0.25). Undefined (empty, no flag) with one repeat.
 repeats, ``d_u = ln(median of its later repeats / median of its earlier repeats)`` (the first
 and the last ``floor(R/2)`` repeats; the middle one is left out when R is odd). Drift =
 ``exp(median_u d_u) - 1``; the paired two-sided sign-flip test on the ``d_u``
-(:func:`vlmbench.report.statistics.paired_sign_flip_p`) gives its p-value. Flagged when
+(:func:`vlmbench.analysis.statistics.paired_sign_flip_p`) gives its p-value. Flagged when
 ``|drift| > DRIFT_RELATIVE`` (10 %) and ``p < DRIFT_P`` (0.05). With fewer than
 ``MIN_UNITS_FOR_DRIFT`` (6) units no sign pattern reaches p < 0.05, so drift is not tested (no
 flag; the p column says how far it got). Later repeats faster: the first repeat still paid
@@ -41,7 +41,7 @@ from typing import Any, Iterable, Optional, Sequence, Union
 import numpy as np
 import pandas as pd
 
-from vlmbench.report.statistics import HIGH_CV, paired_sign_flip_p
+from vlmbench.analysis.statistics import HIGH_CV, paired_sign_flip_p
 
 DRIFT_RELATIVE = 0.10
 DRIFT_P = 0.05

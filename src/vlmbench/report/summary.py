@@ -37,12 +37,12 @@ from typing import Any, Optional, Sequence
 
 import pandas as pd
 
+from vlmbench.analysis.observations import observation_labels
+from vlmbench.analysis.statistics import MIN_N_FOR_PERCENTILE, bootstrap_median_ci, percentile_supported
 from vlmbench.metrics.slo import slo_met_fraction
 from vlmbench.report.groups import RequestGroup
-from vlmbench.report.observations import observation_labels
 from vlmbench.report.runs import py
 from vlmbench.report.stability import stability
-from vlmbench.report.statistics import MIN_N_FOR_PERCENTILE, bootstrap_median_ci, percentile_supported
 
 # Per-request metrics whose full distribution is summarised (warm rows).
 DISTRIBUTION_METRICS: tuple[str, ...] = ("ttft_ms", "ttft_user_ms", "tpot_ms", "e2e_ms", "decode_tps")

@@ -23,11 +23,11 @@ from typing import Any, Optional
 
 from vlmbench.backends import manifest_facts
 from vlmbench.errors import UsageError
+from vlmbench.jobs.job import JobUnit, RowSink
 from vlmbench.promptset import PromptSet
 from vlmbench.results.schema import Status
 from vlmbench.results.writer import RowWriter
 from vlmbench.runner.campaign_file import Campaign, Target
-from vlmbench.runner.job import JobUnit, RowSink
 from vlmbench.runner.manifest import write_manifest
 from vlmbench.runner.orchestrator import new_run_id, resume_state, utc_iso
 from vlmbench.runner.plan import plan

@@ -2,7 +2,7 @@
 
 The data flows one way: plan -> jobs -> executor -> rows -> writer. The executor
 (``vlmbench.executors``: ``local`` runs each job here, ``ray`` on a cluster) runs each job with
-the job logic of ``runner/job.py`` (worker processes forked from a preloaded server, timeouts,
+the job logic of ``jobs/job.py`` (worker processes forked from a preloaded server, timeouts,
 OOM and crash handling) and hands every row to the driver's sink the moment it is measured;
 the driver owns the CSV and writes each row at once.
 
@@ -23,15 +23,16 @@ from typing import Any, Optional
 from vlmbench.backends import manifest_facts
 from vlmbench.config import RunConfig
 from vlmbench.errors import UsageError
+from vlmbench.executors import executor_class
+from vlmbench.jobs.job import JobUnit, RowSink
+from vlmbench.jobs.processes import warm_up_server
 from vlmbench.measure.fingerprint import fingerprint
 from vlmbench.promptset import PromptSet
 from vlmbench.results.reader import read_rows
 from vlmbench.results.schema import Status
 from vlmbench.results.writer import RowWriter
-from vlmbench.runner.job import JobUnit, RowSink, describe_exit  # noqa: F401 - describe_exit re-exported
 from vlmbench.runner.manifest import read_manifest, write_manifest
 from vlmbench.runner.plan import ModelJob, plan
-from vlmbench.runner.processes import warm_up_server
 from vlmbench.runner.progress import Progress
 from vlmbench.runner.validate import validate
 from vlmbench.vocab.files import REQUESTS_FILE
@@ -161,8 +162,6 @@ def run_benchmark(config: RunConfig, promptset: Optional[PromptSet] = None, resu
     write_manifest(run_dir, manifest)
     warm_up_server()  # the fork server imports torch and transformers once, for every model
     progress = Progress(total=sum(j.n_rows for j in jobs), enabled=config.progress)
-    from vlmbench.executors import executor_class
-
     units = [JobUnit("local", run_id, config, promptset, job, frozenset(done_ids)) for job in jobs]
     try:
         with RowWriter(requests_csv) as writer:

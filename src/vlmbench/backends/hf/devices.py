@@ -6,7 +6,7 @@ import torch
 
 from vlmbench.errors import UsageError
 from vlmbench.measure.device import supported_device_types
-from vlmbench.measure.fingerprint import cpu_flags
+from vlmbench.measure.host import cpu_flags
 
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 _ALIASES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16", "half": "float16", "float": "float32"}

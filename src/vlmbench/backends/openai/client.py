@@ -31,7 +31,7 @@ from typing import Any, Awaitable, Optional, TypeVar
 
 import aiohttp
 
-from vlmbench import __version__
+from vlmbench.version import __version__
 from vlmbench.backends.openai.chat_stream import ChatStreamRecord, EventLog
 from vlmbench.backends.openai.endpoint import CHAT_ROUTE, MODELS_ROUTE, Endpoint
 from vlmbench.backends.openai.errors import Category, EndpointError

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 from vlmbench.report.charts import cdf, decode_tps, load, memory, pareto, stages, ttft
 from vlmbench.report.charts.style import ChartContext, save
 from vlmbench.report.groups import RequestGroup, by_hardware
-from vlmbench.report.slug import slug
+from vlmbench.vocab.slug import slug
 
 CHARTS = (ttft, decode_tps, pareto, cdf, stages, memory, load)
 

@@ -11,9 +11,9 @@ from typing import Optional
 
 from matplotlib.figure import Figure
 
+from vlmbench.analysis.statistics import pareto_front
 from vlmbench.report.charts.scale import LOG_NOTE, wide
 from vlmbench.report.charts.style import ChartContext, new_figure, style_axes
-from vlmbench.report.statistics import pareto_front
 
 NAME = "ttft_vs_tps_pareto"
 TITLE = "TTFT vs decode tokens/s (Pareto front marked)"

@@ -12,10 +12,10 @@ from typing import Any, Optional
 
 from matplotlib.figure import Figure
 
+from vlmbench.analysis.statistics import percentile
 from vlmbench.report.charts.scale import panels
 from vlmbench.report.charts.style import ChartContext, label_rows, new_figure, plain_numbers, style_axes
 from vlmbench.report.groups import RequestGroup
-from vlmbench.report.statistics import percentile
 
 NAME = "stage_breakdown"
 TITLE = "Stage breakdown (median ms of each stage)"

@@ -25,8 +25,8 @@ from vlmbench.report.runs import RunData, load_runs
 from vlmbench.report.site.leaderboard import leaderboard_html
 from vlmbench.report.site.methodology import methodology_html
 from vlmbench.report.site.model_page import model_page_html
-from vlmbench.report.slug import slug
 from vlmbench.report.summary import SUMMARY_COLUMNS, summarise
+from vlmbench.vocab.slug import slug
 
 MODEL_PAGE_CHARTS = (ttft, cdf, stages)
 SUMMARY_CSV = "data/summary.csv"

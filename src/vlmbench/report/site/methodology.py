@@ -13,11 +13,11 @@ import re
 from importlib import resources
 from typing import Any, Iterable, Optional
 
+from vlmbench.analysis.statistics import BOOTSTRAP_RESAMPLES, CONFIDENCE, HIGH_CV, MIN_N_FOR_PERCENTILE
 from vlmbench.report.compare import DEFAULT_ALPHA, DEFAULT_MIN_EFFECT_PCT
 from vlmbench.report.html import esc
 from vlmbench.report.site.safe_markdown import render
 from vlmbench.report.stability import DRIFT_P, DRIFT_RELATIVE, MIN_UNITS_FOR_DRIFT
-from vlmbench.report.statistics import BOOTSTRAP_RESAMPLES, CONFIDENCE, HIGH_CV, MIN_N_FOR_PERCENTILE
 from vlmbench.results.schema import COLUMNS, SCHEMA_VERSION
 
 _VERSION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
@@ -35,7 +35,7 @@ def column_reference() -> str:
 
 
 def aggregation_rules() -> str:
-    """How the reporter turns rows into the numbers on this site (mirrors report/statistics.py)."""
+    """How the reporter turns rows into the numbers on this site (mirrors analysis/statistics.py)."""
     items = [
         "Every statistic is computed from the rows of <code>requests.csv</code>; nothing is re-run.",
         "Groups: one per (run, model, scenario). Only rows with <code>status = ok</code> carry timings; "

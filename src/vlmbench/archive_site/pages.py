@@ -9,9 +9,9 @@ from typing import Callable, Optional
 import pandas as pd
 
 from vlmbench.archive.series import CELL_KEYS, METRICS, SERIES_KEYS, ci_text
+from vlmbench.archive_site.svg import trend_svg
 from vlmbench.report.html import esc
 from vlmbench.report.response_table import by_size
-from vlmbench.report.site.archive_svg import trend_svg
 from vlmbench.vocab.metrics import metrics
 
 HEADLINE = ("ttft_ms", "ttft_user_ms", "tpot_ms", "decode_tps", "peak_memory_mb")

@@ -26,13 +26,13 @@ import pandas as pd
 
 from vlmbench.archive.history import build_history
 from vlmbench.archive.series import DEFAULT_LAST_N
+from vlmbench.archive_site.pages import hardware_comparison_html, leaderboard_html, model_page_html
 from vlmbench.report.export_csv import write_csv
 from vlmbench.report.html import copy_assets, json_for_script, page
-from vlmbench.report.site.archive_pages import hardware_comparison_html, leaderboard_html, model_page_html
 from vlmbench.report.site.methodology import methodology_html
-from vlmbench.report.slug import slug
 from vlmbench.results.archive_index import read_index
 from vlmbench.results.frame import load
+from vlmbench.vocab.slug import slug
 
 NAV_ROOT = (("index.html", "Leaderboard"), ("hardware.html", "Hardware comparison"),
             ("methodology.html", "Methodology"), ("data/index.csv", "Index (CSV)"), ("data/index.json", "Index (JSON)"))

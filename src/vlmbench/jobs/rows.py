@@ -8,7 +8,7 @@ from typing import Any, Optional
 from vlmbench.config import RunConfig
 from vlmbench.promptset import PromptSet
 from vlmbench.results.schema import Status
-from vlmbench.runner.plan import Cell
+from vlmbench.vocab.cells import Cell
 
 
 @lru_cache(maxsize=None)

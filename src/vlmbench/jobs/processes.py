@@ -30,7 +30,7 @@ PRELOAD = (
     "transformers.modeling_utils",
     "transformers.generation",
     "vlmbench.backends.hf.backend",
-    "vlmbench.runner.worker",
+    "vlmbench.jobs.worker",
 )
 
 

@@ -1,6 +1,6 @@
 """The worker process: loads one model through its backend and measures every cell of its job.
 
-It runs in its own process (forked from the preloaded fork server, ``runner/processes.py``), so a
+It runs in its own process (forked from the preloaded fork server, ``jobs/processes.py``), so a
 crash, an abort or the kernel's OOM killer takes down only this model; the parent turns the missing cells into error rows.
 Messages to the parent, over a pipe: ("loaded", constants, info), ("row", row), ("done",).
 """
@@ -14,7 +14,7 @@ from multiprocessing.connection import Connection
 from typing import Any, Optional
 
 from vlmbench.config import RunConfig
-from vlmbench.runner.plan import ModelJob
+from vlmbench.vocab.cells import ModelJob
 
 
 @dataclass
@@ -116,7 +116,7 @@ def _serve(conn: Connection, wjob: WorkerJob) -> None:
     from vlmbench.catalog import load_module
     from vlmbench.promptset import load_promptset
     from vlmbench.results.schema import Status
-    from vlmbench.runner.rows import failure_rows, identity
+    from vlmbench.jobs.rows import failure_rows, identity
 
     config = wjob.config
     for plugin in config.plugins:
@@ -176,7 +176,7 @@ def _measure_cells(conn: Connection, wjob: WorkerJob, backend: Any, constants: d
     its first measured cell (the first scenario right after the cold request). Batch sizes of a
     model stop growing at the first out-of-memory: larger batches are not run."""
     from vlmbench.results.schema import Status
-    from vlmbench.runner.rows import failure_rows, identity, window_columns
+    from vlmbench.jobs.rows import failure_rows, identity, window_columns
 
     config = wjob.config
     warmed: set[str] = set()

@@ -22,11 +22,11 @@ from multiprocessing.connection import wait
 from typing import Any, Callable, Optional
 
 from vlmbench.config import RunConfig
+from vlmbench.jobs.processes import worker_context
+from vlmbench.jobs.rows import failure_rows
+from vlmbench.jobs.worker import WorkerJob, worker_main
 from vlmbench.promptset import PromptSet
 from vlmbench.results.schema import Status
-from vlmbench.runner.processes import worker_context
-from vlmbench.runner.rows import failure_rows
-from vlmbench.runner.worker import WorkerJob, worker_main
 from vlmbench.vocab.cells import Cell, ModelJob
 
 _JOIN_TIMEOUT_S = 30.0
