@@ -28,10 +28,11 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     (TOP,),
     ("archive_site",),  # the archive's static site: reads the archive, renders with report's pages
     ("runner", "report", "archive", "predict"),
+    ("analysis",),  # statistics shared by report, archive and predict (reads backend capabilities)
     ("executors",),  # how jobs run (local, Ray)
     ("jobs",),  # one model's job: workers, fork server, rows
     ("backends",),
-    ("catalog", "measure", "metrics", "promptset", "analysis"),
+    ("catalog", "measure", "metrics", "promptset"),
     ("archs", "results"),
     ("config",),
     ("options",),  # the typed run options, per backend (config.RunConfig holds them)

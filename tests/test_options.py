@@ -124,7 +124,7 @@ def test_every_registered_backend_keeps_the_contract_of_the_base_class():
 
 def test_size_class_asks_the_backend_capabilities_not_its_name():
     from vlmbench.backends import capabilities
-    from vlmbench.runner.rows import size_class
+    from vlmbench.jobs.rows import size_class
 
     for name in BACKENDS:
         expected = "real" if capabilities(name).catalog_models else None
