@@ -54,13 +54,16 @@ SHEET_PARAMS = {
     "smolvlm2-256m": 256_484_928,
     "smolvlm2-500m": 507_482_304,
     "smolvlm2-2.2b": 2_246_784_880,
+    "llama-3.2-11b-vision": 10_670_220_835,
+    "llama-3.2-90b-vision": 88_593_355_323,
 }
 # Active parameters per token of the mixtures of experts (the sheet's computed figures).
 SHEET_ACTIVE = {"qwen3-vl-30b-a3b": 3_891_664_112, "qwen3-vl-235b-a22b": 22_767_151_856,
                 "internvl3.5-30b-a3b": 3_669_640_192, "internvl3.5-241b-a28b": 27_796_499_328}
 # Published totals with a stated precision (billions, as printed), where the authors give one; the
 # model names ("3B", "7B") are not totals and are not checked.
-PUBLISHED = {  # OpenGVLab/InternVL README model zoo
+PUBLISHED = {  # OpenGVLab/InternVL README model zoo; Llama 3.2 vision model card
+    "llama-3.2-11b-vision": "10.6", "llama-3.2-90b-vision": "88.8",
     "internvl3.5-1b": "1.1", "internvl3.5-2b": "2.3", "internvl3.5-4b": "4.7", "internvl3.5-8b": "8.5",
     "internvl3.5-14b": "15.1", "internvl3.5-38b": "38.4", "internvl3.5-30b-a3b": "30.8",
     "internvl3.5-241b-a28b": "240.7",
@@ -76,6 +79,7 @@ SHEET_TOKENS = {
     "Gemma 3": (256,) * 7,
     "InternVL3.5": (256, 3328, 3328, 2304, 2304, 1024, 3328),
     "SmolVLM2": (1088, 832, 832, 832, 832, 576, 832),
+    "Llama 3.2 Vision": (1,) * 7,  # one <|image|> token; the image is cross-attended
 }
 # Clamp limits: (width, height) -> tokens at the smallest and largest budgets.
 CLAMPS = {
@@ -88,6 +92,7 @@ CLAMPS = {
     "InternVL3.5": {(20, 20): 256, (5376, 448): 3328, (448, 5376): 3328, (4000, 300): 3328, (900, 448): 768},
     # small images are upscaled to the 2048 longest edge; a thin strip is one row of tiles
     "SmolVLM2": {(20, 20): 1088, (4000, 300): 320, (300, 4000): 320, (512, 512): 1088},
+    "Llama 3.2 Vision": {(20, 20): 1, (8000, 8000): 1},
 }
 # Entries whose rule differs from their family's first entry: id -> the sheet's row.
 OTHER_RULES = {
@@ -103,9 +108,11 @@ FAMILY_ENTRY = {
     "Gemma 3": "gemma-3-4b",
     "InternVL3.5": "internvl3.5-1b",
     "SmolVLM2": "smolvlm2-256m",
+    "Llama 3.2 Vision": "llama-3.2-11b-vision",
 }
 CURRENT_MODULES = ("vlmbench.catalog.qwen2_5_vl", "vlmbench.catalog.qwen3_vl", "vlmbench.catalog.gemma3",
-                   "vlmbench.catalog.internvl", "vlmbench.catalog.smolvlm")
+                   "vlmbench.catalog.internvl", "vlmbench.catalog.smolvlm",
+                   "vlmbench.catalog.llama_vision")
 ENTRIES = [e for m in CURRENT_MODULES for e in importlib.import_module(m).ENTRIES]
 REAL = [e for e in ENTRIES if not e.is_tiny]
 TINY = [e for e in ENTRIES if e.is_tiny]
@@ -217,11 +224,13 @@ def test_roofline_decode_traffic_is_the_language_model_and_head(tiny):
     traffic, status = decode_traffic(model, vision_stage_modules(model, tiny))
     assert status == "ok"
     vision = sum(p.numel() for m in vision_stage_modules(model, tiny) for p in m.parameters())
+    unread = getattr(model, "decode_unread_modules", lambda: [])()
+    unread_params = sum(p.numel() for m in unread for p in m.parameters())
     table = model.get_input_embeddings().weight.numel()
     head = model.get_output_embeddings().weight
     total = sum(p.numel() for p in model.parameters())
     tied = head is model.get_input_embeddings().weight
-    expected = (total - vision - table + (table if tied else 0)) * 4
+    expected = (total - vision - unread_params - table + (table if tied else 0)) * 4
     moe = traffic.moe_active_fraction
     if moe is None:
         assert traffic.weight_bytes == expected
@@ -230,7 +239,32 @@ def test_roofline_decode_traffic_is_the_language_model_and_head(tiny):
         assert traffic.weight_bytes == pytest.approx(expected - experts * (1 - moe))
     text = model.config.get_text_config()
     head_dim = getattr(text, "head_dim", None) or text.hidden_size // text.num_attention_heads
-    assert traffic.kv_bytes_per_position == 2 * text.num_hidden_layers * text.num_key_value_heads * head_dim * 4
+    cross = len(getattr(text, "cross_attention_layers", None) or [])
+    self_layers = text.num_hidden_layers - cross
+    assert traffic.kv_bytes_per_position == 2 * self_layers * text.num_key_value_heads * head_dim * 4
+    if cross:  # Llama 3.2 Vision: every step reads the image's cached K/V, 4 tiles x 1601 rows
+        assert unread_params == cross * 2 * text.hidden_size * text.num_key_value_heads * head_dim
+        assert traffic.cross_kv_bytes == cross * 2 * 4 * 1601 * text.num_key_value_heads * head_dim * 4
+    else:
+        assert traffic.cross_kv_bytes == 0
+
+
+# Llama 3.2 Vision: tiles of 560 an image really uses (the sheet's row), and where the canvas choice turns.
+MLLAMA_TILES = {**dict(zip(SIZES, (1, 2, 4, 4, 4, 2, 4))), (20, 20): 1, (560, 560): 1, (561, 560): 2,
+                (2240, 300): 4, (300, 1700): 4, (300, 1600): 3}
+
+
+def test_llama_vision_tile_rule_matches_the_sheet_and_the_processor():
+    from vlmbench.catalog.token_rules import mllama_tiles
+
+    entry = get("llama-3.2-11b-vision")
+    processor, _ = processor_of(entry)
+    text = format_prompt(processor, "What is shown?", entry.prompt_template)
+    for size, tiles in MLLAMA_TILES.items():
+        assert mllama_tiles(*size) == tiles, size
+        inputs = processor(images=[Image.new("RGB", size)], text=[text], return_tensors="pt")
+        assert int(inputs["aspect_ratio_mask"].sum()) == tiles, size
+        assert inputs["pixel_values"].shape[2] == 4  # the ViT always runs 4 tiles
 
 
 # ------------------------------------------------------------------ the runner and the predictor

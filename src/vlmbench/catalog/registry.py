@@ -30,6 +30,7 @@ FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("vlmbench.catalog.gemma3", ("gemma-3-",)),
     ("vlmbench.catalog.internvl", ("internvl3",)),
     ("vlmbench.catalog.smolvlm", ("smolvlm",)),
+    ("vlmbench.catalog.llama_vision", ("llama-3.2-",)),
 )
 
 _REGISTRY: dict[str, CatalogEntry] = {}

@@ -158,3 +158,13 @@ SMOLVLM_CHAT = conversation_template(
     preamble="<|im_start|>", user_open="User:", user_close="<end_of_utterance>\n", assistant_open="Assistant:",
     assistant_close="<end_of_utterance>\n", image="<image>",
 )
+
+# Llama 3.2 Vision Instruct chat template (the stand-in tokenizer's <s> plays <|begin_of_text|>):
+# "<|start_header_id|>user<|end_header_id|>\n\n<|image|>{prompt}<|eot_id|>"
+# "<|start_header_id|>assistant<|end_header_id|>\n\n"
+LLAMA3_SPECIAL_TOKENS = ("<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>", "<|python_tag|>")
+LLAMA3_VISION_CHAT = conversation_template(
+    preamble="", user_open="<|start_header_id|>user<|end_header_id|>\n\n", user_close="<|eot_id|>",
+    assistant_open="<|start_header_id|>assistant<|end_header_id|>\n\n", assistant_close="<|eot_id|>",
+    image="<|image|>",
+)

@@ -115,3 +115,20 @@ def smolvlm_tokens(width: int, height: int, *, longest_edge: int, tile: int, tok
     """SmolVLM: tokens_per_tile x (rows x columns + one global image), or one tile when not split."""
     rows, cols = smolvlm_tiles(width, height, longest_edge=longest_edge, tile=tile)
     return tokens_per_tile * (rows * cols + 1 if rows else 1)
+
+
+def mllama_tiles(width: int, height: int, *, tile: int = 560, max_tiles: int = 4) -> int:
+    """Llama 3.2 Vision: tiles of ``tile`` px the image really uses (the ViT always runs
+    ``max_tiles``, padded). The canvas is the rows x columns grid (rows x columns <= max_tiles) with
+    the smallest upscale >= 1, else the largest downscale; ties go to the smallest area."""
+    grids = [(r, c) for r in range(1, max_tiles + 1) for c in range(1, max_tiles + 1) if r * c <= max_tiles]
+    scales = [min(r * tile / height, c * tile / width) for r, c in grids]
+    up = [s for s in scales if s >= 1]
+    chosen = min(up) if up else max(scales)
+    return min(r * c for (r, c), s in zip(grids, scales) if s == chosen)
+
+
+def one_token(width: int, height: int) -> int:
+    """Llama 3.2 Vision: one ``<|image|>`` token per image in the LLM sequence (the image reaches
+    the LLM through cross-attention, see ``mllama_tiles``)."""
+    return 1

@@ -10,7 +10,9 @@ and the whole KV cache once, so ``t >= bytes / bandwidth``. Formulas (METRICS.md
   (K and V, ``L`` decoder layers, ``H_kv`` key/value heads, ``d_head`` head dimension,
   ``s`` bytes per element of the cache, the model's dtype);
 - ``X`` cross-attention keys/values every step reads, fixed per request (CogAgent: the cached
-  K/V of the 6400 high-resolution positions, ``L x 2 x 6400 x 1024 x s``);
+  K/V of the 6400 high-resolution positions, ``L x 2 x 6400 x 1024 x s``; Llama 3.2 Vision: its
+  cross-attention layers' cached image K/V, 4 tiles x 1601 rows, and ``L`` in ``C`` counts only
+  its self-attention layers, ``decode_self_attention_layers()``);
 - ``Y`` cross-attention K/V per prompt position (encoder-decoder models: the decoder reads the
   cached K/V of every encoder position, ``2 x L_dec x H x d_kv x s``);
 - decode step ``j`` (``j = 1 .. n_out - 1``) reads
@@ -160,6 +162,9 @@ def decode_traffic(model: torch.nn.Module,
     if shapes is None:
         return None, "decoder shapes (layers, key/value heads, head dim) not found in the config"
     layers, kv_heads, head_dim = shapes
+    self_layers = getattr(model, "decode_self_attention_layers", None)
+    if self_layers is not None:  # the other decoder layers cache the image's K/V (counted in X)
+        layers = int(self_layers())
     unread = getattr(model, "decode_unread_modules", None)
     unread_modules = list(unread()) if unread is not None else []
     if encoder_decoder and unread is None:
