@@ -62,10 +62,10 @@ def mllama_processor(tokenizer):
     return transformers.MllamaProcessor(image_processor=ip, tokenizer=tokenizer, chat_template=tokenizer.chat_template)
 
 
-PROCESSOR = ProcessorSpec(build=mllama_processor, image_token=IMAGE_TOKEN, chat_template=LLAMA3_VISION_CHAT,
-                          extra_special_tokens=LLAMA3_SPECIAL_TOKENS)
 FAMILY = NativeFamily(
-    system="Llama 3.2 Vision", model_class=MllamaForBenchmark, processor=PROCESSOR, prompt_template=PROMPT,
+    system="Llama 3.2 Vision", model_class=MllamaForBenchmark, prompt_template=PROMPT,
+    processor=ProcessorSpec(build=mllama_processor, image_token=IMAGE_TOKEN, chat_template=LLAMA3_VISION_CHAT,
+                            extra_special_tokens=LLAMA3_SPECIAL_TOKENS),
     vision_encoder=f"ViT-H/14 @{TILE}, <= {MAX_TILES} tiles, cross-attention", vision_modules=VISION_MODULES,
     reference_resolution=(TILE, TILE), image_token_rule=one_token,
 )
