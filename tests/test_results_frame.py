@@ -35,7 +35,7 @@ def _row(**kw):
 def test_version_2_appends_columns_to_version_1():
     v1 = [c.name for c in COLUMNS_BY_VERSION["1"]]
     v2 = [c.name for c in COLUMNS_BY_VERSION["2"]]
-    assert SCHEMA_VERSION == "2"
+    assert SCHEMA_VERSION == "3"
     assert v2[: len(v1)] == v1
     assert {"size_class", "ttft_missing_reason", "connect_ms"} <= set(v2) - set(v1)
 
@@ -94,7 +94,7 @@ def test_load_finds_runs_below_a_folder_and_mixes_versions(tmp_path):
     (tmp_path / "campaign" / "old-run.csv").rename(tmp_path / "campaign" / "run-a" / "requests.csv")
     df = results.load(tmp_path / "campaign")
     assert sorted(df["run_id"]) == ["run-a", "run-b"]
-    assert sorted(df["schema_version"]) == ["1", "2"]
+    assert sorted(df["schema_version"]) == ["1", SCHEMA_VERSION]
     same = results.load([tmp_path / "campaign" / "run-a", tmp_path / "campaign" / "run-a" / "requests.csv"])
     assert len(same) == 1  # the same file named twice is read once
 

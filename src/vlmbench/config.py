@@ -78,6 +78,32 @@ class RunConfig(BaseModel):
     promptset_dir: Annotated[Optional[str], Opt(
         "--promptset-dir", metavar="DIR",
         help="use the prompt set in DIR (manifest.json + images) instead of the packaged one")] = None
+    # the image axis (promptset/generated.py, promptset/dataset.py, runner/grid.py)
+    images: Annotated[list[str], Opt(
+        "--images", parse=_comma_list, metavar="WxH,WxH", suite=True,
+        help="add generated images of these sizes (photo mosaics, deterministic from --seed; each "
+             "image's sha256 is recorded); without --prompts only these are measured")] = []
+    image_format: Annotated[Literal["jpeg", "png"], Opt(
+        "--image-format", suite=True, help="encoding of generated images (default jpeg)")] = "jpeg"
+    images_per_request: Annotated[int, at_least(1), Opt(
+        "--images-per-request", metavar="N", suite=True,
+        help="generated images per request (default 1); a model that takes fewer refuses the run")] = 1
+    image_grid: Annotated[Optional[str], Opt(
+        "--image-grid", metavar="auto|auto:N", suite=True,
+        help="per model, generated sizes on both sides of every step of its visual-token count "
+             "(its processor's own rule) up to its maximum, plus its native size; auto:N keeps N")] = None
+    # --image-grid resolved before the run: model -> [[width, height, image tokens], ...]
+    grid_sizes: dict[str, list[list[int]]] = {}
+    dataset: Annotated[Optional[str], Opt(
+        "--dataset", metavar="FILE.jsonl", suite=True,
+        help="prompts with local images, one JSON object a line (vLLM custom JSONL shape, interleaved "
+             "content parts accepted); hashed into the manifest")] = None
+    cache_states: Annotated[list[Literal["cold", "same-image", "identical"]], Opt(
+        "--cache-state", parse=_comma_list, metavar="STATE,STATE", suite=True,
+        help="cold (unique image bytes and text per request), same-image (same image bytes, new text: an "
+             "encoder/processor-cache hit), identical (an exact repeat: a prefix-cache hit); each state is "
+             "its own scenario, recorded per row (default: cold, or identical with --no-cache-bust, which "
+             "remain as aliases)")] = []
     batch_sizes: Annotated[list[int], at_least(1), Opt(
         "--batch-sizes", parse=int_list, metavar="B,B", suite=True, per_model=True,
         help="batch sizes, each one generate call over different images (default 1)")] = [1]

@@ -85,6 +85,10 @@ class CatalogEntry:
     vision_modules: tuple[str, ...] = ()  # module paths whose span is the vision stage
     trust_remote_code_checkpoint: bool = False  # the hub checkpoint needs remote code
     prompt_template: str = "USER: <image>\n{prompt} ASSISTANT:"
+    # Images one request may carry (--images-per-request, dataset lines); ``max_images_note``
+    # says where a value above 1 comes from.
+    max_images: int = 1
+    max_images_note: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
 
     @property

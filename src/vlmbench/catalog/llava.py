@@ -53,6 +53,9 @@ def _real(entry_id: str, size: str, text: dict, total: int, llm: str) -> Catalog
         language_model=llm,
         construction="native",
         **CLIP_L_336_SIDE.fields(),
+        max_images=6,
+        max_images_note="HF LlavaProcessor expands every <image> of a prompt to 576 tokens and the llava-hf model "
+                        "card shows multi-image prompts (trained on one image); 6 x 576 fits the 4096 context",
     )
 
 

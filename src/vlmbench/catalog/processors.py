@@ -138,7 +138,8 @@ class ExpandingProcessor:
         from transformers import BatchFeature
 
         texts = [text] if isinstance(text, str) else list(text)
-        images = list(images or [])
+        # one list of images per text (several images a request) is taken in order
+        images = [im for entry in images or [] for im in (entry if isinstance(entry, (list, tuple)) else [entry])]
         expanded = []
         index = 0
         for t in texts:
@@ -157,3 +158,13 @@ class ExpandingProcessor:
         if images:
             data.update(self.image_inputs(images))
         return BatchFeature(data=data, tensor_type=None)
+
+    def _get_num_multimodal_tokens(self, image_sizes: Any = None, **kwargs: Any) -> Any:
+        """LLM positions per image of each (height, width), as transformers processors answer
+        it: ``tokens_per_image`` on a blank image of that size."""
+        from PIL import Image
+        from transformers.processing_utils import MultiModalData
+
+        counts = [int(self.tokens_per_image(Image.new("RGB", (int(w), int(h)), (128, 128, 128))))
+                  for h, w in image_sizes or []]
+        return MultiModalData(num_image_tokens=counts)

@@ -45,13 +45,13 @@ def node_fingerprint() -> dict[str, Any]:
 
 def _job_task(unit: JobUnit, promptset_args: tuple) -> Iterator[tuple]:
     """Runs on the node: ("started", where), then ("row", row) as measured, then ("finished", info, error)."""
-    from vlmbench.promptset import load_promptset
     from vlmbench.jobs.processes import warm_up_server
+    from vlmbench.promptset.compose import run_promptset
 
     warm_up_server()  # the fork server imports torch while this process fingerprints the node
     yield ("started", node_fingerprint())
-    version, ids, root = promptset_args
-    unit = replace(unit, promptset=load_promptset(version, ids=ids, root=root))
+    _version, ids, _root = promptset_args
+    unit = replace(unit, promptset=run_promptset(unit.config, ids=ids))
     env = {k: os.environ[k] for k in _WORKER_ENV if k in os.environ}
     messages: "queue.SimpleQueue[tuple]" = queue.SimpleQueue()
 

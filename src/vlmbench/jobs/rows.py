@@ -46,6 +46,10 @@ def identity(run_id: str, config: RunConfig, cell: Cell, slot: int, promptset: P
         "window_id": cell.window_id,
         "max_new_tokens": cell.scenario.max_new_tokens,
         "size_class": size_class(cell.model_id, config.backend),
+        "image_source": item.origin,
+        "n_images": item.n_images,
+        "image_sha256": " ".join(part.sha256 for part in item.images),
+        "cache_state": cell.scenario.cache_state or None,
     }
 
 

@@ -114,7 +114,7 @@ def worker_main(conn: Connection, wjob: WorkerJob) -> None:
 def _serve(conn: Connection, wjob: WorkerJob) -> None:
     from vlmbench.backends import backend_class
     from vlmbench.catalog import load_module
-    from vlmbench.promptset import load_promptset
+    from vlmbench.promptset.compose import run_promptset
     from vlmbench.results.schema import Status
     from vlmbench.jobs.rows import failure_rows, identity
 
@@ -122,7 +122,7 @@ def _serve(conn: Connection, wjob: WorkerJob) -> None:
     for plugin in config.plugins:
         load_module(plugin)
     _seed(config.seed)
-    promptset = load_promptset(wjob.promptset_version, ids=wjob.prompt_ids, root=wjob.promptset_root)
+    promptset = run_promptset(config, ids=wjob.prompt_ids)
     job = wjob.job
     backend = backend_class(config.backend)(config, job.spec)
 

@@ -208,7 +208,7 @@ class _State:
 
 
 def _prompt_inputs(processor: Any, entry: Any, images: list[Any], prompts: list[str]) -> Any:
-    from vlmbench.backends.hf.backend import format_prompt
+    from vlmbench.promptset.render import format_prompt
 
     texts = [format_prompt(processor, p, entry.prompt_template) for p in prompts]
     kwargs: dict[str, Any] = {"images": images, "text": texts, "return_tensors": "pt"}

@@ -41,6 +41,13 @@ class PromptItem:
     licence: str
     category: str
     _data: bytes | None = field(default=None, repr=False, compare=False)
+    # The request's further images, after the first (``--images-per-request``, dataset lines).
+    more_images: tuple["ImagePart", ...] = field(default=(), compare=False)
+    # Where the item comes from: fixed (a prompt-set manifest) | generated | dataset
+    origin: str = "fixed"
+    # The user turn's order of parts, ("image", k) and ("text", str), for interleaved content;
+    # empty = every image, then ``prompt``.
+    content: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
 
     @property
     def image_bytes(self) -> bytes:
@@ -52,6 +59,26 @@ class PromptItem:
     @property
     def size(self) -> tuple[int, int]:
         return (self.width, self.height)
+
+    @property
+    def images(self) -> tuple["ImagePart", ...]:
+        """Every image of the request, in order (the first is this item's own fields)."""
+        first = ImagePart(self.file, self.sha256, self.width, self.height, self.format, self.image_bytes)
+        return (first,) + tuple(self.more_images)
+
+    @property
+    def n_images(self) -> int:
+        return 1 + len(self.more_images)
+
+    def parts(self) -> tuple[tuple[str, Any], ...]:
+        """The user turn in order: ("image", index) and ("text", str) parts."""
+        if self.content:
+            return self.content
+        return tuple(("image", k) for k in range(self.n_images)) + (("text", self.prompt),)
+
+    def open_images(self) -> list[Any]:
+        """Every image decoded as RGB PIL images (the first checked as :meth:`open_image`)."""
+        return [self.open_image()] + [part.open(self.id) for part in self.more_images]
 
     def open_image(self) -> Any:
         """Decode the image fully and return it as an RGB ``PIL.Image.Image`` of the manifest's size."""
@@ -74,6 +101,29 @@ class PromptItem:
                 f"prompt-set item {self.id!r} ({self.file}): image format is {fmt}, the manifest says {self.format}"
             )
         return rgb
+
+
+@dataclass(frozen=True)
+class ImagePart:
+    """One image of a request: its file (or a virtual path for generated images), sha256, size,
+    PIL format name and bytes."""
+
+    file: Path
+    sha256: str
+    width: int
+    height: int
+    format: str
+    data: bytes = field(repr=False)
+
+    def open(self, item_id: str) -> Any:
+        from PIL import Image, UnidentifiedImageError
+
+        try:
+            with Image.open(io.BytesIO(self.data)) as im:
+                im.load()
+                return im.convert("RGB")
+        except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+            raise PromptSetError(f"prompt-set item {item_id!r} ({self.file}): cannot decode the image: {exc}") from exc
 
 
 @dataclass(frozen=True)

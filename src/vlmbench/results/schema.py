@@ -12,6 +12,7 @@ version did not have come back empty).
 
 - version 1: the first release.
 - version 2: adds ``size_class``, ``ttft_missing_reason`` and ``connect_ms`` (appended at the end).
+- version 3: appends the columns of ``COLUMNS_V3_ADDED`` (every helper of one round adds to that list).
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-SCHEMA_VERSION = "2"
-READABLE_VERSIONS = ("1", "2")
+SCHEMA_VERSION = "3"
+READABLE_VERSIONS = ("1", "2", "3")
 
 
 class Status(str, Enum):
@@ -81,7 +82,8 @@ COLUMNS_V1: tuple[Column, ...] = (
     # token counts
     _c("max_new_tokens", "int", "tokens"),
     _c("length_enforced", "bool", doc="the output length was forced (min = max new tokens)"),
-    _c("n_image_tokens", "int", "tokens", "image tokens after expansion"),
+    _c("n_image_tokens", "int", "tokens", "image tokens after expansion (endpoint: what the catalog entry's "
+                                          "reference processor gives for the same image sizes)"),
     _c("n_text_tokens", "int", "tokens", "text prompt tokens"),
     _c("n_prompt_tokens", "int", "tokens", "all prompt tokens (image + text)"),
     _c("n_output_tokens", "int", "tokens", "generated tokens, counted per row"),
@@ -140,8 +142,26 @@ COLUMNS_V2_ADDED: tuple[Column, ...] = (
                                     "for this request; empty when a pooled connection was reused"),
 )
 
-COLUMNS: tuple[Column, ...] = COLUMNS_V1 + COLUMNS_V2_ADDED
-COLUMNS_BY_VERSION: dict[str, tuple[Column, ...]] = {"1": COLUMNS_V1, "2": COLUMNS}
+# Version 3: appended columns only (a version-2 row reads as version 3 with these empty).
+COLUMNS_V3_ADDED: tuple[Column, ...] = (
+    # the image axis (issue 23)
+    _c("image_source", "str", doc="fixed (prompt-set manifest) | generated (--images, --image-grid) | dataset"),
+    _c("n_images", "int", "images", "images the request carried"),
+    _c("image_sha256", "str", doc="sha256 of each image file before any cache-busting change, space-separated"),
+    _c("cache_state", "str", doc="cold | same-image | identical: what the request shared with earlier ones "
+                                 "(--cache-state; endpoint default from --cache-bust); empty in-process "
+                                 "without --cache-state"),
+    _c("cached_prompt_tokens", "int", "tokens", "endpoint: usage.prompt_tokens_details.cached_tokens, "
+                                                "where the server returns it"),
+    _c("server_image_tokens", "int", "tokens", "endpoint: server-reported prompt tokens less the request's text "
+                                               "tokens (counted with the reference processor)"),
+    _c("image_token_mismatch", "bool", doc="endpoint: server_image_tokens differs from n_image_tokens "
+                                           "(silent downscaling, a max_pixels cap, a truncated image)"),
+)
+
+COLUMNS_V2: tuple[Column, ...] = COLUMNS_V1 + COLUMNS_V2_ADDED
+COLUMNS: tuple[Column, ...] = COLUMNS_V2 + COLUMNS_V3_ADDED
+COLUMNS_BY_VERSION: dict[str, tuple[Column, ...]] = {"1": COLUMNS_V1, "2": COLUMNS_V2, "3": COLUMNS}
 
 COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
 COLUMN_BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}

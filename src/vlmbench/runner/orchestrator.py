@@ -28,6 +28,7 @@ from vlmbench.jobs.job import JobUnit, RowSink
 from vlmbench.jobs.processes import warm_up_server
 from vlmbench.measure.fingerprint import fingerprint
 from vlmbench.promptset import PromptSet
+from vlmbench.promptset.compose import manifest_images
 from vlmbench.results.reader import read_rows
 from vlmbench.results.schema import Status
 from vlmbench.results.writer import RowWriter
@@ -156,6 +157,7 @@ def run_benchmark(config: RunConfig, promptset: Optional[PromptSet] = None, resu
             "environment": fingerprint(),
             "models": {},
             "rows_expected": rows_expected,
+            **manifest_images(promptset, config),
         }
     models_info: dict[str, Any] = manifest.setdefault("models", {})
     result = RunResult(run_id, run_dir)

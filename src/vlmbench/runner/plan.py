@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Optional
 
 from vlmbench.backends.base import ModelSpec
@@ -23,6 +24,14 @@ def batches(prompt_ids: list[str], batch_size: int) -> list[tuple[str, ...]]:
 
 
 def scenarios(config: RunConfig) -> list[Scenario]:
+    """The run's scenarios; with --cache-state, each once per state (states kept apart)."""
+    base = _base_scenarios(config)
+    if not config.cache_states:
+        return base
+    return [replace(s, cache_state=state) for state in config.cache_states for s in base]
+
+
+def _base_scenarios(config: RunConfig) -> list[Scenario]:
     from vlmbench.backends import backend_class
 
     own = backend_class(config.backend).scenarios(config)

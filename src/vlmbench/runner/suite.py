@@ -119,6 +119,8 @@ def suite_config(path: Path, values: dict[str, Any], nodes: dict[str, yaml.Node]
             if not has(model):
                 raise fail(path, item, f"{prefix}models", f"unknown catalog id {model!r}")
     changes["suite"] = values.get("name", base.suite or default_name)
+    if changes.get("dataset") and not Path(changes["dataset"]).is_absolute():
+        changes["dataset"] = str(Path(path).parent / changes["dataset"])  # relative to the suite file
     try:
         return base.replace(**changes)
     except UsageError as exc:

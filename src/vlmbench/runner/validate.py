@@ -6,7 +6,9 @@ from vlmbench.backends import backend_class
 from vlmbench.catalog import load_module
 from vlmbench.config import RunConfig
 from vlmbench.errors import UsageError
-from vlmbench.promptset import PromptSet, load_promptset
+from vlmbench.promptset import PromptSet
+from vlmbench.promptset.compose import run_promptset
+from vlmbench.runner.image_axis import check_image_axis, check_images_per_request
 
 
 def validate(config: RunConfig, check_device: bool = True) -> PromptSet:
@@ -20,7 +22,9 @@ def validate(config: RunConfig, check_device: bool = True) -> PromptSet:
     for plugin in config.plugins:
         load_module(plugin)
     backend_class(config.backend).validate_config(config, check_device)
-    promptset = load_promptset(config.promptset_version, ids=config.prompts, root=config.promptset_dir)
+    check_image_axis(config)
+    promptset = run_promptset(config)
+    check_images_per_request(config, promptset)
     for model, own in config.model_overrides.items():
         if model not in config.models:
             continue

@@ -8,14 +8,27 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+# Cache states (--cache-state): what a request shares with the ones before it.
+# cold: unique image bytes and text; same-image: identical image bytes, new text (an encoder /
+# processor cache hit); identical: an exact repeat (a prefix-cache hit).
+CACHE_STATES = ("cold", "same-image", "identical")
+
+
 @dataclass(frozen=True)
 class Scenario:
     batch_size: int
     max_new_tokens: int
+    # "" = the run's one cache state (from --cache-bust), not part of the name; else a state
+    # of --cache-state, kept apart as its own scenario ("...-same-image")
+    cache_state: str = ""
 
     @property
     def name(self) -> str:
-        return f"b{self.batch_size}-n{self.max_new_tokens}"
+        return f"b{self.batch_size}-n{self.max_new_tokens}{self.state_suffix}"
+
+    @property
+    def state_suffix(self) -> str:
+        return f"-{self.cache_state}" if self.cache_state else ""
 
 
 @dataclass(frozen=True)

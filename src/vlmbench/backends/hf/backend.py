@@ -34,21 +34,13 @@ from vlmbench.metrics import Timeline, compute_request_metrics
 from vlmbench.metrics.energy import EnergyWindow, compute_energy_metrics
 from vlmbench.metrics.roofline import RooflineBound, RooflineFraction, decode_traffic
 from vlmbench.promptset import PromptItem
+from vlmbench.promptset.render import format_prompt
 
 MIB = 1024.0 * 1024.0
 
 
 def utc_now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-
-def format_prompt(processor: Any, text: str, fallback_template: str) -> str:
-    """The processor's chat template when it has one, else the entry's published template."""
-    if getattr(processor, "chat_template", None):
-        messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": text}]}]
-        return processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-    image_token = getattr(processor, "image_token", "<image>") or "<image>"
-    return fallback_template.replace("<image>", image_token).format(prompt=text)
 
 
 def count_generated(row: torch.Tensor, eos_ids: set[int]) -> int:
@@ -156,10 +148,10 @@ class HFBackend(Backend):
     def _static_cache_len(self) -> int:
         """One static-cache length for the whole run: the longest prompt of the prompt set plus
         the longest output, so every call reuses one cache shape (one compiled graph)."""
-        from vlmbench.promptset import load_promptset
+        from vlmbench.promptset.compose import run_promptset
 
         cfg = self.config
-        promptset = load_promptset(cfg.promptset_version, ids=cfg.prompts, root=cfg.promptset_dir)
+        promptset = run_promptset(cfg)
         longest = max(int(self.prepare([item])[0]["input_ids"].shape[1]) for item in promptset.items)
         outputs = [n for _b, n in (cfg.scenarios or [])] + [cfg.max_new_tokens]
         return longest + max(outputs)
@@ -205,8 +197,11 @@ class HFBackend(Backend):
     def prepare(self, items: Sequence[PromptItem]) -> tuple[Any, float]:
         """The processor call, timed: image decode, resize, normalise, tokenise, expand."""
         t0 = time.perf_counter_ns()
-        images = [item.open_image() for item in items]
-        texts = [format_prompt(self.loaded.processor, item.prompt, self.loaded.prompt_template) for item in items]
+        if all(item.n_images == 1 for item in items):
+            images: list[Any] = [item.open_image() for item in items]
+        else:  # one list of images per prompt
+            images = [item.open_images() for item in items]
+        texts = [format_prompt(self.loaded.processor, item, self.loaded.prompt_template) for item in items]
         kwargs: dict[str, Any] = {"images": images, "text": texts, "return_tensors": "pt"}
         if len(items) > 1:
             kwargs["padding"] = True

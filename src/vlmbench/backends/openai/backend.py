@@ -36,6 +36,7 @@ from vlmbench.backends.openai.columns import OutcomeColumns, TokenCounter
 from vlmbench.backends.openai.endpoint import Endpoint
 from vlmbench.backends.openai.load import ClosedLoop, LoadMode, LoadScenario, Sequential, load_modes
 from vlmbench.backends.openai.metrics import SLO
+from vlmbench.backends.openai.parity import InputParity
 from vlmbench.backends.openai.request import CacheBuster, RequestBuilder
 from vlmbench.backends.openai.errors import EndpointError
 from vlmbench.backends.openai.server_kinds import AUTO, KIND_CHOICES, SERVER_KINDS, ServerKind, detect, server_kind
@@ -134,7 +135,7 @@ class OpenAIBackend(Backend):
     def scenarios(cls, config: RunConfig) -> list[LoadScenario]:
         """One scenario per load window (``seq``, ``c<C>``, ``r<R>``), each one request per cell."""
         modes = load_modes(config.options.concurrency, config.options.rates, config.seed)
-        return [LoadScenario(1, config.max_new_tokens, mode) for mode in modes]
+        return [LoadScenario(1, config.max_new_tokens, load=mode) for mode in modes]
 
     # -- worker side ------------------------------------------------------------------------
     def load(self) -> dict[str, Any]:
@@ -154,6 +155,7 @@ class OpenAIBackend(Backend):
         self.slo = SLO.parse(cfg.options.slo) if cfg.options.slo else None
         self._measure_builder: Optional[RequestBuilder] = None
         self.count_tokens, self.tokenizer_source = load_client_tokenizer(cfg, self.spec.model)
+        self.parity = InputParity(self.spec.model)
         return {
             "system": self._system(),
             "weights": None,
@@ -196,10 +198,12 @@ class OpenAIBackend(Backend):
                            f"keep-alive, pool of {self.client.http.options.pool_size or 'unlimited'}",
             "ca_bundle": self.config.options.ca_bundle,
             "slo_ms": self.slo.limits if self.slo else None,
+            "input_parity": self.parity.describe(),
         }
 
-    def _columns(self, max_new_tokens: int) -> OutcomeColumns:
-        return OutcomeColumns(self.kind, max_new_tokens, self.config.options.cache_bust, self.count_tokens, self.slo)
+    def _columns(self, max_new_tokens: int, state: str = "") -> OutcomeColumns:
+        state = state or self._default_state
+        return OutcomeColumns(self.kind, max_new_tokens, state == "cold", self.count_tokens, self.slo, state)
 
     def run_job(self, run_id: str, cells: Sequence[Cell], promptset: PromptSet, emit: Emit) -> None:
         """Measure every cell (one request each), window by window; ``emit(cell, 0, columns)``
@@ -208,7 +212,7 @@ class OpenAIBackend(Backend):
             error = EndpointError(self.probe_error.category,
                                   f"{self.probe_error.detail} (GET /v1/models, asked by --server-kind auto)")
             for cell in cells:
-                emit(cell, 0, self._columns(cell.scenario.max_new_tokens).unsent(error, f"{self.spec.model}|{cell.scenario.name}"))
+                emit(cell, 0, self._columns(cell.scenario.max_new_tokens, cell.scenario.cache_state).unsent(error, f"{self.spec.model}|{cell.scenario.name}"))
             return
         builder = self._builder(run_id)
         first_window = True
@@ -218,13 +222,18 @@ class OpenAIBackend(Backend):
                 first_window = False
                 self._window(builder, group[:1], promptset, scenario, Sequential(), f"{window_id}|cold", emit, cold=True)
                 group = group[1:]
-            self._warmup(builder, promptset, scenario.max_new_tokens)
+            self._warmup(builder, promptset, scenario)
             if group:
                 self._window(builder, group, promptset, scenario, scenario.mode, window_id, emit)
 
     def _builder(self, run_id: str) -> RequestBuilder:
-        """Request bodies of this job: every one unique (warmup included) unless --no-cache-bust."""
-        return RequestBuilder(self.spec.model, self.kind, CacheBuster(run_id) if self.config.options.cache_bust else None)
+        """Request bodies of this job: every one unique (warmup included) unless --no-cache-bust
+        or a --cache-state that shares image or text."""
+        return RequestBuilder(self.spec.model, self.kind, CacheBuster(run_id), default_state=self._default_state)
+
+    @property
+    def _default_state(self) -> str:
+        return "cold" if self.config.options.cache_bust else "identical"
 
     def close(self) -> None:
         """Close the pooled connections."""
@@ -234,16 +243,22 @@ class OpenAIBackend(Backend):
 
     def _window(self, builder: RequestBuilder, cells: Sequence[Cell], promptset: PromptSet, scenario: LoadScenario,
                 mode: LoadMode, window_id: str, emit: Emit, cold: bool = False) -> None:
-        n = scenario.max_new_tokens
-        requests = [builder.build(promptset.get(cell.prompt_ids[0]), n) for cell in cells]
+        n, state = scenario.max_new_tokens, scenario.cache_state or None
+        requests = [builder.build(promptset.get(cell.prompt_ids[0]), n, state) for cell in cells]
         outcomes = run_window(self.client, requests, mode)
-        for cell, columns in zip(cells, self._columns(n).window(outcomes, window_id, cold=cold)):
-            emit(cell, 0, columns)
+        columns = self._columns(n, scenario.cache_state).window(outcomes, window_id, cold=cold)
+        for cell, request, row in zip(cells, requests, columns):
+            if row.get("status") == "ok":
+                row.update(self.parity.columns(promptset.get(cell.prompt_ids[0]), request.parts,
+                                               row.get("n_prompt_tokens")))
+            emit(cell, 0, row)
 
-    def _warmup(self, builder: RequestBuilder, promptset: PromptSet, max_new_tokens: int) -> None:
-        """``--warmup`` unrecorded sequential requests, cycling through the prompt set."""
+    def _warmup(self, builder: RequestBuilder, promptset: PromptSet, scenario: LoadScenario) -> None:
+        """``--warmup`` unrecorded sequential requests, cycling through the prompt set (in the
+        scenario's cache state: under same-image / identical they prime the caches measured)."""
         ids = promptset.ids()
-        requests = [builder.build(promptset.get(ids[w % len(ids)]), max_new_tokens) for w in range(self.config.warmup)]
+        n, state = scenario.max_new_tokens, scenario.cache_state or None
+        requests = [builder.build(promptset.get(ids[w % len(ids)]), n, state) for w in range(self.config.warmup)]
         if requests:
             run_window(self.client, requests, Sequential())
 

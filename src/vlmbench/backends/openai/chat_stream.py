@@ -84,6 +84,7 @@ class ChatStreamRecord:
     text_parts: list[str] = field(default_factory=list)
     prompt_tokens: Optional[int] = None
     completion_tokens: Optional[int] = None
+    cached_tokens: Optional[int] = None  # usage.prompt_tokens_details.cached_tokens, when returned
     finish_reason: Optional[str] = None
     done: bool = False
 
@@ -153,6 +154,9 @@ class ChatStreamRecord:
             self.prompt_tokens = prompt
         if isinstance(completion, int):
             self.completion_tokens = completion
+        details = usage.get("prompt_tokens_details")
+        if isinstance(details, dict) and isinstance(details.get("cached_tokens"), int):
+            self.cached_tokens = details["cached_tokens"]
 
 
 def _error_text(error: Any) -> str:

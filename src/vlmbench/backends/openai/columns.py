@@ -45,7 +45,9 @@ class OutcomeColumns:
     """Per-row columns of one model's outcomes; settings that are the same for every row."""
 
     def __init__(self, kind: ServerKind, max_new_tokens: int, cache_bust: bool,
-                 count_tokens: Optional[TokenCounter] = None, slo: Optional[SLO] = None) -> None:
+                 count_tokens: Optional[TokenCounter] = None, slo: Optional[SLO] = None,
+                 cache_state: Optional[str] = None) -> None:
+        self.cache_state = cache_state
         self.kind = kind
         self.max_new_tokens = max_new_tokens
         self.cache_bust = cache_bust
@@ -74,7 +76,8 @@ class OutcomeColumns:
 
     def unsent(self, error: EndpointError, window_id: str) -> dict[str, Any]:
         """Columns of a request that was never sent (the endpoint could not be probed)."""
-        return {"weights": None, "cache_bust": self.cache_bust, "max_new_tokens": self.max_new_tokens,
+        return {"weights": None, "cache_bust": self.cache_bust, "cache_state": self.cache_state,
+                "max_new_tokens": self.max_new_tokens,
                 "window_id": window_id, "cold": False, "status": error.status.value, "error": str(error),
                 "slo_met": self._verdict({}, completed=False)}
 
@@ -87,6 +90,7 @@ class OutcomeColumns:
             "started_at": outcome.started_at,
             "concurrency": outcome.concurrency,
             "cache_bust": self.cache_bust,
+            "cache_state": self.cache_state,
             "encode_ms": outcome.request.encode_ms,
             "max_new_tokens": self.max_new_tokens,
         }
@@ -114,6 +118,7 @@ class OutcomeColumns:
             n_output_tokens=n_out,
             n_output_tokens_client=client_count,
             n_prompt_tokens=record.prompt_tokens,
+            cached_prompt_tokens=record.cached_tokens,
             length_enforced=self.kind.enforces_length and (n_out is None or n_out == self.max_new_tokens),
         )
         row["slo_met"] = self._verdict(row, completed=True)

@@ -125,7 +125,7 @@ class LoadScenario(Scenario):
 
     @property
     def name(self) -> str:
-        return f"{(self.load or Sequential()).label}-n{self.max_new_tokens}"
+        return f"{(self.load or Sequential()).label}-n{self.max_new_tokens}{self.state_suffix}"
 
     @property
     def mode(self) -> LoadMode:

@@ -10,6 +10,13 @@ Cache busting (``--cache-bust``): the k-th request for prompt p in run r carries
 nonce ``sha256(r|p|k)[:12]`` before the prompt and an image changed imperceptibly at position
 ``base(r, p) + k`` (see :mod:`images`), so no two requests of a run share a prefix or an
 image, and a rerun (new run id) does not replay an earlier run's requests.
+
+Cache states (``--cache-state``, :data:`~vlmbench.vocab.cells.CACHE_STATES`): ``cold`` is the
+above; ``same-image`` keeps the image bytes and changes only the text nonce (an image-encoder /
+processor cache may hit, the prefix cache cannot past the image); ``identical`` sends the same
+body again (a prefix-cache hit). A request with several images (``--images-per-request``, a
+dataset line) carries them as ``image_url`` parts in the item's order, text parts between
+them where the item interleaves; under ``cold`` each image is changed at its own position.
 """
 
 from __future__ import annotations
@@ -36,6 +43,8 @@ class PreparedRequest:
     body: bytes
     encode_ms: float
     nonce: Optional[str] = None
+    # the user turn as sent: ("image", k) and ("text", str) parts, nonce included
+    parts: tuple[tuple[str, Any], ...] = ()
 
     def payload(self, include_usage: bool) -> bytes:
         """The bytes to send, with or without ``stream_options.include_usage``."""
@@ -72,36 +81,42 @@ class CacheBuster:
 class RequestBuilder:
     """Builds the request bodies of one model on one server kind."""
 
-    def __init__(self, model: str, kind: ServerKind, cache_buster: Optional[CacheBuster] = None) -> None:
+    def __init__(self, model: str, kind: ServerKind, cache_buster: Optional[CacheBuster] = None,
+                 default_state: Optional[str] = None) -> None:
+        """``default_state``: the state of a request built without one (default: cold with a
+        cache buster, identical without)."""
         self.model = model
         self.kind = kind
         self.cache_buster = cache_buster
+        self.default_state = default_state or ("cold" if cache_buster else "identical")
         self._perturber = ImagePerturber()
 
-    def build(self, item: PromptItem, max_new_tokens: int) -> PreparedRequest:
-        """The request for ``item``; with cache busting, each call gives a new unique request."""
+    def build(self, item: PromptItem, max_new_tokens: int, state: Optional[str] = None) -> PreparedRequest:
+        """The request for ``item`` in cache state ``state`` (None: cold with a cache buster,
+        identical without); cold and same-image give a new request on every call."""
         t0 = time.perf_counter_ns()
-        token = self.cache_buster.next_token(item.id) if self.cache_buster else None
-        image = item.image_bytes
-        text = item.prompt
+        state = state or self.default_state
+        buster = self.cache_buster
+        token = buster.next_token(item.id) if buster is not None and state != "identical" else None
+        images = [(part.data, part.format) for part in item.images]
+        parts = list(item.parts())
         if token is not None:
-            image = self._perturber.perturb(image, item.format, token.position)
-            text = f"[{token.nonce}] {text}"
-        body = self.body(data_url(image, item.format), text, max_new_tokens)
+            if state == "cold":
+                images = [(self._perturber.perturb(data, fmt, token.position + k * 7919), fmt)
+                          for k, (data, fmt) in enumerate(images)]
+            first_text = next(i for i, (kind, _) in enumerate(parts) if kind == "text")
+            parts[first_text] = ("text", f"[{token.nonce}] {parts[first_text][1]}")
+        content = [{"type": "image_url", "image_url": {"url": data_url(*images[value])}} if kind == "image"
+                   else {"type": "text", "text": value} for kind, value in parts]
+        body = self.body_parts(content, max_new_tokens)
         encoded = json.dumps(body, separators=(",", ":")).encode("utf-8")
         encode_ms = (time.perf_counter_ns() - t0) / 1e6
-        return PreparedRequest(item.id, encoded, encode_ms, token.nonce if token else None)
+        return PreparedRequest(item.id, encoded, encode_ms, token.nonce if token else None, tuple(parts))
 
-    def body(self, image_url: str, text: str, max_new_tokens: int) -> dict[str, Any]:
+    def body_parts(self, content: list[dict[str, Any]], max_new_tokens: int) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self.model,
-            "messages": [{
-                "role": "user",
-                "content": [
-                    {"type": "image_url", "image_url": {"url": image_url}},
-                    {"type": "text", "text": text},
-                ],
-            }],
+            "messages": [{"role": "user", "content": content}],
             "stream": True,
             "temperature": 0,
         }
