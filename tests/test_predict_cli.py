@@ -30,6 +30,7 @@ def test_predict_json_schema_and_predictions_csv(tmp_path, capsys):
     for r in rows:
         assert r["model_id"] == TINY and r["prompt_id"] == PROMPT and r["source"] == "predicted"
         assert r["profile"] == "h100" and r["profile_kind"] == "spec"
+        assert r["validation"] == "unvalidated" and r["interval_level"] == "prior, coverage unknown"
         assert r["n_image_tokens"] == 576
         for key in STAGE_KEYS + ("preprocess_ms",):
             assert r[key] > 0
@@ -53,6 +54,29 @@ def test_predict_json_schema_and_predictions_csv(tmp_path, capsys):
     assert html.count('class="badge-predicted"') >= 3 and "tpot 12%" in html
     assert "<script>x" not in html and "&lt;script&gt;x" in html
     assert "not measured yet" in html  # the hostile device has no validation
+    assert html.count('class="badge-unvalidated"') == 3 and "Intervals: prior, coverage unknown." in html
+    assert "held out by model, same machine" in html  # the error note says what was held out
+
+
+def test_predictions_csv_version_1_is_still_read(tmp_path):
+    """A file written before ``validation`` / ``interval_level`` existed (schema 1) reads back,
+    with the claims its profile kind implies; an unknown version is refused in one line."""
+    from vlmbench.predict.predictions_io import COLUMNS_V1, VERSION_COLUMN
+
+    def v1_file(name: str, kind: str, version: str = "1"):
+        row = {VERSION_COLUMN: version, "source": "predicted", "model_id": TINY, "prompt_id": PROMPT, "batch_size": "1",
+               "max_new_tokens": "4", "dtype": "bfloat16", "profile": "x", "profile_kind": kind, "ttft_ms": "12.5"}
+        path = tmp_path / name
+        path.write_text(",".join(COLUMNS_V1) + "\n" + ",".join(row.get(c, "") for c in COLUMNS_V1) + "\n")
+        return path
+
+    spec = read_predictions(v1_file("spec.csv", "spec"))[0]
+    assert spec["ttft_ms"] == 12.5 and spec["validation"] == "unvalidated"
+    assert spec["interval_level"] == "prior, coverage unknown"
+    calibrated = read_predictions(v1_file("cal.csv", "calibrated"))[0]
+    assert calibrated["validation"] == calibrated["interval_level"] == "not recorded (predictions schema 1)"
+    with pytest.raises(SchemaError, match="predictions schema version '9' is not one this vlmbench reads"):
+        read_predictions(v1_file("v9.csv", "spec", version="9"))
 
 
 def test_requests_csv_is_refused_by_the_predictions_reader(tiny_run):
@@ -132,6 +156,62 @@ def test_site_shows_predictions_apart_from_measured_tables(tiny_run, tmp_path, c
     assert "badge-predicted" in (site / "assets" / "site.css").read_text()
     assert "not measured yet" in predicted  # no validation report given: the error is said to be unknown
     summary = (site / "data" / "summary.csv").read_text()
-    assert "predicted" not in summary and f"{predicted_ttft:.1f}" not in measured
+    # no predicted cell above the predictions section (a bare number could match a measured one by chance)
+    assert "predicted" not in summary and 'class="pred"' not in measured and "badge-predicted" not in measured
+    assert f"{predicted_ttft:.1f} <small>" in predicted
     assert main(["site", str(tiny_run.run_dir), "-o", str(site), "--predictions", str(tmp_path / "none.csv")]) == 2
     assert "--predictions" in capsys.readouterr().err
+
+
+THREE_TINY = ("llava-1.5-7b-tiny", "paligemma-3b-224-tiny", "tinyllava-3.1b-tiny")
+
+
+@pytest.mark.slow
+def test_held_out_claims_from_three_models(tmp_path, capsys):
+    """Calibrated on three models' real runs: the profile's intervals are held out by model on this
+    machine (80 % level, 3 models), every prediction and the table say so, and --validate gives the
+    held-out error with a bootstrap interval over models and a coverage line per stage."""
+    from conftest import run_cli
+
+    proc = run_cli("run", *[a for m in THREE_TINY for a in ("--model", m)], "--prompts", PROMPT, "--repeats", "3",
+                   "--max-new-tokens", "4", "--warmup", "1", "--no-progress", "--out", str(tmp_path / "results"),
+                   "--run-id", "three")
+    assert proc.returncode == 0, proc.stderr
+    run = tmp_path / "results" / "three"
+    micro, fitted = tmp_path / "cpu.json", tmp_path / "cal.json"
+    assert main(["calibrate", "--device", "cpu", "--quick", "-o", str(micro)]) == 0
+    assert main(["calibrate", "--profile", str(micro), "--runs", str(run), "-o", str(fitted)]) == 0
+    profile = read_profile(fitted)
+    basis = profile.interval_basis
+    assert basis["models"] == 3 and basis["level"] == 0.8 and {"vision", "prefill", "tpot"} <= set(basis["stages"])
+    assert read_profile(micro).interval_basis == {}  # priors
+    v1 = json.loads(fitted.read_text())  # a format-1 profile (no interval_basis) reads with the same basis
+    v1["version"] = 1
+    del v1["interval_basis"]
+    from vlmbench.predict.profiles import Profile
+
+    derived = Profile.from_json(v1).interval_basis
+    assert {**derived, "stages": set(derived["stages"])} == {**basis, "stages": set(basis["stages"])}
+    capsys.readouterr()
+    assert main(["predict", "--model", THREE_TINY[0], "--profile", str(fitted), "--prompts", PROMPT,
+                 "--max-new-tokens", "4"]) == 0
+    table = capsys.readouterr().out
+    assert "validation: held out by model, same machine; interval: 80 % interval from held-out models on this " \
+           "machine (3 models)" in table
+    assert main(["predict", "--model", THREE_TINY[0], "--profile", str(micro), "--prompts", PROMPT,
+                 "--max-new-tokens", "4"]) == 0
+    assert "validation: unvalidated; interval: prior, coverage unknown" in capsys.readouterr().out
+    assert main(["predict", "--validate", str(run), "--profile", str(fitted), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    lomo = report["blocks"]["lomo"]
+    assert report["labels"]["lomo"].startswith("held out by model, same machine")
+    for stage in ("vision", "prefill", "tpot"):
+        s = lomo[stage]
+        assert s["models"] == 3 and 0.0 <= s["coverage"] <= 1.0
+        lo, hi = s["median_abs_ci"]
+        assert lo <= s["median_abs"] <= hi  # the pooled median lies inside its own bootstrap interval
+    assert report["blocks"]["roofline"]["tpot"].get("coverage") is None  # no interval to cover
+    assert main(["predict", "--validate", str(run), "--profile", str(fitted)]) == 0
+    text = capsys.readouterr().out
+    assert "lomo: held out by model, same machine" in text and "coverage per stage (lomo:" in text
+    assert text.count("rows inside the interval") >= 5

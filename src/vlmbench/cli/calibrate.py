@@ -74,7 +74,7 @@ def _fit(profile_ref: str, runs: list[str], out: Path) -> int:
     cache = CountCache()
     profile = calibrate_on_rows(start, rows, runs, cache)
     base = Profile.from_json(profile.base) if profile.base else start
-    profile.interval = lomo_intervals(base, samples(rows, cache))
+    profile.interval, profile.interval_basis = lomo_intervals(base, samples(rows, cache))
     write_profile(profile, out)
     p = profile.params
     print(f"wrote {out}: fitted to {len(rows)} rows of {len({r['model_id'] for r in rows})} models; "

@@ -4,6 +4,16 @@ Predicted rows never share a file with measured ones: the version column is
 ``predictions_schema_version`` (a requests.csv has ``schema_version``), every row says
 ``source=predicted`` with the profile and its kind, and each reader refuses the other's file
 with a one-line message.
+
+Versions (a new column is a new version; the reader reads every released one):
+
+- 1: the first release;
+- 2: appends ``validation`` ("held out by model, same machine" | "unvalidated") and
+  ``interval_level`` (what the ``_lo``/``_hi`` interval claims: "80 % interval from held-out models
+  on this machine (N models)" | "prior, coverage unknown"). Version-1 rows read back with
+  ``validation`` "unvalidated" and ``interval_level`` "prior, coverage unknown" for spec-sheet and
+  micro-benchmark profiles (nothing measured was behind them, their intervals were priors), and
+  "not recorded (predictions schema 1)" in both for calibrated ones.
 """
 
 from __future__ import annotations
@@ -16,18 +26,24 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from vlmbench.errors import SchemaError
+from vlmbench.predict.claims import PRIOR, UNVALIDATED
 
 VERSION_COLUMN = "predictions_schema_version"
-PREDICTIONS_SCHEMA_VERSION = "1"
 STAGES = ("preprocess_ms", "vision_ms", "prefill_ms", "ttft_ms", "tpot_ms", "e2e_ms", "peak_memory_mb")
-COLUMNS: tuple[str, ...] = (
+COLUMNS_V1: tuple[str, ...] = (
     VERSION_COLUMN, "source", "model_id", "prompt_id", "batch_size", "max_new_tokens", "dtype",
     "profile", "profile_kind", "device", "stack", "n_prompt_tokens", "n_image_tokens", "twin",
     *[c for s in STAGES for c in (s, f"{s}_lo", f"{s}_hi")],
     "fits_memory", "vision_gflop", "prefill_gflop", "decode_bytes_per_step_mb", "weights_mb", "trace_coverage",
 )
+COLUMNS_V2: tuple[str, ...] = COLUMNS_V1 + ("validation", "interval_level")
+VERSIONS: dict[str, tuple[str, ...]] = {"1": COLUMNS_V1, "2": COLUMNS_V2}
+PREDICTIONS_SCHEMA_VERSION = "2"  # what this vlmbench writes
+COLUMNS = VERSIONS[PREDICTIONS_SCHEMA_VERSION]
+NOT_RECORDED = "not recorded (predictions schema 1)"
 _INT = {"batch_size", "max_new_tokens", "n_prompt_tokens", "n_image_tokens"}
-_STR = {VERSION_COLUMN, "source", "model_id", "prompt_id", "dtype", "profile", "profile_kind", "device", "stack", "twin"}
+_STR = {VERSION_COLUMN, "source", "model_id", "prompt_id", "dtype", "profile", "profile_kind", "device", "stack", "twin",
+        "validation", "interval_level"}
 
 
 def _cell(name: str, value: Any) -> str:
@@ -91,16 +107,28 @@ def read_predictions(path: str | Path) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     at = header.index(VERSION_COLUMN)
     for lineno, cells in enumerate(reader, start=2):
-        if cells[at] != PREDICTIONS_SCHEMA_VERSION:
-            raise SchemaError(f"{p}:{lineno}: predictions schema version {cells[at]!r} is not one this vlmbench "
-                              f"reads ({PREDICTIONS_SCHEMA_VERSION})")
-        if tuple(header) != COLUMNS:
-            raise SchemaError(f"{p}: header does not match predictions schema {PREDICTIONS_SCHEMA_VERSION}")
+        version = cells[at] if at < len(cells) else ""
+        if version not in VERSIONS:
+            raise SchemaError(f"{p}:{lineno}: predictions schema version {version!r} is not one this vlmbench "
+                              f"reads ({', '.join(VERSIONS)})")
+        if tuple(header) != VERSIONS[version]:
+            raise SchemaError(f"{p}: header does not match predictions schema {version}")
+        if len(cells) != len(header):
+            raise SchemaError(f"{p}:{lineno}: {len(cells)} cells, the header has {len(header)}")
         row = {c: _parse(c, v) for c, v in zip(header, cells)}
         if row.get("source") != "predicted":
             raise SchemaError(f"{p}:{lineno}: source {row.get('source')!r}, expected 'predicted'")
-        rows.append(row)
+        rows.append(_upgrade(row, version))
     return rows
+
+
+def _upgrade(row: dict[str, Any], version: str) -> dict[str, Any]:
+    """A row of an older version with the current version's keys (see the module docstring)."""
+    if version == "1":
+        prior_only = row.get("profile_kind") in ("spec", "micro-benchmark")  # never had held-out intervals
+        row = dict(row, validation=UNVALIDATED if prior_only else NOT_RECORDED,
+                   interval_level=PRIOR if prior_only else NOT_RECORDED)
+    return row
 
 
 def first_value(rows: list[dict[str, Any]], key: str) -> Optional[Any]:

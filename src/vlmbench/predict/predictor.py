@@ -4,7 +4,9 @@ Steps: the catalog entry's twin (:mod:`twin`) runs the prompt image(s) through t
 stand-in processor and is traced (:mod:`trace`); the trace is mapped onto the real-size model on
 the meta device (:mod:`opcount`); op counts become milliseconds on the profile (:mod:`timing`).
 The interval of a stage is the point prediction times the profile's ``interval[stage]`` (spec
-priors, micro-benchmark priors, or the quantiles of held-out errors after calibration).
+priors, micro-benchmark priors, or the quantiles of held-out-model errors after calibration);
+every record says what it was validated on (``validation``: "held out by model, same machine" or
+"unvalidated") and what its interval claims (``interval_level``), from :mod:`claims`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Optional, Sequence
 
 from vlmbench.errors import UsageError
+from vlmbench.predict.claims import interval_claim, validation_claim
 from vlmbench.predict.opcount import ModelCounts, build_meta_model, count_ops, torch_dtype
 from vlmbench.predict.profiles.schema import Params, Profile
 from vlmbench.predict.timing import Times, predict_times
@@ -98,7 +101,7 @@ def record(case: Case, times: Times, profile: Profile, n_out: int, stack: Option
         "batch_size": case.batch_size, "max_new_tokens": n_out, "dtype": c.dtype,
         "profile": profile.name, "profile_kind": profile.kind, "device": profile.device,
         "stack": stack or "", "n_prompt_tokens": c.n_prompt_tokens, "n_image_tokens": c.n_image_tokens,
-        "twin": c.twin,
+        "twin": c.twin, "validation": validation_claim(profile), "interval_level": interval_claim(profile),
     }
     for stage, name in STAGE_FIELDS:
         value = getattr(times, name)

@@ -15,7 +15,11 @@ interpretable multipliers (:class:`Params`) that calibration on measured rows ad
 - ``host``: image decode ns per input pixel, transform ns per output element, fixed ms;
 - ``overlap``: the host dispatches asynchronously (GPUs): a stage takes ``max(device, host)``
   instead of ``device + host``;
-- ``interval``: per stage ``[low, high]`` multipliers of the point prediction.
+- ``interval``: per stage ``[low, high]`` multipliers of the point prediction;
+  ``interval_basis`` says what they rest on: ``{}`` priors (coverage unknown), or
+  ``{"held_out": "model", "level": 0.8, "models": N, "stages": [...]}`` after calibration on N >= 3
+  models: the stages listed have intervals from the held-out-model errors on the calibration
+  machine (format version 2; a version-1 calibrated profile on >= 3 models is read as such).
 
 ``kind`` is ``spec`` (datasheet peaks x efficiency priors), ``micro-benchmark`` (``vlmbench calibrate
 --device``) or ``calibrated`` (fitted to measured rows). Readers refuse other formats and versions.
@@ -33,7 +37,8 @@ from typing import Any, Optional
 from vlmbench.errors import UsageError
 
 FORMAT = "vlmbench-device-profile"
-VERSION = 1
+VERSION = 2
+READABLE_VERSIONS = (1, 2)  # 1: without interval_basis (derived on reading)
 KINDS = ("spec", "micro-benchmark", "calibrated")
 STAGES = ("preprocess", "vision", "prefill", "ttft", "tpot", "e2e", "peak_memory")
 
@@ -93,6 +98,7 @@ class Profile:
     grouped_conv_curve: dict[str, list[list[float]]] = field(default_factory=dict)
     stacks: dict[str, dict[str, float]] = field(default_factory=dict)  # stack key -> Params json
     interval: dict[str, list[float]] = field(default_factory=dict)
+    interval_basis: dict[str, Any] = field(default_factory=dict)  # {} = priors; see the module docstring
     sources: dict[str, str] = field(default_factory=dict)
     dense: bool = True
     fingerprint: dict[str, Any] = field(default_factory=dict)
@@ -114,17 +120,35 @@ class Profile:
     def from_json(cls, data: dict[str, Any], source: str = "profile") -> "Profile":
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise UsageError(f"{source}: not a vlmbench device profile (format {data.get('format') if isinstance(data, dict) else None!r})")
-        if data.get("version") != VERSION:
+        if data.get("version") not in READABLE_VERSIONS:
             raise UsageError(f"{source}: device profile version {data.get('version')!r} not understood "
-                             f"(this vlmbench reads version {VERSION})")
+                             f"(this vlmbench reads versions {', '.join(map(str, READABLE_VERSIONS))})")
         if data.get("kind") not in KINDS:
             raise UsageError(f"{source}: profile kind {data.get('kind')!r} is not one of {', '.join(KINDS)}")
         fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         fields["params"] = Params.from_json(data.get("params") or {})
+        if data["version"] == 1:
+            fields["interval_basis"] = _v1_interval_basis(data)
         try:
             return cls(**fields)
         except TypeError as exc:
             raise UsageError(f"{source}: device profile is missing fields ({exc})") from None
+
+
+HELD_OUT_LEVEL = 0.80  # [q10, q90] of the held-out ratios (predict/intervals.py)
+MIN_HELD_OUT_MODELS = 3
+
+
+def _v1_interval_basis(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 did not record it: its calibration replaced a stage's prior interval by held-out
+    quantiles when it saw >= 3 models and >= 3 ratios of the stage: the stages whose interval
+    differs from the base profile's prior are those."""
+    models = {m for run in data.get("calibrated_on") or [] for m in run.get("models", [])}
+    if data.get("kind") != "calibrated" or len(models) < MIN_HELD_OUT_MODELS:
+        return {}
+    prior = (data.get("base") or {}).get("interval") or {}
+    stages = sorted(k for k, v in (data.get("interval") or {}).items() if list(v) != list(prior.get(k, [])))
+    return {"held_out": "model", "level": HELD_OUT_LEVEL, "models": len(models), "stages": stages} if stages else {}
 
 
 def write_profile(profile: Profile, path: str | Path) -> Path:
