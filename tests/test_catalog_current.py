@@ -56,6 +56,9 @@ SHEET_PARAMS = {
     "smolvlm2-2.2b": 2_246_784_880,
     "llama-3.2-11b-vision": 10_670_220_835,
     "llama-3.2-90b-vision": 88_593_355_323,
+    "llava-onevision-0.5b": 893_675_552,
+    "llava-onevision-7b": 8_030_807_584,
+    "llava-onevision-72b": 73_181_570_592,
 }
 # Active parameters per token of the mixtures of experts (the sheet's computed figures).
 SHEET_ACTIVE = {"qwen3-vl-30b-a3b": 3_891_664_112, "qwen3-vl-235b-a22b": 22_767_151_856,
@@ -80,6 +83,7 @@ SHEET_TOKENS = {
     "InternVL3.5": (256, 3328, 3328, 2304, 2304, 1024, 3328),
     "SmolVLM2": (1088, 832, 832, 832, 832, 576, 832),
     "Llama 3.2 Vision": (1,) * 7,  # one <|image|> token; the image is cross-attended
+    "LLaVA-OneVision": (3699, 2929, 4725, 5967, 7269, 2997, 7309),
 }
 # Clamp limits: (width, height) -> tokens at the smallest and largest budgets.
 CLAMPS = {
@@ -93,6 +97,8 @@ CLAMPS = {
     # small images are upscaled to the 2048 longest edge; a thin strip is one row of tiles
     "SmolVLM2": {(20, 20): 1088, (4000, 300): 320, (300, 4000): 320, (512, 512): 1088},
     "Llama 3.2 Vision": {(20, 20): 1, (8000, 8000): 1},
+    # 1 crop for a small square; the 6 x 6 grid shrunk to 9 crops' worth; a 1 x 6 strip
+    "LLaVA-OneVision": {(20, 20): 1485, (384, 384): 1485, (2304, 2304): 7371, (2304, 384): 5130},
 }
 # Entries whose rule differs from their family's first entry: id -> the sheet's row.
 OTHER_RULES = {
@@ -109,10 +115,11 @@ FAMILY_ENTRY = {
     "InternVL3.5": "internvl3.5-1b",
     "SmolVLM2": "smolvlm2-256m",
     "Llama 3.2 Vision": "llama-3.2-11b-vision",
+    "LLaVA-OneVision": "llava-onevision-0.5b",
 }
 CURRENT_MODULES = ("vlmbench.catalog.qwen2_5_vl", "vlmbench.catalog.qwen3_vl", "vlmbench.catalog.gemma3",
                    "vlmbench.catalog.internvl", "vlmbench.catalog.smolvlm",
-                   "vlmbench.catalog.llama_vision")
+                   "vlmbench.catalog.llama_vision", "vlmbench.catalog.llava_onevision")
 ENTRIES = [e for m in CURRENT_MODULES for e in importlib.import_module(m).ENTRIES]
 REAL = [e for e in ENTRIES if not e.is_tiny]
 TINY = [e for e in ENTRIES if e.is_tiny]
@@ -230,7 +237,8 @@ def test_roofline_decode_traffic_is_the_language_model_and_head(tiny):
     head = model.get_output_embeddings().weight
     total = sum(p.numel() for p in model.parameters())
     tied = head is model.get_input_embeddings().weight
-    expected = (total - vision - unread_params - table + (table if tied else 0)) * 4
+    prefill_only = sum(p.numel() for p in model.model.parameters(recurse=False))  # LLaVA-OV's image_newline
+    expected = (total - vision - unread_params - prefill_only - table + (table if tied else 0)) * 4
     moe = traffic.moe_active_fraction
     if moe is None:
         assert traffic.weight_bytes == expected

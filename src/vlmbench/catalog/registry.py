@@ -31,6 +31,7 @@ FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("vlmbench.catalog.internvl", ("internvl3",)),
     ("vlmbench.catalog.smolvlm", ("smolvlm",)),
     ("vlmbench.catalog.llama_vision", ("llama-3.2-",)),
+    ("vlmbench.catalog.llava_onevision", ("llava-onevision-",)),
 )
 
 _REGISTRY: dict[str, CatalogEntry] = {}

@@ -168,3 +168,10 @@ LLAMA3_VISION_CHAT = conversation_template(
     assistant_open="<|start_header_id|>assistant<|end_header_id|>\n\n", assistant_close="<|eot_id|>",
     image="<|image|>",
 )
+
+# llava-hf/llava-onevision-qwen2-*-ov-hf chat_template.json (Qwen2 ChatML without a system turn):
+# "<|im_start|>user <image>\n{prompt}<|im_end|><|im_start|>assistant\n"
+LLAVA_ONEVISION_CHAT = conversation_template(
+    preamble="", user_open="<|im_start|>user ", user_close="<|im_end|>", assistant_open="<|im_start|>assistant\n",
+    assistant_close="<|im_end|>",
+)

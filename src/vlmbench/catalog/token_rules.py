@@ -132,3 +132,35 @@ def one_token(width: int, height: int) -> int:
     """Llama 3.2 Vision: one ``<|image|>`` token per image in the LLM sequence (the image reaches
     the LLM through cross-attention, see ``mllama_tiles``)."""
     return 1
+
+
+def best_pinpoint(width: int, height: int, pinpoints: list[tuple[int, int]]) -> tuple[int, int]:
+    """LLaVA AnyRes: the (height, width) pinpoint that keeps the most image area, then wastes least."""
+    best, most, least = pinpoints[0], 0, float("inf")
+    for ph, pw in pinpoints:
+        scale = min(pw / width, ph / height)
+        effective = min(int(width * scale) * int(height * scale), width * height)
+        wasted = pw * ph - effective
+        if effective > most or (effective == most and wasted < least):
+            best, most, least = (ph, pw), effective, wasted
+    return best
+
+
+def llava_onevision_tokens(width: int, height: int, *, pinpoints: list[tuple[int, int]], tile: int = 384,
+                           base_tokens: int = 729, max_tiles: int = 9) -> int:
+    """LLaVA-OneVision (anyres_max_9): base view + the grid's features unpadded to the image's aspect
+    ratio + one newline per row, the grid bilinearly shrunk when it exceeds ``max_tiles`` tiles' worth."""
+    ph, pw = best_pinpoint(width, height, pinpoints)
+    side = int(math.sqrt(base_tokens))
+    cur_h, cur_w = side * (ph // tile), side * (pw // tile)
+    if width / height > cur_w / cur_h:
+        new_h = int(round(height * (cur_w / width), 7))
+        cur_h -= 2 * ((cur_h - new_h) // 2)
+    else:
+        new_w = int(round(width * (cur_h / height), 7))
+        cur_w -= 2 * ((cur_w - new_w) // 2)
+    features, newlines = cur_h * cur_w, cur_h
+    ratio = math.sqrt(cur_h * cur_w / (max_tiles * side * side))
+    if ratio > 1.1:
+        features, newlines = int(cur_h // ratio) * int(cur_w // ratio), int(cur_h // ratio)
+    return base_tokens + features + newlines
