@@ -30,6 +30,7 @@ import ray
 from vlmbench.jobs.job import JobUnit, RowSink, run_unit
 from vlmbench.results.schema import Status
 from vlmbench.vocab.cells import ModelJob
+from vlmbench.vocab.messages import JobFinished, JobMessage, JobRow, JobStarted
 
 MAX_ATTEMPTS = 3  # a job's cells are submitted at most this many times (node losses)
 _WORKER_ENV = ("CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS")  # Ray's assignment, handed to the model worker
@@ -43,31 +44,31 @@ def node_fingerprint() -> dict[str, Any]:
             "fingerprint": fingerprint()}
 
 
-def _job_task(unit: JobUnit, promptset_args: tuple) -> Iterator[tuple]:
-    """Runs on the node: ("started", where), then ("row", row) as measured, then ("finished", info, error)."""
+def _job_task(unit: JobUnit, promptset_args: tuple) -> Iterator[JobMessage]:
+    """Runs on the node: JobStarted, then a JobRow per row as measured, then JobFinished."""
     from vlmbench.jobs.processes import warm_up_server
     from vlmbench.promptset.compose import run_promptset
 
     warm_up_server()  # the fork server imports torch while this process fingerprints the node
-    yield ("started", node_fingerprint())
+    yield JobStarted(node_fingerprint())
     _version, ids, _root = promptset_args
     unit = replace(unit, promptset=run_promptset(unit.config, ids=ids))
     env = {k: os.environ[k] for k in _WORKER_ENV if k in os.environ}
-    messages: "queue.SimpleQueue[tuple]" = queue.SimpleQueue()
+    messages: "queue.SimpleQueue[JobMessage]" = queue.SimpleQueue()
 
     def body() -> None:
         try:
-            info = run_unit(unit, lambda row: messages.put(("row", row)), env)
-            messages.put(("finished", info, None))
+            info = run_unit(unit, lambda row: messages.put(JobRow(row)), env)
+            messages.put(JobFinished(info))
         except BaseException as exc:  # noqa: BLE001 - reported to the driver, which writes rows
-            messages.put(("finished", {}, f"{type(exc).__name__}: {exc}"[:500]))
+            messages.put(JobFinished({}, f"{type(exc).__name__}: {exc}"[:500]))
 
     thread = threading.Thread(target=body, name="vlmbench-job", daemon=True)
     thread.start()
     while True:
         message = messages.get()
         yield message
-        if message[0] == "finished":
+        if isinstance(message, JobFinished):
             break
     thread.join()
 
@@ -181,17 +182,18 @@ class RayExecutor:
             reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
             self._lost(state, f"{type(exc).__name__}: {reason}", running, sink)
             return
-        kind = message[0]
-        if kind == "started":
+        if isinstance(message, JobStarted):
             state.started = True
-            sink.started(state.unit, message[1])
-        elif kind == "row":
-            sink.row(state.unit, message[1])
-        elif kind == "finished":
+            sink.started(state.unit, message.where)
+        elif isinstance(message, JobRow):
+            sink.row(state.unit, message.row)
+        elif isinstance(message, JobFinished):
             running.pop(gen)
-            sink.finished(state.unit, message[1], message[2])
+            sink.finished(state.unit, message.info, message.error)
             if sink.missing_cells(state.unit):
-                self._lost(state, message[2] or "the job ended without sending every row", running, sink)
+                self._lost(state, message.error or "the job ended without sending every row", running, sink)
+        else:
+            raise TypeError(f"unknown message from a job task: {type(message).__name__}")
 
     def _lost(self, state: _Running, reason: str, running: dict[Any, _Running], sink: RowSink) -> None:
         """A job that stopped early: its missing cells run again (up to MAX_ATTEMPTS), else error rows."""

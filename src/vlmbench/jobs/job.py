@@ -28,6 +28,7 @@ from vlmbench.jobs.worker import WorkerJob, worker_main
 from vlmbench.promptset import PromptSet
 from vlmbench.results.schema import Status
 from vlmbench.vocab.cells import Cell, ModelJob
+from vlmbench.vocab.messages import Done, Fatal, Loaded, LoadFailed, Rows, Started, Stopped
 
 _JOIN_TIMEOUT_S = 30.0
 
@@ -45,12 +46,39 @@ def describe_exit(exitcode: Optional[int]) -> str:
     return f"worker died: exit code {exitcode}"
 
 
+@dataclass(frozen=True)
+class _Deadline:
+    """No message before the request's or the model's deadline."""
+
+
+@dataclass(frozen=True)
+class _Exited:
+    """The worker process ended without a last message (a signal, an exit code)."""
+
+    error: str
+
+
 @dataclass
 class _Attempt:
-    """Outcome of one worker process: what failed, and which cells to retry in a fresh worker."""
+    """One worker process, what the job has heard from it, and its outcome: what failed, and
+    which cells to retry in a fresh worker."""
 
+    proc: Any
+    conn: Any
+    model_id: str
+    config: RunConfig
+    cells: list[Cell]
+    model_deadline: Optional[float]
+    pending: dict[str, Cell]  # request id -> its cell, for every row not written yet
+    constants: Optional[dict[str, Any]] = None
+    in_flight: Optional[Cell] = None
+    request_deadline: Optional[float] = None
+    over: bool = False
     failure: Optional[tuple[Status, str]] = None
     retry: list[Cell] = field(default_factory=list)
+
+    def end(self, failure: Optional[tuple[Status, str]] = None) -> None:
+        self.over, self.failure = True, failure
 
 
 class JobRunner:
@@ -87,6 +115,17 @@ class JobRunner:
 
     def _attempt(self, job: ModelJob, cells: list[Cell], model_deadline: Optional[float],
                  config: RunConfig) -> _Attempt:
+        attempt = self._start_worker(job, cells, model_deadline, config)
+        try:
+            while not attempt.over:
+                message = self._wait(attempt)
+                self._HANDLERS[type(message)](self, message, attempt)
+        finally:
+            self._finish(attempt)
+        return attempt
+
+    def _start_worker(self, job: ModelJob, cells: list[Cell], model_deadline: Optional[float],
+                      config: RunConfig) -> _Attempt:
         ctx = worker_context()
         parent_conn, child_conn = ctx.Pipe(duplex=False)
         wjob = WorkerJob(self.run_id, config, ModelJob(job.spec, cells), self.promptset.version,
@@ -95,79 +134,94 @@ class JobRunner:
                            daemon=True)
         proc.start()
         child_conn.close()
-        model_id = job.spec.model
-        by_window = {c.window_id: c for c in cells}
         pending = {rid: cell for cell in cells for rid in cell.request_ids() if rid not in self.done_ids}
-        constants: Optional[dict[str, Any]] = None
-        in_flight: Optional[Cell] = None
-        request_deadline: Optional[float] = None
-        outcome = _Attempt()
+        return _Attempt(proc, parent_conn, job.spec.model, config, cells, model_deadline, pending)
+
+    # -- wait: the next message, or why none came --------------------------------------------------
+    def _wait(self, attempt: _Attempt) -> Any:
+        deadlines = [d for d in (attempt.request_deadline, attempt.model_deadline) if d is not None]
+        timeout = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
+        ready = wait([attempt.conn, attempt.proc.sentinel], timeout=timeout)
+        if not ready:
+            return _Deadline()
+        if attempt.conn in ready or attempt.conn.poll(0):
+            try:
+                return attempt.conn.recv()
+            except (EOFError, OSError):
+                pass
+        attempt.proc.join(_JOIN_TIMEOUT_S)
+        return _Exited(describe_exit(attempt.proc.exitcode))
+
+    # -- dispatch: one handler per message type ----------------------------------------------------
+    def _on_rows(self, message: Rows, attempt: _Attempt) -> None:
+        for row in message.rows:
+            attempt.pending.pop(row["request_id"], None)
+            self.write(row)
+        attempt.in_flight, attempt.request_deadline = None, None
+
+    def _on_started(self, message: Started, attempt: _Attempt) -> None:
+        attempt.in_flight = next((c for c in attempt.cells if c.window_id == message.window_id), None)
+        if attempt.config.request_timeout_s:
+            attempt.request_deadline = time.monotonic() + attempt.config.request_timeout_s
+
+    def _on_loaded(self, message: Loaded, attempt: _Attempt) -> None:
+        attempt.constants = message.constants
+        self.models_info[attempt.model_id] = {"constants": message.constants, **message.info}
+
+    def _on_stopped(self, message: Stopped, attempt: _Attempt) -> None:
+        for rid in message.request_ids:
+            attempt.pending.pop(rid, None)
+        self.models_info.setdefault(attempt.model_id, {})["not_run"] = message.reason
+
+    def _on_load_failed(self, message: LoadFailed, attempt: _Attempt) -> None:
+        attempt.end((Status(message.status), message.error))
+
+    def _on_fatal(self, message: Fatal, attempt: _Attempt) -> None:
+        attempt.end((Status.ERROR, f"worker crashed: {message.traceback.strip().splitlines()[-1]}"))
+
+    def _on_done(self, message: Done, attempt: _Attempt) -> None:
+        attempt.end()
+
+    def _on_exited(self, message: _Exited, attempt: _Attempt) -> None:
+        attempt.end((Status.ERROR, message.error))
+
+    def _on_deadline(self, message: _Deadline, attempt: _Attempt) -> None:
+        """The model's time is up (timeout rows for all it had left), or the request's: timeout
+        rows for its cell, and a fresh worker continues with the others."""
+        attempt.proc.kill()
+        config = attempt.config
+        if attempt.model_deadline is not None and time.monotonic() >= attempt.model_deadline:
+            attempt.end((Status.TIMEOUT, f"model timeout after {config.model_timeout_s:g} s"))
+            return
+        if attempt.in_flight is not None:
+            error = f"request timeout after {config.request_timeout_s:g} s"
+            for row in failure_rows(self.run_id, self.config, attempt.in_flight, self.promptset,
+                                    Status.TIMEOUT, error, attempt.constants):
+                attempt.pending.pop(row["request_id"], None)
+                self.write(row)
+            attempt.retry = [c for c in attempt.cells if any(r in attempt.pending for r in c.request_ids())]
+        attempt.over = True
+
+    _HANDLERS: dict[type, Callable[["JobRunner", Any, _Attempt], None]] = {
+        Rows: _on_rows, Started: _on_started, Loaded: _on_loaded, Stopped: _on_stopped,
+        LoadFailed: _on_load_failed, Fatal: _on_fatal, Done: _on_done, _Exited: _on_exited,
+        _Deadline: _on_deadline,
+    }
+
+    # -- finish: rows for what is left, the process reaped -----------------------------------------
+    def _finish(self, attempt: _Attempt) -> None:
         try:
-            while True:
-                deadlines = [d for d in (request_deadline, model_deadline) if d is not None]
-                timeout = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
-                ready = wait([parent_conn, proc.sentinel], timeout=timeout)
-                if not ready:
-                    proc.kill()
-                    now = time.monotonic()
-                    if model_deadline is not None and now >= model_deadline:
-                        outcome.failure = (Status.TIMEOUT, f"model timeout after {config.model_timeout_s:g} s")
-                    elif in_flight is not None:
-                        error = f"request timeout after {config.request_timeout_s:g} s"
-                        for row in failure_rows(self.run_id, self.config, in_flight, self.promptset,
-                                                Status.TIMEOUT, error, constants):
-                            pending.pop(row["request_id"], None)
-                            self.write(row)
-                        outcome.retry = [c for c in cells if any(r in pending for r in c.request_ids())]
-                    break
-                if parent_conn in ready:
-                    try:
-                        message = parent_conn.recv()
-                    except (EOFError, OSError):
-                        proc.join(_JOIN_TIMEOUT_S)
-                        outcome.failure = (Status.ERROR, describe_exit(proc.exitcode))
-                        break
-                    kind = message[0]
-                    if kind in ("rows", "row"):
-                        for row in (message[1] if kind == "rows" else [message[1]]):
-                            pending.pop(row["request_id"], None)
-                            self.write(row)
-                        in_flight, request_deadline = None, None
-                    elif kind == "start":
-                        in_flight = by_window.get(message[2])
-                        if config.request_timeout_s:
-                            request_deadline = time.monotonic() + config.request_timeout_s
-                    elif kind == "loaded":
-                        constants = message[1]
-                        self.models_info[model_id] = {"constants": constants, **message[2]}
-                    elif kind == "stopped":
-                        for rid in message[1]:
-                            pending.pop(rid, None)
-                        self.models_info.setdefault(model_id, {})["not_run"] = message[2]
-                    elif kind == "load_failed":
-                        outcome.failure = (Status(message[1]), message[2])
-                        break
-                    elif kind == "fatal":
-                        outcome.failure = (Status.ERROR, f"worker crashed: {message[1].strip().splitlines()[-1]}")
-                        break
-                    elif kind == "done":
-                        break
-                elif proc.sentinel in ready and not parent_conn.poll(0):
-                    proc.join(_JOIN_TIMEOUT_S)
-                    outcome.failure = (Status.ERROR, describe_exit(proc.exitcode))
-                    break
+            if attempt.pending and not attempt.retry:
+                status, error = attempt.failure or (Status.ERROR, "worker ended without measuring this request")
+                self._fail_pending(attempt.cells, attempt.pending, status, error, attempt.constants)
         finally:
-            if pending and not outcome.retry:
-                status, error = outcome.failure or (Status.ERROR, "worker ended without measuring this request")
-                self._fail_pending(cells, pending, status, error, constants)
-            proc.join(_JOIN_TIMEOUT_S)
-            if proc.is_alive():
-                proc.kill()
-                proc.join(_JOIN_TIMEOUT_S)
-            parent_conn.close()
-        if outcome.failure is not None:
-            self.models_info.setdefault(model_id, {})["error"] = outcome.failure[1]
-        return outcome
+            attempt.proc.join(_JOIN_TIMEOUT_S)
+            if attempt.proc.is_alive():
+                attempt.proc.kill()
+                attempt.proc.join(_JOIN_TIMEOUT_S)
+            attempt.conn.close()
+        if attempt.failure is not None:
+            self.models_info.setdefault(attempt.model_id, {})["error"] = attempt.failure[1]
 
     def _fail_pending(self, cells: list[Cell], pending: dict[str, Cell], status: Status, error: str,
                       constants: Optional[dict[str, Any]]) -> None:

@@ -2,7 +2,7 @@
 
 It runs in its own process (forked from the preloaded fork server, ``jobs/processes.py``), so a
 crash, an abort or the kernel's OOM killer takes down only this model; the parent turns the missing cells into error rows.
-Messages to the parent, over a pipe: ("loaded", constants, info), ("row", row), ("done",).
+Messages to the parent, over a pipe: ``vlmbench.vocab.messages`` (Loaded, Started, Rows, ..., Done).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any, Optional
 
 from vlmbench.config import RunConfig
 from vlmbench.vocab.cells import ModelJob
+from vlmbench.vocab.messages import Done, Fatal, Loaded, LoadFailed, Rows, Started, Stopped
 
 
 @dataclass
@@ -103,7 +104,7 @@ def worker_main(conn: Connection, wjob: WorkerJob) -> None:
         _serve(conn, wjob)
     except BaseException:  # anything unexpected: report it, the parent writes error rows
         try:
-            conn.send(("fatal", traceback.format_exc(limit=5)[-800:]))
+            conn.send(Fatal(traceback.format_exc(limit=5)[-800:]))
         except (BrokenPipeError, OSError):
             pass
         raise
@@ -134,36 +135,36 @@ def _serve(conn: Connection, wjob: WorkerJob) -> None:
         skipped = {}
     for cell in job.cells:
         if cell.scenario.name in skipped:
-            conn.send(("rows", failure_rows(wjob.run_id, config, cell, promptset, Status.SKIPPED,
-                                            skipped[cell.scenario.name])))
+            conn.send(Rows(failure_rows(wjob.run_id, config, cell, promptset, Status.SKIPPED,
+                                        skipped[cell.scenario.name])))
     cells = [c for c in job.cells if c.scenario.name not in skipped]
     if not cells:
-        conn.send(("done",))
+        conn.send(Done())
         return
 
     try:
         constants: dict[str, Any] = backend.load()
     except BaseException as exc:  # noqa: BLE001 - every failure becomes rows
         status, error = classify(exc)
-        conn.send(("load_failed", status, f"model load failed: {error}"))
+        conn.send(LoadFailed(status, f"model load failed: {error}"))
         return
-    conn.send(("loaded", constants, backend.manifest_info()))
+    conn.send(Loaded(constants, backend.manifest_info()))
 
     if backend.capabilities().owns_scheduler:  # it schedules its whole job itself (endpoint load modes)
         def emit(cell: Any, slot: int, columns: dict[str, Any]) -> None:
             row = dict(constants)
             row.update(identity(wjob.run_id, config, cell, slot, promptset))
             row.update(columns)  # the backend's columns win: status, error, cold, window_*
-            conn.send(("row", row))
+            conn.send(Rows([row]))
 
         backend.run_job(wjob.run_id, cells, promptset, emit)
         backend.close()
-        conn.send(("done",))
+        conn.send(Done())
         return
 
     _measure_cells(conn, wjob, backend, constants, cells, promptset)
     backend.close()
-    conn.send(("done",))
+    conn.send(Done())
 
 
 def _unique_scenarios(cells: list) -> list:
@@ -192,7 +193,7 @@ def _measure_cells(conn: Connection, wjob: WorkerJob, backend: Any, constants: d
             warmed.add(scenario.name)
         items = [promptset.get(pid) for pid in cell.prompt_ids]
         cold = index == 0
-        conn.send(("start", index, cell.window_id))
+        conn.send(Started(index, cell.window_id))
         try:
             partials = backend.measure(items, scenario.max_new_tokens)
         except BaseException as exc:  # noqa: BLE001
@@ -202,8 +203,8 @@ def _measure_cells(conn: Connection, wjob: WorkerJob, backend: Any, constants: d
             if status == Status.OOM.value:
                 oom_at = (scenario.batch_size, scenario.max_new_tokens)
                 _release(backend)
-            conn.send(("rows", failure_rows(wjob.run_id, config, cell, promptset, Status(status), error,
-                                            constants, cold)))
+            conn.send(Rows(failure_rows(wjob.run_id, config, cell, promptset, Status(status), error,
+                                        constants, cold)))
             continue
         window = window_columns(partials)
         rows = []
@@ -214,12 +215,12 @@ def _measure_cells(conn: Connection, wjob: WorkerJob, backend: Any, constants: d
             row.update(window)
             row.update(status=Status.OK.value, error=None, cold=cold)
             rows.append(row)
-        conn.send(("rows", rows))
+        conn.send(Rows(rows))
         if index == 0:  # the cold request is measured first, then the warmup
             _warmup(backend, cells, cell, promptset, config, seen=cell.prompt_ids)
             warmed.add(scenario.name)
     if not_run:
-        conn.send(("stopped", not_run, f"not run: batch {oom_at[0]} ran out of memory, larger batches stop"))
+        conn.send(Stopped(not_run, f"not run: batch {oom_at[0]} ran out of memory, larger batches stop"))
 
 
 def _release(backend: Any) -> None:
