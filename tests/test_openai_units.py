@@ -18,7 +18,8 @@ from vlmbench.backends.openai.endpoint import Endpoint
 from vlmbench.backends.openai.errors import EndpointError, redact
 from vlmbench.backends.openai.images import ImagePerturber
 from vlmbench.backends.openai.load import ClosedLoop, PoissonArrivals, Sequential
-from vlmbench.backends.openai.metrics import SLO, EndpointTimeline, WindowRequest, endpoint_metrics, window_columns
+from vlmbench.backends.openai.metrics import SLO, EndpointTimeline, endpoint_metrics
+from vlmbench.backends.openai.steady import DRAIN, RAMP, WindowRequest, window_columns
 from vlmbench.backends.openai.request import CacheBuster, RequestBuilder
 from vlmbench.backends.openai.server_kinds import SERVER_KINDS, detect
 from vlmbench.backends.openai.session import ArrivalLog, BodyClock
@@ -179,13 +180,54 @@ def test_slo_parse_and_verdicts():
             SLO.parse(bad)
 
 
-def test_window_columns_over_first_send_to_last_end():
+def _closed_loop(n: int, c: int, durations_s) -> list[WindowRequest]:
+    """The requests of a closed loop of C lanes (each sends its next request 1 ms after its
+    last one ended), request i lasting durations_s(i) seconds; 5 output tokens each."""
     s = 1_000_000_000
-    requests = [WindowRequest(0, 2 * s, 10, True, True), WindowRequest(s, 4 * s, 10, True, False),
-                WindowRequest(s // 2, None, None, False)]
-    cols = window_columns(requests, with_slo=True)
-    assert cols == {"window_output_tps": 5.0, "window_rps": 0.5, "window_goodput_rps": 0.25}
-    assert window_columns([WindowRequest(0, s, None, True)], with_slo=False)["window_output_tps"] is None
+    lanes, out = [-s // 1000] * c, []
+    for i in range(n):
+        lane = min(range(c), key=lambda k: lanes[k])
+        sent = lanes[lane] + s // 1000
+        lanes[lane] = sent + int(durations_s(i) * s)
+        out.append(WindowRequest(sent, lanes[lane], 5, True, i % 2 == 0))
+    return sorted(out, key=lambda r: r.sent_ns)
+
+
+@pytest.mark.parametrize("n, c, drain", [(53, 16, 5), (160, 16, 0), (40, 1, 0), (31, 4, 3)])
+def test_steady_throughput_is_the_closed_loop_rate_whatever_the_window_size(n, c, drain):
+    """Synchronised lanes (every request 2 s): the steady rate is C / 2 s at any N, where first
+    send -> last end gives N / (ceil(N / C) x 2 s) (18 % low at N = 53, C = 16). The opening
+    burst is the ramp (none at C = 1); the requests still running when lanes stop being refilled
+    are the drain (at N = 53, C = 16: the last 5, which run 5 at a time)."""
+    window = window_columns(_closed_loop(n, c, lambda i: 2.0), with_slo=True, lanes=c)
+    cols = window.columns
+    assert cols["window_rps"] == pytest.approx(c / 2.0, rel=1e-3)
+    assert cols["window_output_tps"] == pytest.approx(5 * c / 2.0, rel=1e-3)
+    assert cols["window_goodput_rps"] == pytest.approx(c / 4.0, rel=0.15)  # every other request met the SLO
+    assert cols["window_requests"] == n and cols["window_steady_s"] > 0
+    assert [i for i, e in enumerate(window.edges) if e == RAMP] == (list(range(c)) if c > 1 else [])
+    assert [i for i, e in enumerate(window.edges) if e == DRAIN] == list(range(n - drain, n))
+
+
+def test_a_window_of_one_burst_and_one_request_has_no_steady_interval():
+    window = window_columns(_closed_loop(17, 16, lambda i: 2.0), with_slo=False, lanes=16)
+    assert window.columns["window_rps"] is None and window.columns["window_requests"] == 17
+
+
+def test_steady_throughput_with_unequal_durations_and_failures():
+    """Durations 1-3 s cycling: the steady rate is C / mean duration within a few %, and the
+    naive first send -> last end figure is below it even at 10 C requests per window."""
+    durations = [1.0, 3.0, 2.0, 1.5, 2.5]
+    requests = _closed_loop(80, 8, lambda i: durations[i % 5])
+    failed = WindowRequest(requests[40].sent_ns, None, None, False)
+    window = window_columns(requests + [failed], with_slo=False, lanes=8)
+    steady = 8 / (sum(durations) / len(durations))
+    assert window.columns["window_rps"] == pytest.approx(steady, rel=0.05)
+    naive = 80 / ((max(r.end_ns for r in requests) - 0) / 1e9)
+    assert naive < 0.97 * steady  # the ramp and the drain pull the whole-window figure down
+    assert window.edges[-1] is None and window.columns["window_goodput_rps"] is None
+    assert window_columns([WindowRequest(0, 10, None, True)], with_slo=False).columns["window_rps"] is None  # one request
+    assert window_columns([WindowRequest(0, None, None, False)], with_slo=False).edges == [None]
 
 
 def test_endpoint_metrics_from_a_timeline():
@@ -399,3 +441,24 @@ def test_the_client_runs_on_uvloop_where_it_is_installed_else_on_asyncio(monkeyp
         assert session.run(which_loop()).startswith("asyncio")
     finally:
         session.close()
+
+
+@pytest.mark.parametrize("concurrency, least, cells", [
+    ([], None, [2]),  # sequential: no minimum (no ramp, no drain)
+    ([4], None, [42]),  # 10 x C + the cold request, in whole repeats of the 2 prompts
+    ([4, 2], None, [42, 20]),  # only the first window gives up its first request to the cold one
+    ([4], 5, [6]),  # the user's minimum
+    ([4], 0, [2]),
+])
+def test_the_plan_repeats_the_prompts_to_fill_a_load_window(concurrency, least, cells):
+    from vlmbench.config import RunConfig
+    from vlmbench.runner.plan import plan
+
+    config = RunConfig(backend="openai", endpoint="http://127.0.0.1:9", models=["m"], repeats=1,
+                       prompts=["photo-cat-451x300", "diagram-shapes-336x336"], concurrency=concurrency,
+                       min_window_requests=least)
+    (job,) = plan(config, config.prompts)
+    per_scenario = [sum(c.scenario.name == s.name for c in job.cells)
+                    for s in dict.fromkeys(c.scenario for c in job.cells)]
+    assert per_scenario == cells
+    assert len({rid for c in job.cells for rid in c.request_ids()}) == len(job.cells)

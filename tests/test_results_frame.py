@@ -32,12 +32,14 @@ def _row(**kw):
     return base
 
 
-def test_version_2_appends_columns_to_version_1():
+def test_each_version_appends_columns_to_the_one_before():
     v1 = [c.name for c in COLUMNS_BY_VERSION["1"]]
     v2 = [c.name for c in COLUMNS_BY_VERSION["2"]]
+    v3 = [c.name for c in COLUMNS_BY_VERSION["3"]]
     assert SCHEMA_VERSION == "3"
-    assert v2[: len(v1)] == v1
+    assert v2[: len(v1)] == v1 and v3[: len(v2)] == v2
     assert {"size_class", "ttft_missing_reason", "connect_ms"} <= set(v2) - set(v1)
+    assert {"window_requests", "window_steady_s", "window_edge"} <= set(v3) - set(v2)
 
 
 def test_a_version_1_file_is_read_with_new_columns_empty(tmp_path):
@@ -45,7 +47,7 @@ def test_a_version_1_file_is_read_with_new_columns_empty(tmp_path):
     _write_v1(path, [{"run_id": "old", "request_id": "a", "model_id": "m", "status": "ok", "ttft_ms": "7.25"}])
     (row,) = read_rows(path)
     assert row["schema_version"] == "1" and row["ttft_ms"] == 7.25
-    assert row["size_class"] is None and row["connect_ms"] is None
+    assert row["size_class"] is None and row["connect_ms"] is None and row["window_edge"] is None
 
 
 def test_a_version_1_file_with_a_version_2_header_is_refused(tmp_path):

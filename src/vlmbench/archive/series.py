@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from vlmbench.analysis.observations import observation_labels
+from vlmbench.analysis.selection import is_edge
 from vlmbench.analysis.statistics import bootstrap_median_ci, ci_missing_reason
 from vlmbench.vocab.metrics import PEAK_MEMORY, Metric, metrics
 
@@ -46,8 +47,9 @@ METRIC_BY_COLUMN = {m.column: m for m in METRICS}
 
 
 def warm_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """ok, warm rows with a ``peak_memory_mb`` column (NVML, else CUDA reserved/allocated, else RSS)."""
-    ok = frame[(frame["status"] == "ok") & ~frame["cold"].fillna(False).astype(bool)].copy()
+    """ok, warm rows (not cold, not a load window's ramp or drain) with a ``peak_memory_mb`` column
+    (NVML, else CUDA reserved/allocated, else RSS)."""
+    ok = frame[(frame["status"] == "ok") & ~frame["cold"].fillna(False).astype(bool) & ~is_edge(frame)].copy()
     ok[PEAK_MEMORY] = ok[list(_MEMORY_SOURCES)].bfill(axis=1).iloc[:, 0].astype("float64")
     return ok
 

@@ -66,11 +66,11 @@ def failure_rows(
     return rows
 
 
-def window_columns(rows: list[dict[str, Any]]) -> dict[str, Optional[float]]:
-    """Throughput of one generate call: sum of tokens (and requests) over its duration."""
+def window_columns(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Throughput of one generate call: sum of tokens (and requests) over its duration; its size."""
     ends = [r.get("e2e_ms") for r in rows]
     if not rows or any(e is None for e in ends):
-        return {"window_output_tps": None, "window_rps": None}
+        return {"window_output_tps": None, "window_rps": None, "window_requests": len(rows) or None}
     seconds = max(ends) / 1000.0
     tokens = sum(r.get("n_output_tokens") or 0 for r in rows)
-    return {"window_output_tps": tokens / seconds, "window_rps": len(rows) / seconds}
+    return {"window_output_tps": tokens / seconds, "window_rps": len(rows) / seconds, "window_requests": len(rows)}

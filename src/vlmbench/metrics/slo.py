@@ -10,7 +10,8 @@ it is empty only when no SLO was given.
 
 - ``slo_met_fraction`` = requests that met it / all requests judged against it
   (= all requests sent under the SLO, failures included);
-- ``window_goodput_rps`` = requests that met it / the window's duration.
+- ``window_goodput_rps`` = requests that met it per second of the window's steady interval
+  (:mod:`vlmbench.backends.openai.steady`).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, ClassVar, Literal, Optional
 
 from vlmbench.options.base import BackendOptions
-from vlmbench.options.declare import Opt, at_least
+from vlmbench.options.declare import Opt, at_least, more_than
 from vlmbench.vocab.listargs import float_list, int_list
 
 
@@ -32,6 +32,14 @@ class EndpointOptions(BackendOptions):
     rates: Annotated[list[float], Opt(
         "--rate", parse=float_list, metavar="R,R",
         help="one open-loop window per value: Poisson arrivals at R requests/s")] = []
+    min_window_requests: Annotated[Optional[int], at_least(0), Opt(
+        "--min-window-requests", metavar="N",
+        help="each load window sends at least N requests, repeating the prompts (default: 10 x C for C > 1; "
+             "none for sequential and Poisson windows); a window below 10 x C is noted")] = None
+    window_seconds: Annotated[Optional[float], more_than(0, " s"), Opt(
+        "--window-seconds", metavar="S",
+        help="each load window keeps sending further repeats of its prompts until S seconds have passed "
+             "since its first send (at least its planned requests go out)")] = None
     slo: Annotated[Optional[str], Opt(
         "--slo", metavar="ttft=MS,tpot=MS",
         help="service-level limits (ttft, tpot, e2e in ms): rows record slo_met, windows goodput")] = None

@@ -3,7 +3,9 @@
 Selection rules (the methodology page repeats them):
 
 - only rows with ``status == ok`` carry timings; other rows are counted, never averaged;
-- *warm* rows are ok rows with ``cold`` false: every latency/throughput statistic uses them;
+- *warm* rows are ok rows with ``cold`` false and no ``window_edge`` flag: every latency
+  statistic uses them; *edge* rows (an endpoint load window's ramp and drain, schema v3) are
+  counted apart; throughput is per window (``window_*``, over the window's steady interval);
 - *cold* rows (the first measured request after the model load) are reported apart;
 - endpoint rows measured with and without ``cache_bust`` are never pooled: they answer different
   questions (a new user's request against a warm prefix cache), so they form separate groups.
@@ -20,6 +22,7 @@ from typing import Any, Iterable, Optional, Sequence
 import pandas as pd
 
 from vlmbench.analysis.statistics import clean
+from vlmbench.analysis.selection import is_edge
 from vlmbench.report.runs import RunData, py, records
 from vlmbench.results.schema import Status
 
@@ -50,9 +53,19 @@ class RequestGroup:
         return self.frame[self.frame["status"] == Status.OK.value]
 
     @property
-    def warm(self) -> pd.DataFrame:
+    def not_cold(self) -> pd.DataFrame:
         ok = self.ok
         return ok[~ok["cold"].fillna(False).astype(bool)]
+
+    @property
+    def warm(self) -> pd.DataFrame:
+        rows = self.not_cold
+        return rows[~is_edge(rows)]
+
+    @property
+    def edge(self) -> pd.DataFrame:
+        rows = self.not_cold
+        return rows[is_edge(rows)]
 
     @property
     def cold(self) -> pd.DataFrame:
@@ -170,10 +183,11 @@ class RequestGroup:
         return self._values(pd.DataFrame({"d": warm["e2e_ms"] - warm["ttft_ms"]}), "d")
 
     def warm_windows(self) -> pd.DataFrame:
-        """One warm row per batch/load window (window columns repeat on every row of a window)."""
-        warm = self.warm
-        key = warm["window_id"].fillna(warm["request_id"])
-        return warm[~key.duplicated()]
+        """One non-cold ok row per batch/load window (window columns repeat on every row of a
+        window; edge rows carry them too)."""
+        rows = self.not_cold
+        key = rows["window_id"].fillna(rows["request_id"])
+        return rows[~key.duplicated()]
 
     def warm_window_values(self, column: str) -> list[float]:
         """One value per batch/load window."""

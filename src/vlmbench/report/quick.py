@@ -16,7 +16,8 @@ def _fmt(value: Optional[float], digits: int = 1) -> str:
 
 
 def median_table(rows: list[dict[str, Any]]) -> str:
-    """Per (model, scenario): requests ok/total, median TTFT, TTFT(user), TPOT and tok/s of warm rows."""
+    """Per (model, scenario): requests ok/total, median TTFT, TTFT(user), TPOT and tok/s of warm
+    rows (not cold, not a load window's ramp or drain)."""
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in rows:
         groups.setdefault((r["model_id"], r.get("scenario") or ""), []).append(r)
@@ -24,7 +25,7 @@ def median_table(rows: list[dict[str, Any]]) -> str:
     lines = [header]
     for (model, scenario), group in groups.items():
         ok = [r for r in group if r["status"] == "ok"]
-        warm = [r for r in ok if not r.get("cold")] or ok
+        warm = [r for r in ok if not r.get("cold") and not r.get("window_edge")] or ok
         lines.append((
             model, scenario, f"{len(ok)}/{len(group)}",
             _fmt(_median(r["ttft_ms"] for r in warm)),

@@ -10,7 +10,8 @@ Columns (units in the names: ``_ms`` milliseconds, ``_tps`` tokens/s, ``_rps`` r
   ``cache_bust`` (endpoint rows: true = every request made unique; busted and unbusted rows are
   separate summary rows, never pooled);
 - counts: ``n`` rows, ``ok``, ``failed`` (non-ok rows: counted, never averaged), ``warm_n``,
-  ``cold_n``, ``ttft_missing`` (ok rows whose TTFT is empty; ``ttft_missing_reason`` says why);
+  ``cold_n``, ``edge_n`` (ramp and drain rows of endpoint load windows: not in the latency
+  statistics), ``ttft_missing`` (ok rows whose TTFT is empty; ``ttft_missing_reason`` says why);
 - for TTFT (model and user), TPOT, E2E and decode tok/s over warm rows: ``p50``, ``p90``, ``p99``,
   ``mean``, ``std``, ``cv`` (pandas; percentiles by linear interpolation, std with n - 1);
 - ``<metric>_p50_ci_low/high`` for TTFT user, TTFT and TPOT: bootstrap 95 % CI of the median,
@@ -18,7 +19,8 @@ Columns (units in the names: ``_ms`` milliseconds, ``_tps`` tokens/s, ``_rps`` r
 - stage medians (preprocess, vision, prefill, decode = e2e - ttft) of warm rows;
 - ``cold_ttft_ms`` / ``cold_ttft_user_ms``: median over cold rows (usually exactly one);
 - throughput: median over windows of ``window_output_tps``, ``window_rps`` and ``window_goodput_rps``
-  (one value per window);
+  (one value per window; endpoint windows: over the steady interval), beside the window size:
+  ``window_requests_p50`` and ``window_steady_s_p50`` (medians over the same windows);
 - ``slo_met_fraction``: :func:`vlmbench.metrics.slo.slo_met_fraction` over every request sent
   under the SLO except the cold one: warm ok rows and failed rows; a failed or unjudged request
   is a miss (the definition goodput uses);
@@ -53,6 +55,8 @@ PEAK_MEMORY_METRICS: tuple[str, ...] = (
     "peak_rss_mb", "peak_cuda_allocated_mb", "peak_cuda_reserved_mb", "peak_nvml_mb",
 )
 WINDOW_METRICS: tuple[str, ...] = ("window_output_tps", "window_rps", "window_goodput_rps")
+# the size beside every window figure: requests per window and the steady interval (s), medians over windows
+WINDOW_SIZE_COLUMNS: tuple[str, ...] = ("window_requests_p50", "window_steady_s_p50")
 CV_CHECKED: tuple[str, ...] = ("ttft_ms", "tpot_ms")
 STABILITY_STATS: tuple[str, ...] = ("repeat_cv", "drift_pct", "drift_p")
 
@@ -60,7 +64,7 @@ IDENTITY_COLUMNS: tuple[str, ...] = (
     "run_id", "hardware", "model_id", "system", "weights", "scenario", "backend", "device", "dtype",
     "batch_size", "concurrency", "promptset_version", "parameters", "size_class", "cache_bust",
 )
-COUNT_COLUMNS: tuple[str, ...] = ("n", "ok", "failed", "warm_n", "cold_n", "ttft_missing")
+COUNT_COLUMNS: tuple[str, ...] = ("n", "ok", "failed", "warm_n", "cold_n", "edge_n", "ttft_missing")
 
 SUMMARY_COLUMNS: tuple[str, ...] = (
     IDENTITY_COLUMNS + COUNT_COLUMNS
@@ -68,7 +72,7 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     + tuple(f"{m}_p50_ci_{side}" for m in CI_METRICS for side in ("low", "high"))
     + tuple(f"{m}_p50" for m in STAGE_METRICS) + ("decode_ms_p50",)
     + ("cold_ttft_ms", "cold_ttft_user_ms")
-    + tuple(f"{m}_p50" for m in WINDOW_METRICS)
+    + tuple(f"{m}_p50" for m in WINDOW_METRICS) + WINDOW_SIZE_COLUMNS
     + tuple(f"{m}_max" for m in PEAK_MEMORY_METRICS) + ("weights_mb",)
     + ("slo_met_fraction",)
     + ("energy_j_mean", "tokens_per_j_p50", "roofline_fraction_p50", "n_prompt_tokens_p50", "n_output_tokens_p50")
@@ -160,6 +164,7 @@ def summarise_group(group: RequestGroup) -> dict[str, Any]:
         "failed": len(frame) - len(ok),
         "warm_n": len(warm),
         "cold_n": len(cold),
+        "edge_n": len(group.edge),
         "ttft_missing": int(ok["ttft_ms"].isna().sum()),
     }
     for metric in DISTRIBUTION_METRICS:
@@ -176,7 +181,7 @@ def summarise_group(group: RequestGroup) -> dict[str, Any]:
     row["cold_ttft_ms"] = _median(_column(cold, "ttft_ms"))
     row["cold_ttft_user_ms"] = _median(_column(cold, "ttft_user_ms"))
     per_window = group.warm_windows()
-    for metric in WINDOW_METRICS:
+    for metric in WINDOW_METRICS + ("window_requests", "window_steady_s"):
         row[f"{metric}_p50"] = _median(_column(per_window, metric))
     for metric in PEAK_MEMORY_METRICS:
         values = _column(ok, metric)

@@ -13,6 +13,9 @@ version did not have come back empty).
 - version 1: the first release.
 - version 2: adds ``size_class``, ``ttft_missing_reason`` and ``connect_ms`` (appended at the end).
 - version 3: appends the columns of ``COLUMNS_V3_ADDED`` (every helper of one round adds to that list).
+  Among them: ``window_requests``, ``window_steady_s`` and ``window_edge``; endpoint rows'
+  ``window_*`` throughput is over the window's steady interval (METRICS.md, "Load windows"),
+  where version 2 divided by first send -> last end.
 """
 
 from __future__ import annotations
@@ -116,9 +119,12 @@ COLUMNS_V1: tuple[Column, ...] = (
                               "for a failed request or an unmeasured limited value; empty without --slo"),
     # batch / window aggregates (same value on every row of one window)
     _c("window_id", "str", doc="batch or load window this row was measured in"),
-    _c("window_output_tps", "float", "tokens/s", "sum of n_out over the window duration"),
-    _c("window_rps", "float", "requests/s", "completed requests over the window duration"),
-    _c("window_goodput_rps", "float", "requests/s", "requests meeting every --slo limit over the window duration"),
+    _c("window_output_tps", "float", "tokens/s", "sum of n_out over the window duration (endpoint, v3: over the "
+                                                 "steady interval)"),
+    _c("window_rps", "float", "requests/s", "completed requests over the window duration (endpoint, v3: over the "
+                                            "steady interval)"),
+    _c("window_goodput_rps", "float", "requests/s", "requests meeting every --slo limit over the window duration "
+                                                    "(endpoint, v3: over the steady interval)"),
     # memory and energy
     _c("peak_rss_mb", "float", "MiB", "peak resident memory of the worker process"),
     _c("peak_cuda_allocated_mb", "float", "MiB"),
@@ -157,6 +163,13 @@ COLUMNS_V3_ADDED: tuple[Column, ...] = (
                                                "tokens (counted with the reference processor)"),
     _c("image_token_mismatch", "bool", doc="endpoint: server_image_tokens differs from n_image_tokens "
                                            "(silent downscaling, a max_pixels cap, a truncated image)"),
+    # steady-state load windows (issue 25)
+    _c("window_requests", "int", "requests", "requests of the row's batch or load window (its size)"),
+    _c("window_steady_s", "float", "s", "endpoint: length of the load window's steady interval (first end -> "
+                                        "first end no send replaces), over which window_* throughput is taken"),
+    _c("window_edge", "str", doc="endpoint: ramp (sent in the opening burst, before any request ended) | drain "
+                                 "(ended after the steady interval) | empty; edge rows are left out of latency "
+                                 "statistics"),
 )
 
 COLUMNS_V2: tuple[Column, ...] = COLUMNS_V1 + COLUMNS_V2_ADDED

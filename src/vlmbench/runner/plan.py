@@ -50,8 +50,9 @@ def plan(config: RunConfig, prompt_ids: list[str], models: Optional[list[str]] =
         ids = config.model_overrides.get(model, {}).get("prompts") or prompt_ids
         job = ModelJob(ModelSpec(model, config.weights, config.trust_remote_code))
         for scenario in scenarios(own):
-            for repeat in range(own.repeats):
-                for group in batches(ids, scenario.batch_size):
+            groups = batches(ids, scenario.batch_size)
+            for repeat in range(scenario.repeats_for(own.repeats, len(groups))):
+                for group in groups:
                     job.cells.append(Cell(model, scenario, group, repeat))
         jobs.append(job)
     return jobs

@@ -30,6 +30,10 @@ class Scenario:
     def state_suffix(self) -> str:
         return f"-{self.cache_state}" if self.cache_state else ""
 
+    def repeats_for(self, repeats: int, groups: int) -> int:
+        """Repeats the plan makes of ``groups`` prompt groups (a load window may need more)."""
+        return repeats
+
 
 @dataclass(frozen=True)
 class Cell:

@@ -6,9 +6,13 @@ never written anywhere), the server kind (``--server-kind``, or detected, see
 one load window per scenario (see :mod:`load`):
 
 1. the job's first request is measured alone, sequentially, before any warmup (``cold``);
-2. before each window, ``--warmup`` unrecorded requests go out one at a time;
+2. before each window, ``--warmup`` unrecorded rounds at the window's own load (a burst of C
+   requests for a closed loop, one request when sequential or at the Poisson rate);
 3. every request body of the window is built (image encoding timed as ``encode_ms``), then
-   the window runs under its load mode, then rows are computed and sent on.
+   the window runs under its load mode (at least ``--min-window-requests``, default 10 x C,
+   requests: the plan repeats the prompts; with ``--window-seconds`` it keeps sending further
+   repeats until that long since its first send), then rows are computed and sent on, window
+   throughput over the steady interval and ramp/drain rows flagged (:mod:`steady`).
 
 Every request, warmup included, is made unique (cache busting, see :mod:`request`) unless
 ``--no-cache-bust``; every row records which in ``cache_bust``. All requests of the job go
@@ -26,6 +30,8 @@ from __future__ import annotations
 
 import math
 import os
+import statistics
+import sys
 import uuid
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -34,7 +40,10 @@ from vlmbench.backends.base import Backend, Emit
 from vlmbench.backends.openai.client import ChatClient
 from vlmbench.backends.openai.columns import OutcomeColumns, TokenCounter
 from vlmbench.backends.openai.endpoint import Endpoint
-from vlmbench.backends.openai.load import ClosedLoop, LoadMode, LoadScenario, Sequential, load_modes
+from vlmbench.backends.openai.load import (
+    MIN_WINDOW_PER_LANE, ClosedLoop, LoadMode, LoadScenario, PoissonArrivals, Sequential, default_min_requests,
+    load_modes,
+)
 from vlmbench.backends.openai.metrics import SLO
 from vlmbench.backends.openai.parity import InputParity
 from vlmbench.backends.openai.request import CacheBuster, RequestBuilder
@@ -47,6 +56,8 @@ from vlmbench.errors import UsageError
 from vlmbench.promptset import PromptItem, PromptSet
 from vlmbench.vocab.cells import Cell
 
+# Most requests a duration window builds ahead past its planned ones (bodies hold images).
+MAX_PREBUILT_EXTRA = 512
 
 
 def read_api_key(variable: Optional[str]) -> Optional[str]:
@@ -101,6 +112,26 @@ def _scenario_groups(cells: Sequence[Cell]) -> list[tuple[LoadScenario, list[Cel
     return list(groups.items())
 
 
+class _ExtraCells:
+    """The cells of a window's requests: the planned ones, then (``--window-seconds``) further
+    ones cycling through them, each a further repeat of its prompt, numbered on from the
+    highest planned repeat (so no request id repeats, the cold request's included)."""
+
+    def __init__(self, cells: list[Cell]) -> None:
+        self.cells = list(cells)
+        self.planned = len(cells)
+        self.next_repeat: dict[tuple[str, ...], int] = {}
+        self.top = max(c.repeat for c in cells)
+
+    def at(self, index: int) -> Cell:
+        while index >= len(self.cells):
+            like = self.cells[(len(self.cells) - self.planned) % self.planned]
+            repeat = self.next_repeat.get(like.prompt_ids, self.top + 1)
+            self.next_repeat[like.prompt_ids] = repeat + 1
+            self.cells.append(Cell(like.model_id, like.scenario, like.prompt_ids, repeat))
+        return self.cells[index]
+
+
 class OpenAIBackend(Backend):
     name = "openai"
 
@@ -133,9 +164,14 @@ class OpenAIBackend(Backend):
 
     @classmethod
     def scenarios(cls, config: RunConfig) -> list[LoadScenario]:
-        """One scenario per load window (``seq``, ``c<C>``, ``r<R>``), each one request per cell."""
+        """One scenario per load window (``seq``, ``c<C>``, ``r<R>``), each one request per cell,
+        each at least ``--min-window-requests`` (default 10 x C) requests; the first one more,
+        since the job's cold request is taken from it."""
         modes = load_modes(config.options.concurrency, config.options.rates, config.seed)
-        return [LoadScenario(1, config.max_new_tokens, load=mode) for mode in modes]
+        least = [default_min_requests(m) if config.options.min_window_requests is None
+                 else config.options.min_window_requests for m in modes]
+        return [LoadScenario(1, config.max_new_tokens, load=mode, min_requests=n + 1 if i == 0 and n else n)
+                for i, (mode, n) in enumerate(zip(modes, least))]
 
     # -- worker side ------------------------------------------------------------------------
     def load(self) -> dict[str, Any]:
@@ -222,9 +258,10 @@ class OpenAIBackend(Backend):
                 first_window = False
                 self._window(builder, group[:1], promptset, scenario, Sequential(), f"{window_id}|cold", emit, cold=True)
                 group = group[1:]
-            self._warmup(builder, promptset, scenario)
+            request_s = self._warmup(builder, promptset, scenario)
             if group:
-                self._window(builder, group, promptset, scenario, scenario.mode, window_id, emit)
+                self._window(builder, group, promptset, scenario, scenario.mode, window_id, emit,
+                             seconds=self.config.options.window_seconds, request_s=request_s)
 
     def _builder(self, run_id: str) -> RequestBuilder:
         """Request bodies of this job: every one unique (warmup included) unless --no-cache-bust
@@ -242,25 +279,50 @@ class OpenAIBackend(Backend):
             client.close()
 
     def _window(self, builder: RequestBuilder, cells: Sequence[Cell], promptset: PromptSet, scenario: LoadScenario,
-                mode: LoadMode, window_id: str, emit: Emit, cold: bool = False) -> None:
+                mode: LoadMode, window_id: str, emit: Emit, cold: bool = False, seconds: Optional[float] = None,
+                request_s: Optional[float] = None) -> None:
+        """One load window: its requests built first, run under ``mode``, rows emitted. With
+        ``seconds``, the requests it will likely send past its planned ones are built first too
+        (from ``request_s``, the warmup's request time, for closed loops; from the seeded
+        arrivals for Poisson); any beyond are built at their send."""
         n, state = scenario.max_new_tokens, scenario.cache_state or None
-        requests = [builder.build(promptset.get(cell.prompt_ids[0]), n, state) for cell in cells]
-        outcomes = run_window(self.client, requests, mode)
-        columns = self._columns(n, scenario.cache_state).window(outcomes, window_id, cold=cold)
-        for cell, request, row in zip(cells, requests, columns):
+        extra_cells = _ExtraCells(list(cells))
+        count = len(cells)
+        if seconds and request_s and mode.lanes:  # a duration window: build the likely extra requests now
+            count = max(count, min(count + MAX_PREBUILT_EXTRA, math.ceil(1.2 * seconds * mode.lanes / request_s)))
+        elif seconds and isinstance(mode, PoissonArrivals):
+            count = len(mode.arrival_offsets_ns(count, seconds))
+        requests = [builder.build(promptset.get(extra_cells.at(i).prompt_ids[0]), n, state) for i in range(count)]
+        outcomes = run_window(self.client, requests[:len(cells)], mode, seconds=seconds,
+                              extra=lambda i: requests[i] if i < len(requests) else
+                              builder.build(promptset.get(extra_cells.at(i).prompt_ids[0]), n, state))
+        if not cold and mode.lanes and mode.lanes > 1 and len(outcomes) < MIN_WINDOW_PER_LANE * mode.lanes:
+            print(f"note: window {window_id}: {len(outcomes)} requests, fewer than {MIN_WINDOW_PER_LANE} x C = "
+                  f"{MIN_WINDOW_PER_LANE * mode.lanes}: its steady interval is short", file=sys.stderr, flush=True)
+        columns = self._columns(n, scenario.cache_state).window(outcomes, window_id, cold=cold, lanes=mode.lanes)
+        for index, (outcome, row) in enumerate(zip(outcomes, columns)):
+            cell = extra_cells.at(index)
             if row.get("status") == "ok":
-                row.update(self.parity.columns(promptset.get(cell.prompt_ids[0]), request.parts,
+                row.update(self.parity.columns(promptset.get(cell.prompt_ids[0]), outcome.request.parts,
                                                row.get("n_prompt_tokens")))
             emit(cell, 0, row)
 
-    def _warmup(self, builder: RequestBuilder, promptset: PromptSet, scenario: LoadScenario) -> None:
-        """``--warmup`` unrecorded sequential requests, cycling through the prompt set (in the
-        scenario's cache state: under same-image / identical they prime the caches measured)."""
+    def _warmup(self, builder: RequestBuilder, promptset: PromptSet, scenario: LoadScenario) -> Optional[float]:
+        """``--warmup`` unrecorded rounds at the window's own load, cycling through the prompt
+        set (in the scenario's cache state: under same-image / identical they prime the caches
+        measured): each one burst of C requests for a closed loop (one request when sequential),
+        one request at the window's arrival rate for Poisson arrivals. Returns the median request
+        time (s) of the warmup, None without one."""
         ids = promptset.ids()
+        mode = scenario.mode
         n, state = scenario.max_new_tokens, scenario.cache_state or None
-        requests = [builder.build(promptset.get(ids[w % len(ids)]), n, state) for w in range(self.config.warmup)]
-        if requests:
-            run_window(self.client, requests, Sequential())
+        count = self.config.warmup * (mode.lanes or 1)
+        requests = [builder.build(promptset.get(ids[w % len(ids)]), n, state) for w in range(count)]
+        if not requests:
+            return None
+        times = [(o.result.end_ns - o.result.sent_ns) / 1e9 for o in run_window(self.client, requests, mode)
+                 if o.result is not None]
+        return statistics.median(times) if times else None
 
     def measure(self, items: Sequence[PromptItem], max_new_tokens: int) -> list[dict[str, Any]]:
         """All ``items`` in flight at once, as one window (the per-cell protocol; ``run_job``
@@ -273,4 +335,4 @@ class OpenAIBackend(Backend):
         failed = next((o.error for o in outcomes if o.error is not None), None)
         if failed is not None:
             raise failed
-        return self._columns(max_new_tokens).window(outcomes, window_id="measure")
+        return self._columns(max_new_tokens).window(outcomes, window_id="measure", lanes=len(items))

@@ -27,13 +27,8 @@ from typing import Any, Callable, Optional, Sequence
 
 from vlmbench.backends.openai.chat_stream import ChatStreamRecord
 from vlmbench.backends.openai.errors import EndpointError
-from vlmbench.backends.openai.metrics import (
-    SLO,
-    EndpointTimeline,
-    WindowRequest,
-    endpoint_metrics,
-    window_columns,
-)
+from vlmbench.backends.openai.metrics import SLO, EndpointTimeline, endpoint_metrics
+from vlmbench.backends.openai.steady import WindowRequest, window_columns
 from vlmbench.backends.openai.server_kinds import ServerKind
 from vlmbench.backends.openai.window import Outcome
 from vlmbench.results.schema import Status
@@ -54,8 +49,10 @@ class OutcomeColumns:
         self.count_tokens = count_tokens
         self.slo = slo
 
-    def window(self, outcomes: Sequence[Outcome], window_id: str, cold: bool = False) -> list[dict[str, Any]]:
-        """Columns for every outcome of one window, window throughput included."""
+    def window(self, outcomes: Sequence[Outcome], window_id: str, cold: bool = False,
+               lanes: Optional[int] = None) -> list[dict[str, Any]]:
+        """Columns for every outcome of one window: window throughput over its steady interval
+        and each row's edge flag included (:mod:`steady`; ``lanes``: C of a closed loop)."""
         rows, window_requests = [], []
         for outcome in outcomes:
             row = self.request(outcome)
@@ -69,9 +66,9 @@ class OutcomeColumns:
                 ok=row["status"] == Status.OK.value,
                 slo_met=row.get("slo_met"),
             ))
-        aggregate = window_columns(window_requests, with_slo=self.slo is not None)
-        for row in rows:
-            row.update(aggregate)
+        steady = window_columns(window_requests, with_slo=self.slo is not None, lanes=lanes)
+        for row, edge in zip(rows, steady.edges):
+            row.update(steady.columns, window_edge=edge)
         return rows
 
     def unsent(self, error: EndpointError, window_id: str) -> dict[str, Any]:

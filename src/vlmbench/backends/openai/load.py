@@ -23,6 +23,7 @@ in flight at the moment of the send, this one included.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 import time
 from abc import ABC, abstractmethod
@@ -44,9 +45,16 @@ class LoadMode(ABC):
     def label(self) -> str:
         """Short name used in the scenario name."""
 
+    @property
+    def lanes(self) -> Optional[int]:
+        """C of a closed loop (requests always in flight), None for open-loop arrivals."""
+        return None
+
     @abstractmethod
-    async def drive(self, count: int, send: Send) -> None:
-        """Send requests 0..count-1 through ``send``; return when all have finished."""
+    async def drive(self, count: int, send: Send, seconds: Optional[float] = None) -> None:
+        """Send requests 0..count-1 through ``send`` and, with ``seconds``, further ones
+        (count, count + 1, ...) until ``seconds`` have passed since the first send; return when
+        all have finished."""
 
 
 @dataclass(frozen=True)
@@ -57,14 +65,21 @@ class ClosedLoop(LoadMode):
     def label(self) -> str:
         return f"c{self.concurrency}"
 
-    async def drive(self, count: int, send: Send) -> None:
-        indices = iter(range(count))  # shared by the lanes: each takes the next free index
+    @property
+    def lanes(self) -> Optional[int]:
+        return self.concurrency
+
+    async def drive(self, count: int, send: Send, seconds: Optional[float] = None) -> None:
+        indices = itertools.count()  # shared by the lanes: each takes the next free index
+        until = now_ns() + int(seconds * 1e9) if seconds else None
 
         async def lane() -> None:
             for index in indices:
+                if index >= count and (until is None or now_ns() >= until):
+                    return
                 await send(index, now_ns(), self.concurrency)
 
-        await asyncio.gather(*(lane() for _ in range(min(self.concurrency, count))))
+        await asyncio.gather(*(lane() for _ in range(self.concurrency if until else min(self.concurrency, count))))
 
 
 @dataclass(frozen=True)
@@ -85,17 +100,20 @@ class PoissonArrivals(LoadMode):
     def label(self) -> str:
         return f"r{self.rate:g}"
 
-    def arrival_offsets_ns(self, count: int) -> list[int]:
-        """Scheduled sends relative to the window start: 0, then cumulative exponential gaps."""
+    def arrival_offsets_ns(self, count: int, seconds: Optional[float] = None) -> list[int]:
+        """Scheduled sends relative to the window start: 0, then cumulative exponential gaps;
+        ``count`` of them, and with ``seconds`` more while they fall before ``seconds``."""
         rng = random.Random(self.seed)
         offsets, t = [], 0.0
-        for index in range(count):
+        for index in itertools.count():
             if index:
                 t += rng.expovariate(self.rate)
+            if index >= count and (not seconds or t >= seconds):
+                return offsets
             offsets.append(int(t * 1e9))
-        return offsets
+        return offsets  # pragma: no cover - the loop returns
 
-    async def drive(self, count: int, send: Send) -> None:
+    async def drive(self, count: int, send: Send, seconds: Optional[float] = None) -> None:
         in_flight = 0
 
         async def one(index: int, scheduled_ns: int) -> None:
@@ -108,7 +126,7 @@ class PoissonArrivals(LoadMode):
 
         start = now_ns()
         tasks = []
-        for index, offset in enumerate(self.arrival_offsets_ns(count)):
+        for index, offset in enumerate(self.arrival_offsets_ns(count, seconds)):
             scheduled = start + offset
             while (delay_ns := scheduled - now_ns()) > 0:  # again if the loop woke us early
                 await asyncio.sleep(delay_ns / 1e9)
@@ -119,9 +137,14 @@ class PoissonArrivals(LoadMode):
 @dataclass(frozen=True)
 class LoadScenario(Scenario):
     """A plan scenario for endpoint runs: one request per cell (batch_size 1) and the load
-    mode its window runs under. The name carries the mode: ``seq-n32``, ``c16-n32``, ``r2.5-n32``."""
+    mode its window runs under. The name carries the mode: ``seq-n32``, ``c16-n32``, ``r2.5-n32``.
+    ``min_requests``: the window's least size; the plan adds repeats of the prompts to reach it."""
 
     load: Optional[LoadMode] = None
+    min_requests: int = 0
+
+    def repeats_for(self, repeats: int, groups: int) -> int:
+        return max(repeats, -(-self.min_requests // max(groups, 1)))
 
     @property
     def name(self) -> str:
@@ -130,6 +153,17 @@ class LoadScenario(Scenario):
     @property
     def mode(self) -> LoadMode:
         return self.load or Sequential()
+
+
+# A window of fewer than this many times its C requests is mostly ramp and drain: the plan
+# repeats the prompts to reach it unless --min-window-requests says otherwise (METRICS.md).
+MIN_WINDOW_PER_LANE = 10
+
+
+def default_min_requests(mode: LoadMode) -> int:
+    """10 x C for closed loops of C > 1; none for a sequential window (it has no ramp or drain)
+    or for Poisson arrivals (their load is their rate, not a count in flight)."""
+    return MIN_WINDOW_PER_LANE * mode.lanes if mode.lanes and mode.lanes > 1 else 0
 
 
 def load_modes(concurrency: list[int], rates: list[float], seed: int) -> list[LoadMode]:

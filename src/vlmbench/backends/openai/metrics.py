@@ -16,14 +16,14 @@ TTFT, TPOT, decode tokens/s and the raw arrival list are the shared classes of
 or, when no chunk carried content, at the end of the stream: a completed request always has
 an E2E. The classes below add TTFB, queue delay, TTFT from the scheduled send, the user's
 TTFT (connection set-up included) and chunk statistics. SLO attainment
-(:mod:`vlmbench.metrics.slo`) and window throughput are computed after all requests of a
-window finished.
+(:mod:`vlmbench.metrics.slo`) and window throughput (:mod:`steady`) are computed after all
+requests of a window finished.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Optional
+from typing import Any, Optional
 
 
 from vlmbench.errors import UsageError
@@ -31,7 +31,7 @@ from vlmbench.metrics import Timeline
 from vlmbench.metrics.request import (
     E2E, TPOT, TTFT, DecodeTPS, GapPercentile, Metric, TokenTimes, compute_request_metrics,
 )
-from vlmbench.metrics.slo import slo_met_count, slo_verdict
+from vlmbench.metrics.slo import slo_verdict
 
 
 @dataclass
@@ -196,37 +196,3 @@ class SLO:
         value that was not measured is a miss."""
         values = {name: row.get(column) for name, column in SLO_COLUMNS.items()}
         return slo_verdict(self.limits, values, completed)
-
-
-@dataclass(frozen=True)
-class WindowRequest:
-    """What window throughput needs from one request: host ns of send and stream end, the
-    output token count, and whether it succeeded and met the SLO."""
-
-    sent_ns: Optional[int]
-    end_ns: Optional[int]
-    n_out: Optional[int]
-    ok: bool
-    slo_met: Optional[bool] = None
-
-
-def window_columns(requests: Iterable[WindowRequest], with_slo: bool) -> dict[str, Optional[float]]:
-    """Throughput of a load window: sum of n_out, completed requests and SLO-meeting
-    requests (goodput; :mod:`vlmbench.metrics.slo`), each over (first send of any request ..
-    last end of a completed one), in s. ``window_output_tps`` stays empty when a completed
-    request's token count is unknown."""
-    requests = list(requests)
-    done = [r for r in requests if r.ok and r.sent_ns is not None and r.end_ns is not None]
-    empty = {"window_output_tps": None, "window_rps": None, "window_goodput_rps": None}
-    if not done:
-        return empty
-    first_send = min(r.sent_ns for r in requests if r.sent_ns is not None)
-    seconds = (max(r.end_ns for r in done) - first_send) / 1e9
-    if seconds <= 0:
-        return empty
-    counted = [r.n_out for r in done if r.n_out is not None]
-    return {
-        "window_output_tps": sum(counted) / seconds if len(counted) == len(done) else None,
-        "window_rps": len(done) / seconds,
-        "window_goodput_rps": slo_met_count(r.slo_met for r in done) / seconds if with_slo else None,
-    }

@@ -1,6 +1,7 @@
 """Run one load window: prepared requests, a load mode and a client -> one outcome each.
 
-Everything costly happens outside the window: bodies are built before it starts; event
+Everything costly happens outside the window: bodies are built before it starts (except the
+requests a duration window, ``--window-seconds``, sends past its planned ones); event
 decoding (JSON), token counting and metrics after it ends. During the window the event loop
 only schedules, sends, reads and splits events, and Python's cyclic garbage collector is
 paused (request bodies are plain bytes; nothing cyclic is created), so a collection cannot
@@ -13,7 +14,7 @@ import gc
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Iterator, Optional, Sequence
+from typing import Callable, Iterator, Optional, Sequence
 
 from vlmbench.backends.openai.client import ChatClient, StreamResult
 from vlmbench.backends.openai.errors import EndpointError
@@ -48,23 +49,33 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-async def _run(client: ChatClient, requests: Sequence[PreparedRequest], mode: LoadMode) -> list[Outcome]:
-    outcomes: list[Optional[Outcome]] = [None] * len(requests)
+Extra = Callable[[int], PreparedRequest]
+
+
+async def _run(client: ChatClient, requests: Sequence[PreparedRequest], mode: LoadMode,
+               extra: Optional[Extra], seconds: Optional[float]) -> list[Outcome]:
+    outcomes: dict[int, Outcome] = {}
 
     async def send(index: int, scheduled_ns: int, in_flight: int) -> None:
-        outcome = Outcome(requests[index], scheduled_ns, in_flight, utc_now_iso())
+        # a request past the prepared ones (--window-seconds) is built here, after its
+        # scheduled instant: building it is load-generator lag (queue_delay_ms)
+        request = requests[index] if index < len(requests) else extra(index)  # type: ignore[misc]
+        outcome = Outcome(request, scheduled_ns, in_flight, utc_now_iso())
         outcomes[index] = outcome
         try:
-            outcome.result = await client.stream(requests[index])
+            outcome.result = await client.stream(request)
         except EndpointError as exc:
             outcome.error = exc
 
-    await mode.drive(len(requests), send)
-    return [o for o in outcomes if o is not None]
+    await mode.drive(len(requests), send, seconds if extra is not None else None)
+    return [outcomes[i] for i in sorted(outcomes)]
 
 
-def run_window(client: ChatClient, requests: Sequence[PreparedRequest], mode: LoadMode) -> list[Outcome]:
+def run_window(client: ChatClient, requests: Sequence[PreparedRequest], mode: LoadMode,
+               extra: Optional[Extra] = None, seconds: Optional[float] = None) -> list[Outcome]:
     """Send ``requests`` under ``mode``; one :class:`Outcome` per request, in request order.
+    With ``seconds`` (and ``extra``, which builds request ``index`` past the prepared ones),
+    further requests follow until ``seconds`` have passed since the first send.
     Runs on the client's event loop, so its pooled connections carry over between windows."""
     with collector_paused():
-        return client.run(_run(client, requests, mode))
+        return client.run(_run(client, requests, mode, extra, seconds))

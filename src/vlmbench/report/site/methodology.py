@@ -60,7 +60,10 @@ def aggregation_rules() -> str:
         "Model TTFT (<code>ttft_ms</code>) and the stage columns keep their own scopes (METRICS.md).",
         "Cache-busted and unbusted endpoint rows are separate groups; real-size and tiny models are shown apart.",
         "Throughput: <code>window_output_tps</code> and <code>window_rps</code> are per batch/load window; "
-        "the median over windows is reported (each window counted once). The load level of an endpoint window "
+        "the median over windows is reported (each window counted once), beside the window's size "
+        "(<code>window_requests</code>, <code>window_steady_s</code>). An endpoint window's throughput is over its "
+        "steady interval (first end to the first end no send replaces); its ramp and drain rows "
+        "(<code>window_edge</code>) are kept out of the latency statistics. The load level of an endpoint window "
         "is the window's own concurrency, not its first row's.",
         "SLO attainment and goodput share one definition: a failed or unjudged request is a miss.",
         "Peak memory: the maximum over ok rows; the headline value is device memory (NVML, else CUDA "
