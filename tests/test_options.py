@@ -22,7 +22,8 @@ RELEASED_FLAGS = {
     "--batch-sizes", "--out", "--run-id", "--trust-remote-code", "--seed", "--attn", "--cache", "--compile",
     "--plugin", "--model-timeout", "--request-timeout", "--no-progress", "--endpoint", "--api-key-env",
     "--server-kind", "--concurrency", "--rate", "--slo", "--cache-bust", "--no-cache-bust",
-    "--new-connection-per-request", "--ca-bundle", "--hardware", "--tokenizer",
+    "--new-connection-per-request", "--ca-bundle", "--hardware", "--tokenizer", "--min-window-requests",
+    "--window-seconds",
 }
 RELEASED_SUITE_KEYS = {
     "name", "description", "models", "weights", "backend", "device", "dtype", "prompts", "promptset", "repeats",
