@@ -333,15 +333,17 @@ def test_load_window_rows_carry_every_endpoint_column(cli_run, server):
             assert r["tpot_ms"] == pytest.approx((r["e2e_ms"] - r["ttft_ms"]) / 3, rel=1e-3)
         else:  # on a stalled machine the 2 ms-apart chunks can come in one read: no decode interval seen
             assert r["tpot_ms"] is None
-        assert r["slo_met"] is True and r["n_prompt_tokens"] == 600 and r["cache_bust"] is True
+        # ttft=5000,tpot=1000: met unless a limit could not be judged (no TPOT) or was exceeded
+        judged = r["tpot_ms"] is not None and r["ttft_sched_ms"] <= 5000 and r["tpot_ms"] <= 1000
+        assert r["slo_met"] is judged and r["n_prompt_tokens"] == 600 and r["cache_bust"] is True
         assert r["ttft_user_ms"] >= r["ttft_ms"] and r["ttft_missing_reason"] is None
     windows: dict[str, set] = {}
     for r in rows:
         windows.setdefault(r["window_id"], set()).add((r["window_output_tps"], r["window_rps"], r["window_goodput_rps"]))
     assert all(len(values) == 1 for values in windows.values())
     for (tps, rps, goodput), in (tuple(v) for v in windows.values()):
-        if rps is not None:  # every completed request met the SLO: goodput = completed requests / s
-            assert tps == pytest.approx(4 * rps, rel=1e-4) and goodput == pytest.approx(rps, rel=1e-4)
+        if rps is not None:  # goodput counts only the completed requests that met the SLO
+            assert tps == pytest.approx(4 * rps, rel=1e-4) and 0 <= goodput <= rps * (1 + 1e-9)
     assert {r["concurrency"] for r in rows if r["scenario"] == "c3-n4" and not r["cold"]} == {3}
     assert all(1 <= r["concurrency"] <= 6 for r in rows if r["scenario"] == "r40-n4")
 

@@ -23,12 +23,14 @@ RELEASED_FLAGS = {
     "--plugin", "--model-timeout", "--request-timeout", "--no-progress", "--endpoint", "--api-key-env",
     "--server-kind", "--concurrency", "--rate", "--slo", "--cache-bust", "--no-cache-bust",
     "--new-connection-per-request", "--ca-bundle", "--hardware", "--tokenizer", "--min-window-requests",
-    "--window-seconds",
+    "--window-seconds", "--images", "--cache-state", "--image-format", "--dataset", "--image-grid",
+    "--images-per-request",
 }
 RELEASED_SUITE_KEYS = {
     "name", "description", "models", "weights", "backend", "device", "dtype", "prompts", "promptset", "repeats",
     "warmup", "warmup_shapes", "max_new_tokens", "batch_sizes", "scenarios", "attn", "cache", "compile", "seed",
-    "model_timeout_s", "request_timeout_s", "trust_remote_code",
+    "model_timeout_s", "request_timeout_s", "trust_remote_code", "images", "image_format", "images_per_request",
+    "dataset", "image_grid", "cache_states",
 }
 
 
