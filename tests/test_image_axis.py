@@ -252,3 +252,68 @@ def test_grid_run_records_the_processor_count_on_every_row(tmp_path):
     for r in rows:  # in-process: the real processor's expansion equals the rule the grid was built from
         assert r["status"] == "ok" and r["n_image_tokens"] == expected[r["prompt_id"]]
         assert r["image_source"] == "generated"
+
+
+# ----------------------------------------------------------------------------- input parity
+
+
+def _cap_pinpoints(folder: Path, pinpoints: list) -> int:
+    """Rewrite every saved ``image_grid_pinpoints`` (model and processor configs): the server's
+    processor now caps the AnyRes resolution the catalog entry allows."""
+    changed = 0
+
+    def walk(node):
+        nonlocal changed
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "image_grid_pinpoints":
+                    node[key] = pinpoints
+                    changed += 1
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    for path in folder.glob("*.json"):
+        data = json.loads(path.read_text())
+        before = changed
+        walk(data)
+        if changed != before:
+            path.write_text(json.dumps(data, indent=2))
+    return changed
+
+
+@pytest.mark.slow
+@pytest.mark.server
+def test_parity_flags_a_server_whose_processor_caps_the_image(tmp_path):
+    pytest.importorskip("fastapi", reason="transformers serve needs transformers[serving]")
+    from servers.transformers_serve import TransformersServe, save_tiny_llava
+
+    from vlmbench.config import RunConfig
+    from vlmbench.results.reader import read_rows
+    from vlmbench.runner import run_benchmark
+
+    model = "llava-1.6-vicuna-7b-tiny"  # the folder is named after the catalog entry it was saved from
+    folder = save_tiny_llava(tmp_path / model, model)
+    assert _cap_pinpoints(folder, [[336, 336]]) >= 2
+    server = TransformersServe(folder, tmp_path / "serve.log").start()
+    try:
+        config = RunConfig(backend="openai", endpoint=server.url, models=[str(folder)], images=["336x336", "672x672"],
+                           max_new_tokens=2, repeats=1, warmup=0, out=tmp_path / "out", progress=False,
+                           request_timeout_s=120.0, cache_states=["identical", "same-image"])
+        result = run_benchmark(config)
+    finally:
+        server.stop()
+    rows = read_rows(result.requests_csv)
+    assert len(rows) == 4 and {r["status"] for r in rows} == {"ok"}, [r["error"] for r in rows]
+    by = {(r["prompt_id"], r["cache_state"]): r for r in rows}
+    for state in ("identical", "same-image"):
+        small, large = by[("gen-336x336", state)], by[("gen-672x672", state)]
+        # the catalog's AnyRes rule: 1176 tokens at 336, 2928 at 672; the capped server stays at 1176
+        assert small["n_image_tokens"] == 1176 and large["n_image_tokens"] == 2928
+        assert small["server_image_tokens"] == 1176 and small["image_token_mismatch"] is False
+        assert large["server_image_tokens"] == 1176 and large["image_token_mismatch"] is True
+        assert large["scenario"].endswith(state)
+    manifest = json.loads((result.run_dir / "manifest.json").read_text())
+    assert "catalog entry llava-1.6-vicuna-7b-tiny" in manifest["models"][str(folder)]["input_parity"]

@@ -29,13 +29,13 @@ HOST = "127.0.0.1"
 START_DEADLINE_S = 120.0
 
 
-def save_tiny_llava(folder: Path) -> Path:
+def save_tiny_llava(folder: Path, model_id: str = "llava-1.5-7b-tiny") -> Path:
     import torch
 
     from vlmbench.backends.hf.loader import load_random
     from vlmbench.catalog import get
 
-    loaded = load_random(get("llava-1.5-7b-tiny"), torch.device("cpu"), torch.float32, seed=0, attn=None)
+    loaded = load_random(get(model_id), torch.device("cpu"), torch.float32, seed=0, attn=None)
     tokenizer = loaded.processor.tokenizer
     words = [i for i in range(len(tokenizer))
              if (text := tokenizer.decode([i])).startswith(" ") and text[1:].isalpha()]
