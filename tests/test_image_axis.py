@@ -252,6 +252,13 @@ def test_grid_run_records_the_processor_count_on_every_row(tmp_path):
     for r in rows:  # in-process: the real processor's expansion equals the rule the grid was built from
         assert r["status"] == "ok" and r["n_image_tokens"] == expected[r["prompt_id"]]
         assert r["image_source"] == "generated"
+    from vlmbench.report.build import build_report
+
+    report = build_report([result.run_dir], tmp_path / "report")
+    cost = (report.out_dir / "visual_token_cost.csv").read_text().splitlines()
+    assert cost[0].startswith("model_id,") and any(",ttft_ms,4," in line for line in cost[1:])  # 4 warm rows
+    assert any(c.name == "ttft_vs_visual_tokens" for c in report.charts)
+    assert "What a visual token costs" in (report.out_dir / "index.html").read_text()
 
 
 # ----------------------------------------------------------------------------- input parity
@@ -317,3 +324,56 @@ def test_parity_flags_a_server_whose_processor_caps_the_image(tmp_path):
         assert large["scenario"].endswith(state)
     manifest = json.loads((result.run_dir / "manifest.json").read_text())
     assert "catalog entry llava-1.6-vicuna-7b-tiny" in manifest["models"][str(folder)]["input_parity"]
+    from vlmbench.report.build import build_report
+
+    html = (build_report([result.run_dir], tmp_path / "report").out_dir / "index.html").read_text()
+    assert "Input parity" in html and f"{folder}" in html and "2 of 4 requests" in html
+
+
+# ----------------------------------------------------------------------------- visual-token cost
+
+
+def _frame(points, **key):
+    import pandas as pd
+
+    rows = [dict(model_id="m", hardware="h", backend="hf", device="cpu", dtype="float32", attn="sdpa",
+                 compile=False, cache_state=None, status="ok", cold=False, batch_size=1, window_id=f"w{i}",
+                 n_image_tokens=x, ttft_ms=y, **key) for i, (x, y) in enumerate(points)]
+    return pd.DataFrame(rows)
+
+
+def test_fit_recovers_a_linear_cost_and_its_interval():
+    import numpy as np
+
+    from vlmbench.analysis.visual_cost import fit_all
+
+    rng = np.random.default_rng(3)
+    xs = np.repeat([256, 576, 1176, 2340, 2928], 6)
+    ys = 40 + 0.25 * xs + rng.normal(0, 5, len(xs))
+    (fit,) = fit_all(_frame(zip(xs.tolist(), ys.tolist())), ("ttft_ms",))
+    row = fit.row()
+    assert fit.c is None and row["ms_per_1k_tokens_ci_low"] < 250 < row["ms_per_1k_tokens_ci_high"]
+    assert abs(row["ms_per_1k_tokens"] - 250) < 10 and row["intercept_ms_ci_low"] < 40 < row["intercept_ms_ci_high"]
+    assert row["r2"] > 0.99
+
+
+def test_fit_keeps_a_quadratic_term_only_where_it_shows():
+    import numpy as np
+
+    from vlmbench.analysis.visual_cost import fit_all
+
+    rng = np.random.default_rng(4)
+    xs = np.repeat([256, 1024, 2048, 4096, 6144], 5).astype(float)
+    ys = 10 + 0.05 * xs + 2e-5 * xs ** 2 + rng.normal(0, 3, len(xs))
+    (fit,) = fit_all(_frame(zip(xs.tolist(), ys.tolist())), ("ttft_ms",))
+    assert fit.c is not None and fit.c_ci[0] < 2e-5 < fit.c_ci[1]
+    held_out = 3072.0  # a size the fit did not see
+    truth = 10 + 0.05 * held_out + 2e-5 * held_out ** 2
+    assert abs(fit.predict(held_out) - truth) / truth < 0.03
+
+
+def test_fit_needs_two_token_counts():
+    from vlmbench.analysis.visual_cost import fit_all
+
+    (fit,) = fit_all(_frame([(576, 100.0), (576, 101.0), (576, 99.0)]), ("ttft_ms",))
+    assert not fit.fitted and "1 distinct visual-token count" in fit.reason

@@ -20,6 +20,7 @@ from vlmbench.report.charts import ChartFile, render_charts
 from vlmbench.report.export_csv import write_csv
 from vlmbench.report.groups import group_requests
 from vlmbench.report.html import copy_assets, page
+from vlmbench.report.image_axis import image_axis_sections
 from vlmbench.report.markdown import tables_markdown
 from vlmbench.report.response_table import by_hardware
 from vlmbench.report.runs import RunData, load_runs
@@ -43,13 +44,14 @@ class Report:
         return [self.out_dir / SUMMARY_FILE, self.out_dir / TABLES_FILE, self.out_dir / INDEX_FILE]
 
 
-def report_html(runs: Sequence[RunData], summaries: Sequence[dict[str, Any]], charts: Sequence[ChartFile]) -> str:
+def report_html(runs: Sequence[RunData], summaries: Sequence[dict[str, Any]], charts: Sequence[ChartFile],
+                extra: str = "") -> str:
     sections = "".join(hardware_section(hw, rows, charts) for hw, rows in by_hardware(summaries).items())
     legend = RANDOM_LEGEND if any(s.get("weights") == "random" for s in summaries) else ""
     body = (
         f'<p class="lead">Medians of warm requests (times in ms). Click a column header to sort. '
         f'Full statistics: <a href="{SUMMARY_FILE}">{SUMMARY_FILE}</a> · <a href="{TABLES_FILE}">{TABLES_FILE}</a></p>'
-        f"{legend}<h2>Runs</h2>{runs_table(runs)}{sections}"
+        f"{legend}<h2>Runs</h2>{runs_table(runs)}{sections}{extra}"
     )
     return page("vlmbench report", body)
 
@@ -64,5 +66,6 @@ def build_report(run_paths: Sequence[str | os.PathLike], out_dir: str | os.PathL
     (out / TABLES_FILE).write_text(tables_markdown(summaries), encoding="utf-8")
     charts = render_charts(groups, summaries, out)
     copy_assets(out)
-    (out / INDEX_FILE).write_text(report_html(runs, summaries, charts), encoding="utf-8")
+    extra = image_axis_sections(groups, out)
+    (out / INDEX_FILE).write_text(report_html(runs, summaries, charts, extra), encoding="utf-8")
     return Report(out, runs, summaries, charts)

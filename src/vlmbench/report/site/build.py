@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from vlmbench.report.charts import cdf, render_charts, stages, ttft
+from vlmbench.report.charts import cdf, render_charts, stages, ttft, visual_tokens
+from vlmbench.report.image_axis import image_axis_sections
 from vlmbench.report.export_csv import write_csv
 from vlmbench.report.groups import RequestGroup, group_requests
 from vlmbench.report.html import copy_assets, page
@@ -28,7 +29,7 @@ from vlmbench.report.site.model_page import model_page_html
 from vlmbench.report.summary import SUMMARY_COLUMNS, summarise
 from vlmbench.vocab.slug import slug
 
-MODEL_PAGE_CHARTS = (ttft, cdf, stages)
+MODEL_PAGE_CHARTS = (ttft, cdf, stages, visual_tokens)
 SUMMARY_CSV = "data/summary.csv"
 NAV_ROOT = (("index.html", "Leaderboard"), ("methodology.html", "Methodology"), (SUMMARY_CSV, "Data (CSV)"))
 NAV_MODEL = tuple((f"../{href}", label) for href, label in NAV_ROOT)
@@ -84,7 +85,8 @@ def build_site(run_paths: Sequence[str | os.PathLike], out_dir: str | os.PathLik
         stem = slug(model_id)
         model_charts = render_charts(model_groups, model_summaries, out, subdir=f"models/{stem}/charts",
                                      charts=MODEL_PAGE_CHARTS)
-        body = model_page_html(model_id, model_groups, model_summaries, model_charts)
+        cost = image_axis_sections(model_groups, out / "models" / stem, with_files=False)
+        body = model_page_html(model_id, model_groups, model_summaries, model_charts, cost)
         path = out / model_file(model_id)
         path.write_text(page(model_id, body, root="..", nav=NAV_MODEL), encoding="utf-8")
         pages[model_id] = path

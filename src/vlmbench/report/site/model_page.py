@@ -87,13 +87,14 @@ def failures(groups: Sequence[RequestGroup]) -> str:
 
 
 def model_page_html(model_id: str, groups: Sequence[RequestGroup], summaries: Sequence[dict[str, Any]],
-                    charts: Sequence[ChartFile]) -> str:
-    """Body of models/<slug>.html (the page lives one folder below the site root)."""
+                    charts: Sequence[ChartFile], image_axis: str = "") -> str:
+    """Body of models/<slug>.html (the page lives one folder below the site root); ``image_axis``:
+    the model's visual-token cost and input-parity sections (report/image_axis.py)."""
     return (
         f"{facts(model_id, groups)}"
         f"<h2>Response times</h2>{html_table(summaries, columns=MODEL_PAGE_COLUMNS)}"
         f"<h2>Distributions</h2>{distribution_table(summaries)}"
-        f"{failures(groups)}"
+        f"{failures(groups)}{image_axis}"
         f"<h2>Charts</h2>{chart_gallery(charts, prefix='../') or NO_CHARTS}"
         '<p><a href="../index.html">&larr; back to the leaderboard</a></p>'
     )
