@@ -88,3 +88,21 @@ def test_slugs_are_safe_and_distinct():
     assert a != b
     for s in (a, b, slug("../../etc/passwd"), slug("")):
         assert all(ch.isalnum() or ch == "-" for ch in s) and ".." not in s
+
+
+def test_a_percentile_the_sample_cannot_support_is_left_empty_and_the_note_says_why():
+    """p90 from 9 values and p99 from 99 are empty cells; at 10 and 100 they are filled. The
+    note naming the thresholds is written once per table, not per row."""
+    import pandas as pd
+
+    from vlmbench.analysis.statistics import MIN_N_FOR_PERCENTILE, percentile_note
+    from vlmbench.report.summary import distribution
+
+    for q in (90, 99):
+        n = MIN_N_FOR_PERCENTILE[q]
+        small, enough = distribution(pd.Series(range(n - 1), dtype="float64")), distribution(
+            pd.Series(range(n), dtype="float64"))
+        assert small[f"p{q}"] is None and small["p50"] is not None
+        assert enough[f"p{q}"] == pytest.approx(pd.Series(range(n), dtype="float64").quantile(q / 100))
+    note = percentile_note()
+    assert "p90 at least 10" in note and "p99 at least 100" in note and "left empty" in note

@@ -146,6 +146,12 @@ def percentile_supported(q: int, n: int) -> bool:
     return n >= MIN_N_FOR_PERCENTILE.get(q, 1)
 
 
+def percentile_note() -> str:
+    """Why a percentile cell can be empty, said once per table (header, caption or legend)."""
+    needs = " and ".join(f"p{q} at least {n}" for q, n in MIN_N_FOR_PERCENTILE.items() if n > 1)
+    return f"Percentiles need enough warm rows ({needs}); with fewer the cell is left empty."
+
+
 def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
     """Indices of points (x = latency, lower is better; y = rate, higher is better) no other point dominates.
 

@@ -13,7 +13,8 @@ Columns (units in the names: ``_ms`` milliseconds, ``_tps`` tokens/s, ``_rps`` r
   ``cold_n``, ``edge_n`` (ramp and drain rows of endpoint load windows: not in the latency
   statistics), ``ttft_missing`` (ok rows whose TTFT is empty; ``ttft_missing_reason`` says why);
 - for TTFT (model and user), TPOT, E2E and decode tok/s over warm rows: ``p50``, ``p90``, ``p99``,
-  ``mean``, ``std``, ``cv`` (pandas; percentiles by linear interpolation, std with n - 1);
+  ``mean``, ``std``, ``cv`` (pandas; percentiles by linear interpolation, left empty where the
+  sample is too small for them: :func:`vlmbench.analysis.statistics.percentile_note`; std with n - 1);
 - ``<metric>_p50_ci_low/high`` for TTFT user, TTFT and TPOT: bootstrap 95 % CI of the median,
   resampling generate windows (``window_id``), the independent unit at batch > 1;
 - stage medians (preprocess, vision, prefill, decode = e2e - ttft) of warm rows;
@@ -29,8 +30,8 @@ Columns (units in the names: ``_ms`` milliseconds, ``_tps`` tokens/s, ``_rps`` r
 - ``roofline_fraction_p50``: median of warm rows (batch 1 only; see metrics/roofline.py);
 - stability per prompt across repeats (report/stability.py): ``<metric>_repeat_cv``,
   ``<metric>_drift_pct`` and ``<metric>_drift_p`` for TTFT and TPOT;
-- ``flags``: '; '-separated warnings (percentile with too few rows, high repeat CV, drift between
-  repeats, failures, ok rows without TTFT, no warm rows).
+- ``flags``: '; '-separated warnings (high repeat CV, drift between repeats, failures, ok rows
+  without TTFT, no warm rows). A percentile the sample cannot support is an empty cell, not a flag.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from typing import Any, Optional, Sequence
 import pandas as pd
 
 from vlmbench.analysis.observations import observation_labels
-from vlmbench.analysis.statistics import MIN_N_FOR_PERCENTILE, bootstrap_median_ci, percentile_supported
+from vlmbench.analysis.statistics import bootstrap_median_ci, percentile_supported
 from vlmbench.metrics.slo import slo_met_fraction
 from vlmbench.report.groups import RequestGroup
 from vlmbench.report.runs import py
@@ -93,13 +94,14 @@ def _column(frame: pd.DataFrame, column: str) -> pd.Series:
 
 
 def distribution(values: pd.Series) -> dict[str, Optional[float]]:
-    """p50/p90/p99 (linear interpolation), mean, sample std (n - 1) and CV = std / mean."""
+    """p50/p90/p99 (linear interpolation; empty where the sample is too small for the percentile,
+    :func:`percentile_supported`), mean, sample std (n - 1) and CV = std / mean."""
     n = len(values)
     q = values.quantile([0.5, 0.9, 0.99]) if n else pd.Series([None] * 3, index=[0.5, 0.9, 0.99])
     mean = _num(values.mean()) if n else None
     std = _num(values.std(ddof=1)) if n >= 2 else None
-    return {"p50": _num(q.loc[0.5]), "p90": _num(q.loc[0.9]), "p99": _num(q.loc[0.99]), "mean": mean, "std": std,
-            "cv": std / mean if std is not None and mean else None}
+    percentiles = {f"p{p}": _num(q.loc[p / 100]) if percentile_supported(p, n) else None for p in (50, 90, 99)}
+    return {**percentiles, "mean": mean, "std": std, "cv": std / mean if std is not None and mean else None}
 
 
 def _median(values: pd.Series) -> Optional[float]:
@@ -122,10 +124,6 @@ def _flags(group: RequestGroup, summary: dict[str, Any], stable: list[Any]) -> l
     n = summary["warm_n"]
     if n == 0:
         flags.append("no warm ok rows: no statistics")
-    else:
-        for q in (90, 99):
-            if not percentile_supported(q, n):
-                flags.append(f"p{q} needs n>={MIN_N_FOR_PERCENTILE[q]} (n={n})")
     for s in stable:  # high CV across repeats of a prompt, drift between repeats
         flags.extend(s.flags)
     if summary["failed"]:

@@ -14,7 +14,7 @@ from vlmbench.report.charts.bars import Bars, Tick, bar_chart
 from vlmbench.report.charts.style import ChartContext
 
 NAME = "ttft_by_model"
-TITLE = "TTFT by model (p50 bar, p90/p99 whiskers, dots = requests)"
+TITLE = "TTFT by model (p50 bar, p90/p99 whiskers where the sample supports them, dots = requests)"
 COLUMN = "ttft_user_ms"  # request-row column; the summary has COLUMN_p50 / _p90 / _p99
 
 

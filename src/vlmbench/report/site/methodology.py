@@ -45,7 +45,8 @@ def aggregation_rules() -> str:
         "Percentiles: linear interpolation between closest ranks (type 7): with sorted values x<sub>0</sub>.."
         "x<sub>n-1</sub> and h = (n-1)&middot;q/100, p<sub>q</sub> = x<sub>&lfloor;h&rfloor;</sub> + "
         "(h-&lfloor;h&rfloor;)(x<sub>&lceil;h&rceil;</sub> - x<sub>&lfloor;h&rfloor;</sub>). "
-        + ", ".join(f"p{q} is flagged below n = {n}" for q, n in MIN_N_FOR_PERCENTILE.items() if n > 1) + ".",
+        + ", ".join(f"p{q} is left empty below n = {n}" for q, n in MIN_N_FOR_PERCENTILE.items() if n > 1)
+        + " warm rows (an empty cell, not a flag on every row).",
         "Mean and sample standard deviation (n-1) over warm rows, with CV = std / mean (spread between prompts "
         "included: it is not a noise figure).",
         f"Stability, per prompt across repeats: the repeat CV is the pooled spread of each prompt (or batch of "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Optional, Sequence
 
+from vlmbench.analysis.statistics import percentile_note
 from vlmbench.backends import capabilities
 from vlmbench.report.charts import ChartFile
 from vlmbench.report.groups import RequestGroup
@@ -51,7 +52,7 @@ def distribution_table(summaries: Sequence[dict[str, Any]]) -> str:
     return ('<div class="table-wrap"><table><caption>Times in ms over warm requests; TTFT (user) = what a user '
             'waits for (in-process: preprocess + generate start -> first token; endpoint: request sent -> first '
             'content); CI = bootstrap 95% confidence interval of the median (resampling generate windows); repeat '
-            'CV = spread across repeats of the same prompt</caption><thead><tr>'
+            'CV = spread across repeats of the same prompt. ' + esc(percentile_note()) + '</caption><thead><tr>'
             + "".join(f"<th>{esc(h)}</th>" for h in head)
             + f'</tr></thead><tbody>{"".join(rows)}</tbody></table></div>')
 
