@@ -64,43 +64,63 @@ def test_generated_images_look_like_pictures():
 def _check_steps(model: str):
     from vlmbench.catalog.visual_tokens import image_token_counts, reference_processor
     from vlmbench.config import RunConfig
-    from vlmbench.runner.grid import grid, model_counter
+    from vlmbench.runner.grid import MAX_SIDE, grid, model_counter, steps
 
     count, native = model_counter(model, RunConfig())
     sizes = grid(count, native, cap=64)
     assert (sizes[0][0], sizes[0][1]) == native
     processor = reference_processor(model)
-    # each step: two sizes 1 px apart on the long side (the short one follows its ratio), counts differ
-    steps = list(zip(sizes[1::2], sizes[2::2]))
-    for (w0, h0, t0), (w1, h1, t1) in steps:
+    found = steps(count, min(MAX_SIDE, 4 * max(native)))
+    # each step: two sizes 1 px apart on the long side (the short one follows its ratio), counts
+    # differ, both in the grid, both counted so by the processor itself
+    for (w0, h0), t0, (w1, h1), t1 in found:
         assert max(w1 - w0, h1 - h0) == 1 and t0 != t1
+        assert ((w0, h0, t0) in sizes) == ((w1, h1, t1) in sizes)  # a step is kept with both sides
+        assert (w0, h0, t0) in sizes or len(found) > 20  # all of them unless there are more than the cap
         assert image_token_counts(processor, [(w0, h0), (w1, h1)]) == [t0, t1]
-    return sizes, steps
+    return sizes, found
 
 
 def test_grid_lands_on_both_sides_of_each_anyres_step():
-    sizes, steps = _check_steps("llava-1.6-vicuna-7b-tiny")
-    assert len(steps) >= 3
+    sizes, found = _check_steps("llava-1.6-vicuna-7b-tiny")
+    assert len(found) >= 3
     assert max(t for _w, _h, t in sizes) == 2928  # up to the AnyRes maximum
-    assert ((336, 336, 1176), (337, 337, 2928)) in steps  # the square step from one tile to four
+    assert ((336, 336), 1176, (337, 337), 2928) in found  # the square step from one tile to four
+
+
+@pytest.mark.parametrize("model", ["qwen2.5-vl-3b-tiny", "internvl3.5-1b-tiny", "llava-onevision-0.5b-tiny"])
+def test_grid_of_pixel_budget_tile_and_anyres_max_rules(model):
+    """Qwen2.5-VL (pixel budget, 28 px steps), InternVL (448 tiles), LLaVA-OneVision (AnyRes up to
+    6x6 with shrinking): the same search finds their steps from their processors."""
+    sizes, found = _check_steps(model)
+    assert len(found) >= 2 and len({t for _w, _h, t in sizes}) >= 4
+
+
+def test_grid_of_an_aspect_only_rule_has_one_size_per_level():
+    from vlmbench.config import RunConfig
+    from vlmbench.runner.grid import grid, model_counter
+
+    count, native = model_counter("smolvlm2-256m-tiny", RunConfig())  # resized to a fixed longest edge
+    sizes = grid(count, native, cap=8)
+    assert sizes[0] == (512, 512, 1088) and (512, 384, 832) in sizes
 
 
 @pytest.mark.parametrize("model,native,tokens", [("mgm-7b-hd-tiny", (672, 672), 2880),
                                                   ("paligemma-3b-224-tiny", (224, 224), 256)])
 def test_grid_of_fixed_token_entries_is_their_native_size(model, native, tokens):
-    sizes, steps = _check_steps(model)
-    assert sizes == [(native[0], native[1], tokens)] and steps == []
+    sizes, found = _check_steps(model)
+    assert sizes == [(native[0], native[1], tokens)] and found == []
 
 
 def test_grid_cap_keeps_native_and_whole_steps():
     from vlmbench.config import RunConfig
-    from vlmbench.runner.grid import grid, model_counter
+    from vlmbench.runner.grid import grid, model_counter, steps
 
     count, native = model_counter("llava-1.6-vicuna-7b-tiny", RunConfig())
     capped = grid(count, native, cap=5)
     assert len(capped) == 5 and (capped[0][0], capped[0][1]) == native
-    for (w0, h0, t0), (w1, h1, t1) in zip(capped[1::2], capped[2::2]):
-        assert max(w1 - w0, h1 - h0) == 1 and t0 != t1
+    kept = [s for s in steps(count, 4 * 672) if (*s[0], s[1]) in capped]
+    assert kept and all((*s[2], s[3]) in capped for s in kept)  # a step is kept with both sides
 
 
 def test_grid_spec_is_checked():

@@ -16,6 +16,7 @@ from __future__ import annotations
 import transformers
 from transformers import Gemma3Config, Gemma3ForConditionalGeneration
 
+from vlmbench.catalog.native_multi import MULTI_IMAGE, MULTI_IMAGE_BOUND
 from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, tiny_variant
 from vlmbench.catalog.native import NativeFamily
 from vlmbench.catalog.processors import SIGLIP_MEAN, SIGLIP_STD, image_processor
@@ -73,6 +74,7 @@ PROCESSOR = ProcessorSpec(build=gemma3_processor, image_token=IMAGE_TOKEN, chat_
 
 
 FAMILY = NativeFamily(
+    max_images=MULTI_IMAGE, max_images_note="Gemma 3 HF docs: interleaved multi-image prompts (256 tokens each); " + MULTI_IMAGE_BOUND,
     system="Gemma 3", model_class=Gemma3ForConditionalGeneration, processor=PROCESSOR, prompt_template=PROMPT,
     vision_encoder=f"SigLIP-So400m/14 @{RESOLUTION}, pooled 4x4", vision_modules=VISION_MODULES,
     reference_resolution=(RESOLUTION, RESOLUTION), image_token_rule=gemma3_tokens,

@@ -22,6 +22,7 @@ import transformers
 from transformers import (InternVLConfig, InternVLForConditionalGeneration, InternVLVisionConfig, Qwen2Config,
                           Qwen3Config, Qwen3MoeConfig)
 
+from vlmbench.catalog.native_multi import MULTI_IMAGE, MULTI_IMAGE_BOUND
 from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, tiny_variant
 from vlmbench.catalog.native import NativeFamily
 from vlmbench.catalog.processors import image_processor
@@ -115,6 +116,7 @@ def internvl_processor(tokenizer):
 PROCESSOR = ProcessorSpec(build=internvl_processor, image_token=IMAGE_TOKEN, chat_template=INTERNVL_CHAT,
                           extra_special_tokens=INTERNVL_SPECIAL_TOKENS)
 FAMILY = NativeFamily(
+    max_images=MULTI_IMAGE, max_images_note="InternVL HF docs: multi-image prompts (one <IMG_CONTEXT> block per image); " + MULTI_IMAGE_BOUND,
     system="InternVL3.5", model_class=InternVLForConditionalGeneration, processor=PROCESSOR, prompt_template=PROMPT,
     vision_encoder="InternViT-300M-448px, 1-12 tiles + thumbnail", vision_modules=VISION_MODULES,
     reference_resolution=(TILE, TILE), image_token_rule=internvl_tokens,

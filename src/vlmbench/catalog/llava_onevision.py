@@ -20,6 +20,7 @@ import functools
 import transformers
 from transformers import LlavaOnevisionConfig, LlavaOnevisionForConditionalGeneration, Qwen2Config, SiglipVisionConfig
 
+from vlmbench.catalog.native_multi import MULTI_IMAGE, MULTI_IMAGE_BOUND
 from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, tiny_variant
 from vlmbench.catalog.native import NativeFamily
 from vlmbench.catalog.processors import SIGLIP_MEAN, SIGLIP_STD, image_processor
@@ -67,6 +68,7 @@ def llava_onevision_processor(tokenizer):
 
 
 FAMILY = NativeFamily(
+    max_images=MULTI_IMAGE, max_images_note="LLaVA-OneVision: trained on single-image, multi-image and video data; " + MULTI_IMAGE_BOUND,
     system="LLaVA-OneVision", model_class=LlavaOnevisionForConditionalGeneration, prompt_template=PROMPT,
     processor=ProcessorSpec(build=llava_onevision_processor, image_token=IMAGE_TOKEN,
                             chat_template=LLAVA_ONEVISION_CHAT, extra_special_tokens=(*CHATML_SPECIAL_TOKENS, "<video>")),

@@ -27,6 +27,8 @@ class NativeFamily:
     reference_resolution: tuple[int, int]
     image_token_rule: Optional[Callable[[int, int], int]] = None  # None: always ``visual_tokens``
     visual_tokens: Optional[int] = None  # default: the rule at the reference resolution
+    max_images: int = 1  # images one request may carry (CatalogEntry.max_images)
+    max_images_note: str = ""
 
     def entry(self, entry_id: str, build_config: Callable[[], Any], *, shapes: str, published_total: str,
               checkpoint: str, reference_params: int, language_model: str, assumption: str = "",
@@ -35,7 +37,7 @@ class NativeFamily:
         other CatalogEntry fields (e.g. ``trust_remote_code_checkpoint``)."""
         fam = {k: changes.pop(k, getattr(self, k)) for k in (
             "system", "model_class", "processor", "prompt_template", "vision_encoder", "vision_modules",
-            "reference_resolution", "image_token_rule", "visual_tokens")}
+            "reference_resolution", "image_token_rule", "visual_tokens", "max_images", "max_images_note")}
         tokens = fam.pop("visual_tokens")
         if tokens is None:
             tokens = int(fam["image_token_rule"](*fam["reference_resolution"]))

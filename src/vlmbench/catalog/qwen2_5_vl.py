@@ -21,6 +21,7 @@ import functools
 import transformers
 from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
 
+from vlmbench.catalog.native_multi import MULTI_IMAGE, MULTI_IMAGE_BOUND
 from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, tiny_variant
 from vlmbench.catalog.native import NativeFamily
 from vlmbench.catalog.processors import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, image_processor
@@ -111,6 +112,7 @@ PROCESSOR = ProcessorSpec(build=qwen2_5_vl_processor, image_token=IMAGE_TOKEN, c
 
 
 FAMILY = NativeFamily(
+    max_images=MULTI_IMAGE, max_images_note="Qwen2.5-VL README: multi-image inference (one image_pad run per image); " + MULTI_IMAGE_BOUND,
     system="Qwen2.5-VL", model_class=Qwen2_5_VLForConditionalGeneration, processor=PROCESSOR, prompt_template=PROMPT,
     vision_encoder=f"Qwen2.5-VL ViT-{PATCH} dynamic resolution, windowed attention", vision_modules=VISION_MODULES,
     reference_resolution=REFERENCE, image_token_rule=image_token_rule,

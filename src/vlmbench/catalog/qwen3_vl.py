@@ -22,6 +22,7 @@ import transformers
 from transformers import (Qwen3VLConfig, Qwen3VLForConditionalGeneration, Qwen3VLMoeConfig,
                           Qwen3VLMoeForConditionalGeneration)
 
+from vlmbench.catalog.native_multi import MULTI_IMAGE, MULTI_IMAGE_BOUND
 from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, tiny_variant
 from vlmbench.catalog.native import NativeFamily
 from vlmbench.catalog.processors import SIGLIP_MEAN, SIGLIP_STD
@@ -97,6 +98,7 @@ PROCESSOR = ProcessorSpec(build=qwen3_vl_processor, image_token=IMAGE_TOKEN, cha
 
 
 FAMILY = NativeFamily(
+    max_images=MULTI_IMAGE, max_images_note="Qwen3-VL README: multi-image inference (one image_pad run per image); " + MULTI_IMAGE_BOUND,
     system="Qwen3-VL", model_class=Qwen3VLForConditionalGeneration, processor=PROCESSOR, prompt_template=PROMPT,
     vision_encoder="", vision_modules=VISION_MODULES, reference_resolution=REFERENCE,
     image_token_rule=image_token_rule,

@@ -21,6 +21,7 @@ import functools
 import transformers
 from transformers import LlamaConfig, SmolVLMConfig, SmolVLMForConditionalGeneration, SmolVLMVisionConfig
 
+from vlmbench.catalog.native_multi import MULTI_IMAGE, MULTI_IMAGE_BOUND
 from vlmbench.catalog.entry import CatalogEntry, ProcessorSpec, tiny_variant
 from vlmbench.catalog.native import NativeFamily
 from vlmbench.catalog.processors import SIGLIP_MEAN, SIGLIP_STD, image_processor
@@ -81,6 +82,7 @@ def _family(size: str) -> NativeFamily:
     build = functools.partial(smolvlm_processor, tile=tile, longest_edge=longest, seq=seq)
     encoder = "SigLIP-B/16" if vision is SIGLIP_B16_512 else "SigLIP-So400m/14"
     return NativeFamily(
+        max_images=MULTI_IMAGE, max_images_note="SmolVLM2 model card: multi-image and video prompts; " + MULTI_IMAGE_BOUND,
         system="SmolVLM2", model_class=SmolVLMForConditionalGeneration,
         processor=ProcessorSpec(build=build, image_token=IMAGE_TOKEN, chat_template=SMOLVLM_CHAT,
                                 extra_special_tokens=SMOLVLM_SPECIAL_TOKENS),

@@ -80,3 +80,17 @@ def native_size(model: str, processor: Any) -> Optional[tuple[int, int]]:
         if size and size.get("shortest_edge"):
             return int(size["shortest_edge"]), int(size["shortest_edge"])
     return None
+
+
+def token_counter(model: str) -> Any:
+    """``sizes -> counts`` for a catalog model: its processor's own rule, else the entry's
+    ``image_token_rule`` (a family whose processor publishes none states it once there)."""
+    processor = reference_processor(model)
+    try:
+        image_token_counts(processor, [(336, 336)])
+        return lambda sizes: image_token_counts(processor, sizes)
+    except NoTokenRule:
+        entry = catalog_entry_for(model)
+        if entry is None or entry.image_token_rule is None:
+            raise
+        return lambda sizes: [int(entry.image_tokens(int(w), int(h))) for w, h in sizes]

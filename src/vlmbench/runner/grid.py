@@ -6,7 +6,8 @@ processor kind (fixed resize, AnyRes pinpoints, HD crops, S2 scales, pixel budge
 handled by the one search below. Along each aspect ray (square, 4:3 landscape, 3:4 portrait),
 the long side is scanned from 112 px to the maximum every ``SCAN_PX`` px; an interval whose ends
 count differently is counted at every pixel, and both sides of each change join the grid (the
-last size below a step and the first at or above it). The maximum side is 4x the native size's
+last size below a step and the first at or above it); each ray at the native long side joins
+the grid where it counts differently (a rule by aspect only). The maximum side is 4x the native size's
 long side (at most 4096 px): past it no catalog rule changes. ``auto:N`` keeps the native size
 and the steps spread evenly over the token range, both sides of each, N sizes in all.
 """
@@ -62,12 +63,20 @@ def steps(count: Callable[[list[Size]], list[int]], max_side: int, rays: tuple[f
 
 
 def grid(count: Callable[[list[Size]], list[int]], native: Optional[Size], cap: int) -> list[tuple[int, int, int]]:
-    """[(width, height, tokens)]: native first, then both sides of the chosen steps."""
+    """[(width, height, tokens)]: native first (with the other aspect rays at its long side where
+    they count differently), then both sides of the chosen steps."""
     long = max(native) if native else 336
     found = steps(count, min(MAX_SIDE, 4 * long))
     out: list[tuple[int, int, int]] = []
     if native:
         out.append((native[0], native[1], count([native])[0]))
+        # each aspect ray at the native long side, where its count is new (a rule that depends on
+        # the aspect only, e.g. SmolVLM's tiling after resizing to a fixed longest edge)
+        for ratio in RAYS:
+            size = (long, round(long * ratio)) if ratio <= 1 else (round(long / ratio), long)
+            tokens = count([size])[0]
+            if tokens not in [t for _w, _h, t in out]:
+                out.append((size[0], size[1], tokens))
     pairs = max(0, (cap - len(out)) // 2)
     if pairs and len(found) > pairs:  # spread evenly over the steps (token order), first and last kept
         index = sorted({round(k * (len(found) - 1) / max(1, pairs - 1)) for k in range(pairs)})
@@ -87,18 +96,18 @@ def model_counter(model: str, config: Any) -> tuple[Callable[[list[Size]], list[
     from pathlib import Path
 
     from vlmbench.catalog.visual_tokens import (NoTokenRule, catalog_entry_for, image_token_counts, native_size,
-                                                reference_processor)
+                                                reference_processor, token_counter)
 
     try:
         if catalog_entry_for(model) is not None:
-            processor = reference_processor(model)
-        elif Path(model).expanduser().is_dir():
-            from transformers import AutoProcessor
-
-            processor = AutoProcessor.from_pretrained(str(Path(model).expanduser()),
-                                                      trust_remote_code=config.trust_remote_code)
-        else:
+            count = token_counter(model)
+            return count, native_size(model, reference_processor(model))
+        if not Path(model).expanduser().is_dir():
             raise NoTokenRule("neither a catalog entry nor a local model folder")
+        from transformers import AutoProcessor
+
+        processor = AutoProcessor.from_pretrained(str(Path(model).expanduser()),
+                                                  trust_remote_code=config.trust_remote_code)
         image_token_counts(processor, [(336, 336)])
     except NoTokenRule as exc:
         raise UsageError(f"--image-grid: model {model!r}: no visual-token rule to build a grid from ({exc})") from None

@@ -23,7 +23,7 @@ class InputParity:
     """Expected image and text tokens of endpoint requests for one served model."""
 
     def __init__(self, model: str) -> None:
-        from vlmbench.catalog.visual_tokens import NoTokenRule, catalog_entry_for, reference_processor
+        from vlmbench.catalog.visual_tokens import NoTokenRule, catalog_entry_for, reference_processor, token_counter
 
         self.entry = catalog_entry_for(model)
         self.processor: Any = None
@@ -32,6 +32,7 @@ class InputParity:
             return
         try:
             self.processor = reference_processor(model)
+            self.count = token_counter(model)
         except NoTokenRule as exc:
             self.reason = str(exc)
             return
@@ -50,13 +51,9 @@ class InputParity:
     def columns(self, item: PromptItem, parts: tuple, server_prompt_tokens: Optional[int]) -> dict[str, Any]:
         if self.processor is None:
             return {}
-        from vlmbench.catalog.visual_tokens import NoTokenRule, image_token_counts
         from vlmbench.promptset.render import format_prompt
 
-        try:
-            expected = sum(image_token_counts(self.processor, [(p.width, p.height) for p in item.images]))
-        except NoTokenRule:
-            return {}
+        expected = sum(self.count([(p.width, p.height) for p in item.images]))
         text = format_prompt(self.processor, replace(item, content=tuple(parts)) if parts else item,
                              self.entry.prompt_template)
         ids = self.tokenizer(text)["input_ids"]
