@@ -15,7 +15,7 @@ from vlmbench.results.reader import read_rows
 
 TINY = "llava-1.5-7b-tiny"
 PROMPT = "diagram-shapes-336x336"
-STAGE_KEYS = ("vision_ms", "prefill_ms", "ttft_ms", "tpot_ms", "e2e_ms", "peak_memory_mb")
+STAGE_KEYS = ("vision_ms", "prefill_ms", "ttft_ms", "tpot_ms", "e2e_ms", "peak_allocated_mb")  # issue 20 item 3
 
 
 
@@ -65,13 +65,16 @@ def test_predictions_csv_version_1_is_still_read(tmp_path):
 
     def v1_file(name: str, kind: str, version: str = "1"):
         row = {VERSION_COLUMN: version, "source": "predicted", "model_id": TINY, "prompt_id": PROMPT, "batch_size": "1",
-               "max_new_tokens": "4", "dtype": "bfloat16", "profile": "x", "profile_kind": kind, "ttft_ms": "12.5"}
+               "max_new_tokens": "4", "dtype": "bfloat16", "profile": "x", "profile_kind": kind, "ttft_ms": "12.5",
+               "peak_memory_mb": "300"}
         path = tmp_path / name
         path.write_text(",".join(COLUMNS_V1) + "\n" + ",".join(row.get(c, "") for c in COLUMNS_V1) + "\n")
         return path
 
     spec = read_predictions(v1_file("spec.csv", "spec"))[0]
     assert spec["ttft_ms"] == 12.5 and spec["validation"] == "unvalidated"
+    # schema 1's peak_memory_mb is the allocated memory the predictor predicts: today's name (issue 20 item 3)
+    assert spec["peak_allocated_mb"] == 300.0 and "peak_memory_mb" not in spec
     assert spec["interval_level"] == "prior, coverage unknown"
     calibrated = read_predictions(v1_file("cal.csv", "calibrated"))[0]
     assert calibrated["validation"] == calibrated["interval_level"] == "not recorded (predictions schema 1)"

@@ -1,13 +1,13 @@
 """History: the series of run medians per model x hardware x scenario x prompt-set version, and
 the current value of each series. pandas throughout (groupby, rolling, quantiles).
 
-- Rows used: ``status == ok`` and warm (``cold`` false), as everywhere in the reports.
+- Rows used: the warm ok rows of :mod:`vlmbench.results.selection`, as everywhere in the reports.
 - Run median of a metric: the median of that run's warm rows of the cell, with the percentile
   bootstrap CI of :func:`vlmbench.analysis.statistics.bootstrap_median_ci`, resampling observations
   (:func:`vlmbench.analysis.observations.observation_labels`: the rows of one batched call together,
   as the reporter and the gate do); no CI from a single observation (``observations`` < 2: the
-  reason is shown instead). Peak memory is the run's maximum instead (a peak, not a distribution),
-  without CI.
+  reason is shown instead). Peak memory is the run's maximum over its ok rows instead, the cold
+  one included (a peak, not a distribution; ``results.selection``), without CI.
 - Run time: the run's ``started_at`` from its manifest (``run_started_at``, archives), else the
   earliest row's ``started_at``.
 - Current value: the median of the series' last ``last_n`` run medians, or of the run medians of
@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 
 from vlmbench.analysis.observations import observation_labels
-from vlmbench.analysis.selection import is_edge
 from vlmbench.analysis.statistics import bootstrap_median_ci, ci_missing_reason
-from vlmbench.vocab.metrics import PEAK_MEMORY, Metric, metrics
+from vlmbench.results.selection import PEAK_MEMORY, ok_mask, warm_ok, with_peak_memory
+from vlmbench.vocab.metrics import Metric, metrics
 
 CELL_KEYS: tuple[str, ...] = ("model_id", "hardware", "scenario", "promptset_version")
 # Everything else that changes the numbers: a run differing in any of these starts a new series
@@ -38,7 +38,6 @@ CONFIG_COLUMNS: tuple[str, ...] = ("backend", "device", "dtype", "attn", "cache"
                                    "processor_kind", "cache_bust", "length_enforced")
 CONFIG = "config"
 SERIES_KEYS: tuple[str, ...] = CELL_KEYS + (CONFIG,)
-_MEMORY_SOURCES = ("peak_nvml_mb", "peak_cuda_reserved_mb", "peak_cuda_allocated_mb", "peak_rss_mb")
 DEFAULT_LAST_N = 5
 
 
@@ -47,11 +46,8 @@ METRIC_BY_COLUMN = {m.column: m for m in METRICS}
 
 
 def warm_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """ok, warm rows (not cold, not a load window's ramp or drain) with a ``peak_memory_mb`` column
-    (NVML, else CUDA reserved/allocated, else RSS)."""
-    ok = frame[(frame["status"] == "ok") & ~frame["cold"].fillna(False).astype(bool) & ~is_edge(frame)].copy()
-    ok[PEAK_MEMORY] = ok[list(_MEMORY_SOURCES)].bfill(axis=1).iloc[:, 0].astype("float64")
-    return ok
+    """The warm ok rows (``results.selection``) with each row's headline ``peak_memory_mb``."""
+    return with_peak_memory(warm_ok(frame))
 
 
 def _config_value(value) -> str:
@@ -107,7 +103,11 @@ def run_medians(frame: pd.DataFrame, keys: tuple[str, ...] = SERIES_KEYS, ci: bo
     ok = ok.assign(_unit=observation_labels(ok))
     groups = ok.groupby(by, dropna=False, sort=False)
     out = groups[[m.column for m in METRICS if m.distribution]].median()
-    out[PEAK_MEMORY] = groups[PEAK_MEMORY].max()
+    # a run's peak memory is the maximum over its ok rows, the cold one included (results.selection);
+    # the configuration is one per (cell, run), so the peaks are matched on the cell and the run
+    peak_by = [k for k in by if k != CONFIG]
+    peaks = with_peak_memory(frame[ok_mask(frame)]).groupby(peak_by, dropna=False, sort=False)[PEAK_MEMORY].max()
+    out[PEAK_MEMORY] = peaks.reindex(out.index.droplevel(CONFIG) if CONFIG in keys else out.index).to_numpy()
     for m in METRICS:
         if m.distribution and not ci:
             out[f"{m.column}_lo"] = out[f"{m.column}_hi"] = np.nan

@@ -6,7 +6,7 @@ Least squares on log(predicted / measured) over every measured stage of every ro
 prefill, TPOT, preprocess), with a weak prior pulling each multiplier to 1 and ``step_ms`` to 0 (so a parameter
 the rows cannot see stays at the profile's figure): ``gemm``, ``gemv``, ``attention``, ``bandwidth``,
 ``dispatch``, ``vision``, ``host`` as log-multipliers, ``step_ms`` additive. The memory overhead
-is the median of measured minus predicted peak memory.
+is the median of measured minus predicted allocated memory (``results.selection.allocated_memory_mb``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from scipy.optimize import least_squares
 from vlmbench.predict.predictor import Case, CountCache
 from vlmbench.predict.profiles.schema import Params, Profile
 from vlmbench.predict.timing import predict_times
-from vlmbench.predict.measured import memory_mb, stack_key
+from vlmbench.results.selection import allocated_memory_mb
+from vlmbench.predict.measured import stack_key
 
 LOG_PARAMS = ("gemm", "gemv", "attention", "bandwidth", "dispatch", "vision", "host")
 FIT_STAGES = (("vision", "vision_ms", "vision_ms"), ("prefill", "prefill_ms", "prefill_ms"),
@@ -86,10 +87,10 @@ def fit_params(profile: Profile, data: Sequence[Sample], base: Optional[Params] 
     params = _params(best.x, base)
     gaps = []
     for s in data:
-        m = memory_mb(s.row)
+        m = allocated_memory_mb(s.row)
         if m:
             t = predict_times(s.case.counts, s.n_out, s.case.in_pixels, profile, replace(params, memory_overhead_mb=0.0))
-            gaps.append(m - t.peak_memory_mb)
+            gaps.append(m - t.peak_allocated_mb)
     params.memory_overhead_mb = float(np.median(gaps)) if gaps else 0.0
     return params
 

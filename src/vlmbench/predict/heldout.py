@@ -13,20 +13,21 @@ from typing import Any, Iterator, Optional, Sequence
 import numpy as np
 
 from vlmbench.predict.fit import Sample, fit_params
-from vlmbench.predict.measured import MEASURED, memory_mb, stack_key
+from vlmbench.predict.measured import MEASURED, stack_key
 from vlmbench.predict.profiles.schema import STAGES, Profile
 from vlmbench.predict.timing import Times, predict_times
+from vlmbench.results.selection import allocated_memory_mb
 
 __all__ = ["STAGES", "held_out_fits", "lomo_pairs", "measured", "predicted"]
 
 
 def measured(row: dict[str, Any], stage: str) -> Optional[float]:
-    v = memory_mb(row) if stage == "peak_memory" else row.get(MEASURED[stage])
+    v = allocated_memory_mb(row) if stage == "peak_memory" else row.get(MEASURED[stage])
     return float(v) if v not in (None, "") and float(v) > 0 else None
 
 
 def predicted(t: Times, stage: str) -> Optional[float]:
-    v = getattr(t, "peak_memory_mb" if stage == "peak_memory" else f"{stage}_ms")
+    v = getattr(t, "peak_allocated_mb" if stage == "peak_memory" else f"{stage}_ms")
     return float(v) if v is not None and np.isfinite(v) and v > 0 else None
 
 

@@ -8,7 +8,10 @@ with a one-line message.
 Versions (a new column is a new version; the reader reads every released one):
 
 - 1: the first release;
-- 2: appends ``validation`` ("held out by model, same machine" | "unvalidated") and
+- 2: names the memory prediction for what it predicts, ``peak_allocated_mb`` (version 1:
+  ``peak_memory_mb``, the name the reports give the headline NVML peak memory; it is the
+  allocated memory of ``results.selection``: CUDA allocated on GPUs, peak RSS on the CPU), and
+  appends ``validation`` ("held out by model, same machine" | "unvalidated") and
   ``interval_level`` (what the ``_lo``/``_hi`` interval claims: "80 % interval from held-out models
   on this machine (N models)" | "prior, coverage unknown"). Version-1 rows read back with
   ``validation`` "unvalidated" and ``interval_level`` "prior, coverage unknown" for spec-sheet and
@@ -29,14 +32,22 @@ from vlmbench.errors import SchemaError
 from vlmbench.predict.claims import PRIOR, UNVALIDATED
 
 VERSION_COLUMN = "predictions_schema_version"
-STAGES = ("preprocess_ms", "vision_ms", "prefill_ms", "ttft_ms", "tpot_ms", "e2e_ms", "peak_memory_mb")
-COLUMNS_V1: tuple[str, ...] = (
-    VERSION_COLUMN, "source", "model_id", "prompt_id", "batch_size", "max_new_tokens", "dtype",
-    "profile", "profile_kind", "device", "stack", "n_prompt_tokens", "n_image_tokens", "twin",
-    *[c for s in STAGES for c in (s, f"{s}_lo", f"{s}_hi")],
-    "fits_memory", "vision_gflop", "prefill_gflop", "decode_bytes_per_step_mb", "weights_mb", "trace_coverage",
-)
-COLUMNS_V2: tuple[str, ...] = COLUMNS_V1 + ("validation", "interval_level")
+TIME_STAGES = ("preprocess_ms", "vision_ms", "prefill_ms", "ttft_ms", "tpot_ms", "e2e_ms")
+STAGES = (*TIME_STAGES, "peak_allocated_mb")
+
+
+def _columns(stages: tuple[str, ...]) -> tuple[str, ...]:
+    return (
+        VERSION_COLUMN, "source", "model_id", "prompt_id", "batch_size", "max_new_tokens", "dtype",
+        "profile", "profile_kind", "device", "stack", "n_prompt_tokens", "n_image_tokens", "twin",
+        *[c for s in stages for c in (s, f"{s}_lo", f"{s}_hi")],
+        "fits_memory", "vision_gflop", "prefill_gflop", "decode_bytes_per_step_mb", "weights_mb", "trace_coverage",
+    )
+
+
+COLUMNS_V1: tuple[str, ...] = _columns((*TIME_STAGES, "peak_memory_mb"))
+COLUMNS_V2: tuple[str, ...] = _columns(STAGES) + ("validation", "interval_level")
+RENAMED_V1 = {f"peak_memory_mb{s}": f"peak_allocated_mb{s}" for s in ("", "_lo", "_hi")}  # v1 name -> v2
 VERSIONS: dict[str, tuple[str, ...]] = {"1": COLUMNS_V1, "2": COLUMNS_V2}
 PREDICTIONS_SCHEMA_VERSION = "2"  # what this vlmbench writes
 COLUMNS = VERSIONS[PREDICTIONS_SCHEMA_VERSION]
@@ -125,6 +136,7 @@ def read_predictions(path: str | Path) -> list[dict[str, Any]]:
 def _upgrade(row: dict[str, Any], version: str) -> dict[str, Any]:
     """A row of an older version with the current version's keys (see the module docstring)."""
     if version == "1":
+        row = {RENAMED_V1.get(k, k): v for k, v in row.items()}
         prior_only = row.get("profile_kind") in ("spec", "micro-benchmark")  # never had held-out intervals
         row = dict(row, validation=UNVALIDATED if prior_only else NOT_RECORDED,
                    interval_level=PRIOR if prior_only else NOT_RECORDED)

@@ -23,7 +23,7 @@ from vlmbench.predict.trace import run_trace
 from vlmbench.predict.twin import candidates
 
 STAGE_FIELDS = (("preprocess", "preprocess_ms"), ("vision", "vision_ms"), ("prefill", "prefill_ms"),
-                ("ttft", "ttft_ms"), ("tpot", "tpot_ms"), ("e2e", "e2e_ms"), ("peak_memory", "peak_memory_mb"))
+                ("ttft", "ttft_ms"), ("tpot", "tpot_ms"), ("e2e", "e2e_ms"), ("peak_memory", "peak_allocated_mb"))
 DEFAULT_PROMPTS = ("diagram-shapes-336x336", "chart-bar-640x480", "scene-panorama-1500x400",
                    "document-receipt-400x1344")  # the default suite's prompts
 
@@ -109,7 +109,7 @@ def record(case: Case, times: Times, profile: Profile, n_out: int, stack: Option
         lo, hi = _interval(profile, stage, value)
         out[f"{name}_lo"], out[f"{name}_hi"] = lo, hi
     mem = profile.memory_gib
-    out["fits_memory"] = None if not mem else bool(times.peak_memory_mb <= mem * 1024.0)
+    out["fits_memory"] = None if not mem else bool(times.peak_allocated_mb <= mem * 1024.0)
     out["vision_gflop"] = c.stages["vision"].total("flops") / 1e9
     out["prefill_gflop"] = c.stages["prefill"].total("flops") / 1e9
     out["decode_bytes_per_step_mb"] = c.stages["decode"].total("nbytes") / 2**20

@@ -119,7 +119,7 @@ class Times:
     ttft_ms: float
     tpot_ms: Optional[float]
     e2e_ms: float
-    peak_memory_mb: float
+    peak_allocated_mb: float  # results.selection.allocated_memory_mb: CUDA allocated / CPU RSS
     detail: dict[str, dict[str, float]]
 
 
@@ -129,7 +129,7 @@ def preprocess_ms(counts: ModelCounts, in_pixels: float, profile: Profile, param
     return (h.get("fixed_ms", 0.0) + ns / 1e6) * params.host
 
 
-def peak_memory_mb(counts: ModelCounts, n_out: int, profile: Profile, params: Params) -> float:
+def peak_allocated_mb(counts: ModelCounts, n_out: int, profile: Profile, params: Params) -> float:
     kv = counts.kv_bytes_per_position * counts.batch_size * (counts.n_prompt_tokens + n_out)
     # the largest activation-only op's traffic bounds the live tensors at the peak (GEMM traffic
     # includes its weight, which is counted already)
@@ -164,5 +164,5 @@ def predict_times(counts: ModelCounts, n_out: int, in_pixels: float, profile: Pr
     return Times(
         preprocess_ms=preprocess_ms(counts, in_pixels, profile, params) if not roofline else float("nan"),
         vision_ms=vision_ms, prefill_ms=prefill_ms, ttft_ms=ttft_ms, tpot_ms=tpot, e2e_ms=e2e,
-        peak_memory_mb=peak_memory_mb(counts, n_out, profile, params), detail=detail,
+        peak_allocated_mb=peak_allocated_mb(counts, n_out, profile, params), detail=detail,
     )

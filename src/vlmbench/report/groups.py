@@ -22,9 +22,9 @@ from typing import Any, Iterable, Optional, Sequence
 import pandas as pd
 
 from vlmbench.analysis.statistics import clean
-from vlmbench.analysis.selection import is_edge
 from vlmbench.report.runs import RunData, py, records
 from vlmbench.results.schema import Status
+from vlmbench.results.selection import cold_mask, edge_mask, ok_mask, warm_ok
 
 UNKNOWN_HARDWARE = "unknown hardware"
 GROUP_KEYS: tuple[str, ...] = ("model_id", "scenario", "cache_bust")
@@ -50,22 +50,20 @@ class RequestGroup:
     # --- row selections (frames) -------------------------------------------------------------
     @property
     def ok(self) -> pd.DataFrame:
-        return self.frame[self.frame["status"] == Status.OK.value]
+        return self.frame[ok_mask(self.frame)]
 
     @property
     def not_cold(self) -> pd.DataFrame:
-        ok = self.ok
-        return ok[~ok["cold"].fillna(False).astype(bool)]
+        return self.frame[ok_mask(self.frame) & ~cold_mask(self.frame)]
 
     @property
     def warm(self) -> pd.DataFrame:
-        rows = self.not_cold
-        return rows[~is_edge(rows)]
+        return warm_ok(self.frame)
 
     @property
     def edge(self) -> pd.DataFrame:
         rows = self.not_cold
-        return rows[is_edge(rows)]
+        return rows[edge_mask(rows)]
 
     @property
     def cold(self) -> pd.DataFrame:

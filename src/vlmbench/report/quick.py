@@ -5,6 +5,9 @@ from __future__ import annotations
 import statistics
 from typing import Any, Iterable, Optional
 
+from vlmbench.results.schema import Status
+from vlmbench.results.selection import is_warm_ok
+
 
 def _median(values: Iterable[Optional[float]]) -> Optional[float]:
     vals = [v for v in values if v is not None]
@@ -16,16 +19,15 @@ def _fmt(value: Optional[float], digits: int = 1) -> str:
 
 
 def median_table(rows: list[dict[str, Any]]) -> str:
-    """Per (model, scenario): requests ok/total, median TTFT, TTFT(user), TPOT and tok/s of warm
-    rows (not cold, not a load window's ramp or drain)."""
+    """Per (model, scenario): requests ok/total, median TTFT, TTFT(user), TPOT and tok/s of warm rows."""
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in rows:
         groups.setdefault((r["model_id"], r.get("scenario") or ""), []).append(r)
     header = ("model", "scenario", "ok/n", "TTFT ms", "TTFT user ms", "TPOT ms", "tok/s", "weights")
     lines = [header]
     for (model, scenario), group in groups.items():
-        ok = [r for r in group if r["status"] == "ok"]
-        warm = [r for r in ok if not r.get("cold") and not r.get("window_edge")] or ok
+        ok = [r for r in group if r["status"] == Status.OK.value]
+        warm = [r for r in ok if is_warm_ok(r)]  # never the cold row in their place
         lines.append((
             model, scenario, f"{len(ok)}/{len(group)}",
             _fmt(_median(r["ttft_ms"] for r in warm)),

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
 from vlmbench.backends import capabilities
-from vlmbench.report.summary import peak_memory_mb
+from vlmbench.results.selection import headline_peak_memory
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ RESPONSE_COLUMNS: tuple[TableColumn, ...] = (
                 "vision encoder + projector"),
     TableColumn("prefill", "Prefill p50 (ms, in-process)", _in_process("prefill_ms_p50"), 1,
                 "prompt handed over -> first token"),
-    TableColumn("memory", "Peak mem (MiB)", lambda s: peak_memory_mb(s)[0], 0,
+    TableColumn("memory", "Peak mem (MiB)", lambda s: headline_peak_memory(s)[0], 0,
                 "peak device memory (NVML / CUDA) where measured, else peak RSS"),
     TableColumn("cold_ttft", "Cold TTFT (ms, user)", _field("cold_ttft_user_ms"), 1,
                 "first request after model load, same scope as TTFT"),

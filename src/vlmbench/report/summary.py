@@ -45,6 +45,7 @@ from vlmbench.analysis.statistics import bootstrap_median_ci, percentile_support
 from vlmbench.metrics.slo import slo_met_fraction
 from vlmbench.report.groups import RequestGroup
 from vlmbench.report.runs import py
+from vlmbench.results.selection import cold_mask, ok_mask
 from vlmbench.report.stability import stability
 
 # Per-request metrics whose full distribution is summarised (warm rows).
@@ -112,7 +113,7 @@ def slo_fraction(group: RequestGroup) -> Optional[float]:
     """:func:`vlmbench.metrics.slo.slo_met_fraction` over the group's requests except the cold
     one; where an SLO was in force (any row judged), an empty verdict is a miss."""
     frame = group.frame
-    cold_ok = (frame["status"] == "ok") & frame["cold"].fillna(False).astype(bool)
+    cold_ok = ok_mask(frame) & cold_mask(frame)
     verdicts = frame.loc[~cold_ok, "slo_met"]
     if not verdicts.notna().any():
         return None
@@ -206,18 +207,3 @@ def summarise(groups: Sequence[RequestGroup]) -> list[dict[str, Any]]:
     return [summarise_group(g) for g in groups]
 
 
-HEADLINE_MEMORY_ORDER: tuple[tuple[str, str], ...] = (
-    ("peak_nvml_mb_max", "NVML device memory"),
-    ("peak_cuda_reserved_mb_max", "CUDA reserved"),
-    ("peak_cuda_allocated_mb_max", "CUDA allocated"),
-    ("peak_rss_mb_max", "process RSS"),
-)
-
-
-def peak_memory_mb(summary: dict[str, Any]) -> tuple[Optional[float], str]:
-    """The headline peak memory (MiB) of a summary row and what it is: device memory where
-    measured (NVML, else CUDA reserved, else allocated), else the worker's peak RSS."""
-    for column, label in HEADLINE_MEMORY_ORDER:
-        if summary.get(column) is not None:
-            return summary[column], label
-    return None, ""

@@ -18,7 +18,7 @@ from vlmbench.report.html import esc
 
 BADGE = '<span class="badge-predicted" title="predicted by vlmbench predict, not measured">predicted</span>'
 COLUMNS = (("ttft_ms", "TTFT ms"), ("tpot_ms", "TPOT ms"), ("e2e_ms", "E2E ms"), ("vision_ms", "vision ms"),
-           ("peak_memory_mb", "peak MB"))
+           ("peak_allocated_mb", "peak allocated MB"))
 
 
 def _num(v: Any) -> str:
