@@ -397,3 +397,18 @@ def test_fit_needs_two_token_counts():
 
     (fit,) = fit_all(_frame([(576, 100.0), (576, 101.0), (576, 99.0)]), ("ttft_ms",))
     assert not fit.fitted and "1 distinct visual-token count" in fit.reason
+
+
+def test_suite_keys_of_the_image_axis(tmp_path):
+    from vlmbench.runner.suite import load_suite
+
+    (tmp_path / "data").mkdir()
+    path = tmp_path / "s.yaml"
+    path.write_text("models: [llava-1.5-7b-tiny]\nimages: [640x480, 336x1008]\nimage_format: png\n"
+                    "images_per_request: 2\nimage_grid: auto:6\ndataset: data/p.jsonl\n"
+                    "cache_states: [cold, identical]\n")
+    config = load_suite(path)
+    assert config.images == ["640x480", "336x1008"] and config.image_format == "png"
+    assert config.images_per_request == 2 and config.image_grid == "auto:6"
+    assert config.dataset == str(tmp_path / "data" / "p.jsonl")  # relative to the suite file
+    assert config.cache_states == ["cold", "identical"]
