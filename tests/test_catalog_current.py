@@ -366,3 +366,13 @@ def test_gemma3_pan_and_scan_rule_matches_the_sheet_and_the_processor():
         assert gemma3_tokens(*size, pan_and_scan=True) == tokens, size
         inputs = processor(images=[Image.new("RGB", size)], text=[text], return_tensors="pt", do_pan_and_scan=True)
         assert int((inputs["input_ids"] == image_token_id).sum()) == tokens, size
+
+
+def test_current_suite_lists_every_real_entry_at_size_on_a_gpu():
+    from vlmbench.runner.suite import load_suite, resolve_suite
+
+    suite = load_suite(resolve_suite("current"))
+    assert suite.models == [e.id for e in REAL]
+    assert suite.device == "cuda" and suite.weights == "random" and suite.dtype == "bfloat16"
+    seed = load_suite(resolve_suite("seed"))
+    assert not set(seed.models) & {e.id for e in ENTRIES}  # the seed suite stays the seed systems
