@@ -216,3 +216,71 @@ def test_resume_after_the_driver_is_killed(cluster, tmp_path, started):
     assert len(list(target.iterdir())) == 1  # the same run folder, completed in place
     record = json.loads((out / "resumable" / "campaign.json").read_text())
     assert record["resumed_at"] and record["jobs"][f"h100/{PACED}"]["state"] == "done"
+
+
+def test_cpu_jobs_reserve_the_whole_node_gpu_jobs_its_cpus_per_gpu(cluster, tmp_path, started):
+    """A CPU target's job reserves every CPU of the node it gets (the 2-CPU head: 2, the 4-CPU box:
+    4), a GPU target's job the node's CPUs divided by its GPUs (the 4-CPU, 2-GPU box: 2); the
+    worker runs with that many threads; all recorded; a whole-node job never runs beside another."""
+    c, _ = cluster
+    box = c.add_node(**NODE, num_cpus=4, num_gpus=2, resources={"fake_gpu_box": 1, "accelerator_type:FAKE_H100": 1})
+    c.wait_for_nodes()
+    try:
+        out = tmp_path / "results"
+        path = _campaign_file(tmp_path, "isolated", """\
+  - {label: cpu, accelerator_type: FAKE_H100, device: cpu, models: [llava-1.5-7b-tiny, known-time-tiny]}
+  - {label: gpu, resources: {fake_gpu_box: 1}, gpus: 1, device: cpu}
+""", PROMPTS[:2])
+        done = run_cli("campaign", str(path), "--address", c.address, "--out", str(out), "--no-progress", *PLUGIN,
+                       env=ENV, timeout=400)
+        assert done.returncode == 0, done.stderr[-3000:]
+        record = json.loads((out / "isolated" / "campaign.json").read_text())
+        node_cpus = {c.head_node.node_id: 2, box.node_id: 4}
+        spans = {}
+        for key, job in record["jobs"].items():
+            attempt = job["attempts"][-1]
+            res = attempt["reservation"]
+            if key.startswith("cpu/"):
+                assert res["num_cpus"] == res["node_cpus"] == node_cpus[attempt["node"]] and res["whole_node"] is True
+            else:
+                assert attempt["node"] == box.node_id and res["num_cpus"] == 2 and res["whole_node"] is False
+            assert attempt["worker_threads"] == res["num_cpus"]
+            times = [r["started_at"] for r in _rows(out / "isolated" / key.split("/")[0]) if r["model_id"] in key]
+            spans[key] = (attempt["node"], min(times), max(times), res["whole_node"])
+        manifest = json.loads(next((out / "isolated" / "cpu").iterdir()).joinpath("manifest.json").read_text())
+        assert set(manifest["reservations"]) == {"cpu/llava-1.5-7b-tiny", f"cpu/{PACED}"}
+        for a, (node_a, lo_a, hi_a, whole_a) in spans.items():  # nothing beside a whole-node job
+            for b, (node_b, lo_b, hi_b, whole_b) in spans.items():
+                if a < b and node_a == node_b and (whole_a or whole_b):
+                    assert hi_a < lo_b or hi_b < lo_a, (a, b, spans)
+    finally:
+        c.remove_node(box)
+
+
+def test_resume_retry_failed_runs_skipped_jobs_again(cluster, tmp_path, started):
+    """A target no node had: skipped rows. Its node joins; ``--resume`` alone keeps the skipped rows,
+    ``--resume --retry-failed`` replaces them with measured ones, every request id once."""
+    c, _ = cluster
+    out = tmp_path / "results"
+    path = _campaign_file(tmp_path, "late", "  - {label: late, resources: {fake_late: 1}, device: cpu}\n", PROMPTS[:2])
+    first = run_cli("campaign", str(path), "--address", c.address, "--out", str(out), "--no-progress",
+                    "--target-timeout", "2", env=ENV, timeout=400)
+    assert first.returncode == 1, first.stderr[-3000:]  # every row failed (skipped)
+    assert {r["status"] for r in _rows(out / "late" / "late")} == {"skipped"}
+    late = c.add_node(**NODE, num_cpus=1, resources={"fake_late": 1})
+    c.wait_for_nodes()
+    try:
+        again = run_cli("campaign", str(path), "--address", c.address, "--resume", str(out / "late"),
+                        "--no-progress", env=ENV, timeout=400)
+        assert again.returncode == 0, again.stderr[-3000:]  # nothing was missing: nothing ran
+        assert {r["status"] for r in _rows(out / "late" / "late")} == {"skipped"}
+        retried = run_cli("campaign", str(path), "--address", c.address, "--resume", str(out / "late"),
+                          "--retry-failed", "--no-progress", env=ENV, timeout=400)
+        assert retried.returncode == 0, retried.stderr[-3000:]
+        rows = _rows(out / "late" / "late")
+        assert sorted(r["request_id"] for r in rows) == sorted(_expected("llava-1.5-7b-tiny", PROMPTS[:2], 2))
+        assert {r["status"] for r in rows} == {"ok"}
+        record = json.loads((out / "late" / "campaign.json").read_text())
+        assert record["jobs"]["late/llava-1.5-7b-tiny"]["state"] == "done"
+    finally:
+        c.remove_node(late)

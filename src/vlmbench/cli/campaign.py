@@ -27,6 +27,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "skipped rows (default 60)")
     p.add_argument("--resume", type=Path, default=None, metavar="DIR",
                    help="finish an interrupted campaign in DIR (results/<campaign>): only what is missing runs")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="with --resume: run again the requests that were skipped, failed or timed out "
+                        "(their rows are replaced; OOM rows stay)")
     p.add_argument("--out", type=Path, default=Path("results"), help="results root (default ./results)")
     p.add_argument("--plugin", action="append", dest="plugins", default=None, metavar="MODULE",
                    help="import MODULE and add its ENTRIES to the catalog (repeatable)")
@@ -44,6 +47,8 @@ def execute(args: argparse.Namespace) -> int:
     from vlmbench.runner.campaign_file import parse_campaign
     from vlmbench.vocab.files import CAMPAIGN_FILE
 
+    if args.retry_failed and args.resume is None:
+        raise UsageError("--retry-failed: only with --resume DIR (it retries what a campaign left failed)")
     if args.target_timeout < 0:
         raise UsageError(f"--target-timeout {args.target_timeout:g}: must be 0 or more")
     extra = _parse_resources(args.local_resources)
@@ -71,7 +76,7 @@ def execute(args: argparse.Namespace) -> int:
         executor = executor_class("local")()
         connection = {"address": None, "ray_version": None}
     result = run_campaign(campaign, args.out, executor, resume_dir=args.resume, cannot_run=cannot_run,
-                          progress=args.progress, connection=connection)
+                          progress=args.progress, connection=connection, retry_failed=args.retry_failed)
 
     for label, run_dir in result.targets.items():
         csv = run_dir / "requests.csv"

@@ -6,8 +6,15 @@ taken there by the measure layer. Ray only carries finished rows back: the task 
 generator (``num_returns="streaming"``) that yields each row the moment the worker sent it, so
 the driver writes it at once.
 
-- A job reserves ``num_cpus`` (every CPU of the node for a CPU target, unless the target says
-  ``cpus``), ``num_gpus`` and the target's custom / ``accelerator_type`` resources.
+- Isolation (unless the target says ``cpus``): the driver places each job on one fitting node
+  (hard node affinity; the node with the fewest of this campaign's jobs placed on it) and
+  reserves there, besides ``num_gpus`` and the target's custom / ``accelerator_type`` resources,
+  every CPU of the node for a CPU target (so nothing else Ray schedules, CPU or GPU job, runs
+  beside it) or the node's CPUs divided by its GPUs, times the job's GPUs, for a GPU target. Ray
+  sets ``OMP_NUM_THREADS`` to the reserved CPUs; the worker runs with that many torch threads.
+  The reservation (CPUs, node CPUs, whole node or not, threads) is recorded where the job starts
+  (``manifest.json`` nodes, ``campaign.json`` attempts). With ``cpus`` given, Ray places the job
+  anywhere that has them and nothing else is reserved.
 - A node (or its Ray worker) lost mid-job: the rows already received stay; the cells still
   missing are submitted again (Ray places them on a node of the same target that is alive); the
   driver writes a request id once only, so nothing is duplicated; rows travel whole.
@@ -40,7 +47,9 @@ def node_fingerprint() -> dict[str, Any]:
     from vlmbench.measure.fingerprint import fingerprint
 
     context = ray.get_runtime_context()
+    threads = os.environ.get("OMP_NUM_THREADS")  # Ray's, from the reservation; the worker applies it
     return {"hostname": socket.gethostname(), "ray_node_id": context.get_node_id(), "pid": os.getpid(),
+            "worker_threads": int(threads) if threads and threads.isdigit() else None,
             "fingerprint": fingerprint()}
 
 
@@ -77,10 +86,11 @@ _remote_job = ray.remote(num_returns="streaming", max_retries=0)(_job_task)
 
 
 class _Running:
-    def __init__(self, unit: JobUnit, attempt: int, submitted: float) -> None:
+    def __init__(self, unit: JobUnit, attempt: int, submitted: float, reservation: dict[str, Any]) -> None:
         self.unit = unit
         self.attempt = attempt
         self.submitted = submitted
+        self.reservation = reservation
         self.started = False
 
 
@@ -93,6 +103,7 @@ class RayExecutor:
         self.local_resources = dict(local_resources or {})
         self.target_timeout_s = target_timeout_s
         self.num_cpus = num_cpus
+        self._placed: dict[str, int] = {}  # node id -> this campaign's jobs placed there, not yet ended
 
     # -- cluster
     def connect(self) -> dict[str, Any]:
@@ -110,6 +121,10 @@ class RayExecutor:
     def _nodes() -> list[dict[str, float]]:
         return [n.get("Resources", {}) for n in ray.nodes() if n.get("Alive")]
 
+    @staticmethod
+    def _alive() -> dict[str, dict[str, float]]:
+        return {n["NodeID"]: n.get("Resources", {}) for n in ray.nodes() if n.get("Alive")}
+
     def missing(self, needs: dict[str, float]) -> Optional[str]:
         """Why no alive node can run a job that needs ``needs`` (None: some node can)."""
         nodes = self._nodes()
@@ -120,30 +135,54 @@ class RayExecutor:
             return "no node in the cluster has " + ", ".join(f"{k}={needs[k]:g}" for k in absent)
         return "no single node has all of " + ", ".join(f"{k}={v:g}" for k, v in needs.items())
 
-    def _options(self, unit: JobUnit) -> dict[str, Any]:
+    @staticmethod
+    def _custom(unit: JobUnit) -> dict[str, float]:
         res = unit.resources
         needs = dict(res.get("resources") or {})
         if res.get("accelerator_type"):
             needs[f"accelerator_type:{res['accelerator_type']}"] = 0.001
-        num_gpus = res.get("num_gpus") or 0
-        num_cpus = res.get("num_cpus")
-        if num_cpus is None:  # a CPU target: the whole node, so two timing jobs never share cores
-            fitting = [r.get("CPU", 1.0) for r in self._nodes()
-                       if all(r.get(k, 0.0) >= v for k, v in needs.items()) and r.get("GPU", 0.0) >= num_gpus]
-            num_cpus = min(fitting) if fitting else 1.0
-        options: dict[str, Any] = {"num_cpus": num_cpus, "name": f"vlmbench:{unit.key}"}
+        return needs
+
+    def _options(self, unit: JobUnit) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(Ray task options, the reservation as recorded): see the module docstring."""
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        needs = self._custom(unit)
+        num_gpus = unit.resources.get("num_gpus") or 0
+        num_cpus = unit.resources.get("num_cpus")
+        options: dict[str, Any] = {"name": f"vlmbench:{unit.key}"}
         if num_gpus:
             options["num_gpus"] = num_gpus
         if needs:
             options["resources"] = needs
-        return options
+        if num_cpus is not None:  # the target said how many: Ray places it wherever they are free
+            options["num_cpus"] = num_cpus
+            return options, {"num_cpus": num_cpus, "num_gpus": num_gpus, "whole_node": False,
+                             "policy": "cpus given by the target"}
+        fitting = {nid: r for nid, r in self._alive().items()
+                   if all(r.get(k, 0.0) >= v for k, v in needs.items()) and r.get("GPU", 0.0) >= num_gpus}
+        if not fitting:  # no node: the job waits, and --target-timeout turns it into skipped rows
+            options["num_cpus"] = 1.0
+            return options, {"num_cpus": 1.0, "num_gpus": num_gpus, "whole_node": False, "policy": "no fitting node"}
+        node = min(fitting, key=lambda nid: (self._placed.get(nid, 0), nid))
+        node_cpus = float(fitting[node].get("CPU", 1.0))
+        if num_gpus:
+            num_cpus = max(1.0, float(int(node_cpus / float(fitting[node].get("GPU", num_gpus)) * num_gpus)))
+            policy = "the node's CPUs divided by its GPUs, times the job's GPUs"
+        else:
+            num_cpus = node_cpus
+            policy = "every CPU of the node (a CPU timing job)"
+        options["num_cpus"] = num_cpus
+        options["scheduling_strategy"] = NodeAffinitySchedulingStrategy(node_id=node, soft=False)
+        return options, {"num_cpus": num_cpus, "num_gpus": num_gpus, "node": node, "node_cpus": node_cpus,
+                         "whole_node": num_cpus >= node_cpus, "policy": policy}
 
     def _needs(self, unit: JobUnit) -> dict[str, float]:
-        options = self._options(unit)
-        needs = dict(options.get("resources") or {})
-        if options.get("num_gpus"):
-            needs["GPU"] = float(options["num_gpus"])
-        needs["CPU"] = float(options["num_cpus"])
+        """What some node must have for the job at all (the CPU share is taken from the node it gets)."""
+        needs = self._custom(unit)
+        if unit.resources.get("num_gpus"):
+            needs["GPU"] = float(unit.resources["num_gpus"])
+        needs["CPU"] = float(unit.resources.get("num_cpus") or 1.0)
         return needs
 
     # -- running
@@ -164,31 +203,39 @@ class RayExecutor:
     def _submit(self, unit: JobUnit, attempt: int, running: dict[Any, _Running]) -> None:
         ps = unit.promptset
         args = (ps.version, ps.ids(), unit.config.promptset_dir)
-        gen = _remote_job.options(**self._options(unit)).remote(replace(unit, promptset=None), args)
-        running[gen] = _Running(unit, attempt, time.monotonic())
+        options, reservation = self._options(unit)
+        gen = _remote_job.options(**options).remote(replace(unit, promptset=None), args)
+        if reservation.get("node"):
+            self._placed[reservation["node"]] = self._placed.get(reservation["node"], 0) + 1
+        running[gen] = _Running(unit, attempt, time.monotonic(), reservation)
+
+    def _ended(self, state: _Running) -> None:
+        node = state.reservation.get("node")
+        if node and self._placed.get(node):
+            self._placed[node] -= 1
 
     def _advance(self, gen: Any, running: dict[Any, _Running], sink: RowSink) -> None:
         state = running[gen]
         try:
             ref = next(gen)
         except StopIteration:
-            running.pop(gen)
+            self._ended(running.pop(gen))
             self._lost(state, "the job ended without sending every row", running, sink)
             return
         try:
             message = ray.get(ref)
         except ray.exceptions.RayError as exc:
-            running.pop(gen)
+            self._ended(running.pop(gen))
             reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
             self._lost(state, f"{type(exc).__name__}: {reason}", running, sink)
             return
         if isinstance(message, JobStarted):
             state.started = True
-            sink.started(state.unit, message.where)
+            sink.started(state.unit, {**message.where, "reservation": state.reservation})
         elif isinstance(message, JobRow):
             sink.row(state.unit, message.row)
         elif isinstance(message, JobFinished):
-            running.pop(gen)
+            self._ended(running.pop(gen))
             sink.finished(state.unit, message.info, message.error)
             if sink.missing_cells(state.unit):
                 self._lost(state, message.error or "the job ended without sending every row", running, sink)
@@ -218,6 +265,6 @@ class RayExecutor:
                 state.submitted = now
                 continue
             ray.cancel(gen)
-            running.pop(gen)
+            self._ended(running.pop(gen))
             sink.give_up(state.unit, Status.SKIPPED,
                          f"skipped: {reason} (waited {self.target_timeout_s:g} s, --target-timeout)")

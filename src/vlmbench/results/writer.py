@@ -123,3 +123,37 @@ class RowWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def drop_rows(path: str | os.PathLike, request_ids: set[str]) -> dict[str, int]:
+    """Remove the rows of ``request_ids`` from a requests.csv (a resumed campaign re-measures them):
+    every other line is kept as it is (re-quoted the way :func:`format_row` writes), the file is
+    replaced atomically (temporary file + rename). Returns the removed rows' count per status."""
+    path = Path(path)
+    if not request_ids or not path.exists():
+        return {}
+    _cut_torn_tail(path)
+    with open(path, encoding="utf-8", newline="") as fh:
+        records = list(csv.reader(fh))
+    if not records:
+        return {}
+    header, body = records[0], records[1:]
+    at_id, at_status = header.index("request_id"), header.index("status")
+    removed: dict[str, int] = {}
+    buf = io.StringIO()
+    out = csv.writer(buf, lineterminator="\n")
+    out.writerow(header)
+    for cells in body:
+        if len(cells) > at_id and cells[at_id] in request_ids:
+            removed[cells[at_status]] = removed.get(cells[at_status], 0) + 1
+            continue
+        out.writerow(cells)
+    if not removed:
+        return {}
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8", newline="") as fh:
+        fh.write(buf.getvalue())
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    return removed

@@ -8,7 +8,14 @@ Layout (``OUT`` = ``--out``, default ``results``)::
 
 A target folder is an ordinary run folder: ``report``, ``compare`` and ``site`` read it as they
 read ``vlmbench run`` output. ``--resume OUT/<campaign>`` keeps every row on disk and runs only
-the missing cells (rows are identified by request id; a torn last line is cut off).
+the missing cells (rows are identified by request id; a torn last line is cut off); with
+``--retry-failed`` the rows of requests that were skipped, failed or timed out are removed first,
+so they run again (OOM rows stay: they describe the configuration, not a transient failure).
+
+At batch > 1 a window (one ``generate`` call, one cell) is written whole, from one attempt: its
+rows are held by the driver until every row of the window has arrived, and dropped if the job
+is lost first (the window then runs again, whole, elsewhere: it replaces, never mixes). On
+``--resume``, rows of a window only partly on disk are removed so it runs again whole.
 """
 
 from __future__ import annotations
@@ -25,13 +32,15 @@ from vlmbench.backends import manifest_facts
 from vlmbench.errors import UsageError
 from vlmbench.jobs.job import JobUnit, RowSink
 from vlmbench.promptset import PromptSet
+from vlmbench.results.reader import read_rows
 from vlmbench.results.schema import Status
-from vlmbench.results.writer import RowWriter
+from vlmbench.results.writer import RowWriter, drop_rows
 from vlmbench.runner.campaign_file import Campaign, Target
 from vlmbench.runner.manifest import write_manifest
 from vlmbench.runner.orchestrator import new_run_id, resume_state, utc_iso
 from vlmbench.runner.plan import plan
 from vlmbench.runner.progress import Progress
+from vlmbench.vocab.cells import Cell
 from vlmbench.runner.validate import validate
 from vlmbench.vocab.files import CAMPAIGN_FILE, CAMPAIGN_VERSION, REQUESTS_FILE
 
@@ -94,6 +103,8 @@ class CampaignSink(RowSink):
         self.record = record
         self.path = path
         self.progress = progress
+        self._windows: dict[str, dict[str, Cell]] = {}  # unit key -> request id -> its cell (batch > 1)
+        self._held: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}  # (target, window) -> rows so far
 
     def _job(self, unit: JobUnit) -> dict[str, Any]:
         return self.record["jobs"][unit.key]
@@ -120,23 +131,50 @@ class CampaignSink(RowSink):
         job = self._job(unit)
         job["state"] = "running"
         job["attempts"].append({"node": node, "hostname": where.get("hostname"), "pid": where.get("pid"),
+                                "reservation": where.get("reservation"), "worker_threads": where.get("worker_threads"),
                                 "started_at": utc_iso(), "outcome": "running"})
+        if where.get("reservation"):  # what this job held on its node, beside the node's fingerprint
+            run.manifest.setdefault("reservations", {})[unit.key] = {
+                **where["reservation"], "worker_threads": where.get("worker_threads")}
+            write_manifest(run.run_dir, run.manifest)
         self.progress.set_model(unit.key)
         self.save()
+
+    def _window(self, unit: JobUnit, request_id: str) -> Optional[Cell]:
+        if unit.key not in self._windows:
+            self._windows[unit.key] = {rid: c for c in unit.job.cells if len(c.prompt_ids) > 1
+                                       for rid in c.request_ids()}
+        return self._windows[unit.key].get(request_id)
 
     def row(self, unit: JobUnit, row: dict[str, Any]) -> None:
         run = self.runs[unit.target]
         if row["request_id"] in run.done_ids:  # a rescheduled cell: the first row received stays
             return
-        run.writer.write(row)
-        run.done_ids.add(row["request_id"])
-        run.rows += 1
-        run.by_status[row["status"]] = run.by_status.get(row["status"], 0) + 1
+        cell = self._window(unit, row["request_id"])
+        if cell is None:
+            self._write(unit, [row])
+            return
+        held = self._held.setdefault((unit.target, cell.window_id), {})
+        held[row["request_id"]] = row
+        wanted = [rid for rid in cell.request_ids() if rid not in run.done_ids]
+        if all(rid in held for rid in wanted):  # the window is complete: written whole, from this attempt
+            self._write(unit, [held[rid] for rid in wanted])
+            del self._held[(unit.target, cell.window_id)]
+
+    def _write(self, unit: JobUnit, rows: list[dict[str, Any]]) -> None:
+        run = self.runs[unit.target]
         job = self._job(unit)
-        job["rows_written"] = job.get("rows_written", 0) + 1
-        self.progress.advance(row)
+        for row in rows:
+            run.writer.write(row)
+            run.done_ids.add(row["request_id"])
+            run.rows += 1
+            run.by_status[row["status"]] = run.by_status.get(row["status"], 0) + 1
+            job["rows_written"] = job.get("rows_written", 0) + 1
+            self.progress.advance(row)
 
     def interrupted(self, unit: JobUnit, reason: str) -> None:
+        for cell in unit.job.cells:  # a window the lost attempt had only partly sent runs again whole
+            self._held.pop((unit.target, cell.window_id), None)
         job = self._job(unit)
         if job["attempts"]:
             job["attempts"][-1]["outcome"] = f"lost: {reason}"
@@ -183,7 +221,35 @@ def _target_manifest(campaign: Campaign, target: Target, run_id: str, promptset:
     }
 
 
-def _units(campaign: Campaign, run_id: str, out: Path, resume: bool) -> tuple[dict[str, TargetRun], list[JobUnit]]:
+RETRIED_STATUSES = (Status.SKIPPED.value, Status.ERROR.value, Status.TIMEOUT.value)
+
+
+def _rows_to_run_again(run_dir: Path, jobs: list, retry_failed: bool) -> set[str]:
+    """Request ids on disk to remove before resuming: the rows of windows (batch > 1) only partly
+    on disk, and with ``retry_failed`` every skipped, failed or timed-out row."""
+    csv = run_dir / REQUESTS_FILE
+    rows = read_rows(csv) if csv.exists() else []
+    on_disk = {r["request_id"] for r in rows}
+    again = {r["request_id"] for r in rows if retry_failed and r["status"] in RETRIED_STATUSES}
+    for job in jobs:
+        for cell in job.cells:
+            ids = set(cell.request_ids())
+            if len(ids) > 1 and 0 < len(ids & on_disk) < len(ids):
+                again |= ids & on_disk
+    return again
+
+
+def _forget(manifest: dict[str, Any], removed: dict[str, int]) -> None:
+    """The manifest's row counts without the rows removed from disk."""
+    counts = manifest.get("rows_by_status", {})
+    for status, n in removed.items():
+        counts[status] = max(0, counts.get(status, 0) - n)
+    manifest["rows_written"] = max(0, manifest.get("rows_written", 0) - sum(removed.values()))
+    manifest.setdefault("rows_removed_on_resume", []).append({"at": utc_iso(), "by_status": removed})
+
+
+def _units(campaign: Campaign, run_id: str, out: Path, resume: bool,
+           retry_failed: bool = False) -> tuple[dict[str, TargetRun], list[JobUnit]]:
     runs: dict[str, TargetRun] = {}
     units: list[JobUnit] = []
     for target in campaign.targets:
@@ -196,13 +262,16 @@ def _units(campaign: Campaign, run_id: str, out: Path, resume: bool) -> tuple[di
         expected = sum(j.n_rows for j in jobs)
         done: set[str] = set()
         if resume and (run_dir / "manifest.json").exists():
+            removed = drop_rows(run_dir / REQUESTS_FILE, _rows_to_run_again(run_dir, jobs, retry_failed))
             jobs, done, manifest = resume_state(run_dir, jobs)
+            if removed:
+                _forget(manifest, removed)
         else:
             run_dir.mkdir(parents=True, exist_ok=True)
             manifest = _target_manifest(campaign, target, target_run_id, promptset, expected)
         write_manifest(run_dir, manifest)
         runs[target.label] = TargetRun(target, run_dir, promptset, manifest, done)
-        resources = {"num_cpus": target.cpus if target.cpus is not None else (1.0 if target.gpus else None),
+        resources = {"num_cpus": target.cpus,  # None: the executor's default share (executors/ray.py)
                      "num_gpus": target.gpus, "accelerator_type": target.accelerator_type,
                      "resources": dict(target.resources)}
         for job in jobs:
@@ -212,8 +281,11 @@ def _units(campaign: Campaign, run_id: str, out: Path, resume: bool) -> tuple[di
 
 def run_campaign(campaign: Campaign, out: Path, executor: Any, resume_dir: Optional[Path] = None,
                  cannot_run: Optional[dict[str, str]] = None, progress: bool = True,
-                 connection: Optional[dict[str, Any]] = None) -> CampaignResult:
-    """Plan every target, run the jobs through ``executor``, write rows and manifests as they come."""
+                 connection: Optional[dict[str, Any]] = None, retry_failed: bool = False) -> CampaignResult:
+    """Plan every target, run the jobs through ``executor``, write rows and manifests as they come.
+    ``retry_failed`` (with ``resume_dir``): skipped, failed and timed-out requests run again."""
+    if retry_failed and resume_dir is None:
+        raise UsageError("--retry-failed: only with --resume DIR (it retries what a campaign left failed)")
     out = Path(out)
     cannot_run = dict(cannot_run or {})
     record_path = out / campaign.name / CAMPAIGN_FILE
@@ -234,7 +306,7 @@ def run_campaign(campaign: Campaign, out: Path, executor: Any, resume_dir: Optio
     run_id = previous.get("run_id") or new_run_id()
     targets = [t for t in campaign.targets if t.label not in cannot_run]
     runnable = Campaign(campaign.name, campaign.path, campaign.suite, targets, campaign.description)
-    runs, units = _units(runnable, run_id, out, resume=bool(previous))
+    runs, units = _units(runnable, run_id, out, resume=bool(previous), retry_failed=retry_failed)
     (out / campaign.name).mkdir(parents=True, exist_ok=True)
 
     jobs: dict[str, Any] = previous.get("jobs", {}) if previous else {}

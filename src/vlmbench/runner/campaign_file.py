@@ -8,8 +8,10 @@
       - {label: cpu, resources: {cpu_bench: 1}, device: cpu}
 
 A target names what a node must have (``accelerator_type``, ``gpus``, custom ``resources``),
-how many CPUs each of its jobs reserves (``cpus``; default 1 with GPUs, else every CPU of the
-node, so two timing jobs never share cores), and may override any suite key for its own runs
+how many CPUs each of its jobs reserves (``cpus``; by default the Ray executor reserves every
+CPU of the node for a CPU target, so nothing else runs beside a CPU timing job, and the node's
+CPUs divided by its GPUs for a GPU target: see executors/ray.py), and may override any suite key
+for its own runs
 (models, batch sizes, dtype, ...). Problems are one line ``FILE:LINE: key 'K': problem`` (exit 2).
 """
 
@@ -71,7 +73,7 @@ class Target:
     config: RunConfig
     accelerator_type: Optional[str] = None
     gpus: int = 0
-    cpus: Optional[float] = None  # None: every CPU of the node (CPU targets)
+    cpus: Optional[float] = None  # None: the executor's default share (whole node / CPUs per GPU)
     resources: dict[str, float] = field(default_factory=dict)
 
     def requirements(self) -> dict[str, float]:
