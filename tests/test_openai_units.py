@@ -462,3 +462,16 @@ def test_the_plan_repeats_the_prompts_to_fill_a_load_window(concurrency, least, 
                     for s in dict.fromkeys(c.scenario for c in job.cells)]
     assert per_scenario == cells
     assert len({rid for c in job.cells for rid in c.request_ids()}) == len(job.cells)
+
+
+def test_poisson_window_steady_interval_ends_at_the_first_end_after_the_last_send():
+    """Open loop (no lanes): requests every 1 s lasting 2.5 s; the interval runs from the first
+    end (2.5 s) to the first end after the last send (at 9 s: the end at 9.5 s); 2.5 requests
+    are in flight throughout, each lasting 2.5 s: 1 request/s, the arrival rate. The requests
+    sent before the first end (at 0, 1, 2 s) are the ramp; those ending after 9.5 s the drain."""
+    s = 1_000_000_000
+    requests = [WindowRequest(i * s, i * s + 5 * s // 2, 4, True) for i in range(10)]
+    window = window_columns(requests, with_slo=False, lanes=None)
+    assert window.columns["window_steady_s"] == pytest.approx(7.0)
+    assert window.columns["window_rps"] == pytest.approx(1.0) and window.columns["window_output_tps"] == pytest.approx(4.0)
+    assert window.edges == [RAMP] * 3 + [None] * 5 + [DRAIN] * 2

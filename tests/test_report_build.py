@@ -83,6 +83,10 @@ def test_failed_rows_are_counted_never_averaged_and_windows_counted_once(report,
     per_window = {r["window_id"]: r["window_output_tps"] for r in rows}
     assert len(per_window) < len(rows)  # two requests share each batch window
     assert _num(batch2["window_output_tps_p50"]) == pytest.approx(statistics.median(per_window.values()), abs=1e-3)
+    # the window's size beside its figure: 2 requests per batch window, in the rows and the summary
+    assert {r["window_requests"] for r in rows} == {2} and _num(batch2["window_requests_p50"]) == 2
+    svg = (report.out_dir / next(c for c in report.charts if c.name == "load_curves").svg).read_text()
+    assert "n=2" in svg  # each throughput point of the load chart is labelled with its window size
 
 
 def test_tables_md_and_index_html_show_the_response_time_table_per_hardware(report):

@@ -1,7 +1,8 @@
 """Throughput and latency against load, where a model ran at several batch sizes or concurrencies.
 
-Left: window throughput (tokens/s) = sum of n_out over a batch/load window / window duration,
-median over windows. Right: TTFT p50 and E2E p50 (ms) of warm requests. x is the batch size
+Left: window throughput (tokens/s) = sum of n_out over a batch/load window / window duration
+(an endpoint window: over its steady interval), median over windows; each point is labelled with
+its window size (``n=`` requests per window, median over windows). Right: TTFT p50 and E2E p50 (ms) of warm requests. x is the batch size
 (in-process) or the concurrency (endpoint load modes). One line per (run, model, output length).
 A panel whose values span more than ``scale.SPAN_LIMIT`` has a log y axis.
 """
@@ -51,7 +52,12 @@ def draw(ctx: ChartContext) -> Optional[Figure]:
         xs = [lvl for lvl, _ in points]
         name = plain(f"{model} · {n_out} tok" + (f" · {run_id}" if several_runs else ""))
         color = ctx.color(i)
-        left.plot(xs, [s["window_output_tps_p50"] for _, s in points], marker="o", color=color, label=name)
+        tps = [s["window_output_tps_p50"] for _, s in points]
+        left.plot(xs, tps, marker="o", color=color, label=name)
+        for x, y, (_, s) in zip(xs, tps, points):  # the window size beside every window figure
+            if y is not None and s.get("window_requests_p50") is not None:
+                left.annotate(f"n={s['window_requests_p50']:g}", (x, y), textcoords="offset points", xytext=(4, 4),
+                              fontsize=7, color=color)
         right.plot(xs, [s["ttft_user_ms_p50"] for _, s in points], marker="o", color=color, label=f"{name}: TTFT (user)")
         right.plot(xs, [s["e2e_ms_p50"] for _, s in points], marker="s", linestyle="--", color=color,
                    label=f"{name}: E2E")
