@@ -240,7 +240,7 @@ def test_tiny_variants_generate_exactly_n_tokens_through_the_runner(tmp_path):
     from vlmbench.config import RunConfig
     from vlmbench.results.reader import read_rows
     from vlmbench.runner import run_benchmark
-    from vlmbench.runner.manifest import read_manifest
+    from vlmbench.results.manifest import read_manifest
 
     config = RunConfig(models=["mgm-7b-tiny", "mgm-7b-hd-tiny"], max_new_tokens=3, repeats=1, warmup=0,
                        prompts=[WIDE_PROMPT], out=tmp_path, progress=False)

@@ -14,7 +14,7 @@ from vlmbench.measure.energy import EnergyTracker, counter_update_interval_ms, e
 from vlmbench.measure.nvml import Nvml
 from vlmbench.metrics.energy import MIN_COUNTER_UPDATES, EnergyWindow, compute_energy_metrics
 from vlmbench.results.reader import read_rows
-from vlmbench.runner.manifest import read_manifest
+from vlmbench.results.manifest import read_manifest
 
 from conftest import TINY
 

@@ -14,7 +14,7 @@ from vlmbench.measure.stack import decode_compiled
 from vlmbench.promptset import load_promptset
 from vlmbench.results.reader import read_rows
 from vlmbench.runner import run_benchmark
-from vlmbench.runner.manifest import read_manifest
+from vlmbench.results.manifest import read_manifest
 from vlmbench.runner.validate import validate
 
 from conftest import TINY, few_prompt_ids, run_cli

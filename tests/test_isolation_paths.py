@@ -18,7 +18,7 @@ import pytest
 from vlmbench.config import RunConfig
 from vlmbench.results.reader import read_rows
 from vlmbench.runner import run_benchmark
-from vlmbench.runner.manifest import read_manifest
+from vlmbench.results.manifest import read_manifest
 
 from conftest import ROOT, few_prompt_ids, run_cli
 

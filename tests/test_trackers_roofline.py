@@ -21,7 +21,7 @@ from vlmbench.measure.device import device_ops
 from vlmbench.metrics.roofline import DecodeTraffic, RooflineBound, RooflineFraction, decode_traffic
 from vlmbench.promptset import load_promptset
 from vlmbench.results.reader import read_rows
-from vlmbench.runner.manifest import read_manifest
+from vlmbench.results.manifest import read_manifest
 
 from conftest import TINY, few_prompt_ids
 

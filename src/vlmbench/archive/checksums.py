@@ -18,7 +18,7 @@ def sha256_file(path: Path) -> str:
 
 def run_files(run_dir: Path) -> list[Path]:
     """The regular files of a run folder, recursively, without symlinks and temporary files
-    (a manifest being rewritten is ``.manifest-*``)."""
+    (a file being rewritten is ``.NAME-*.tmp``, vocab.files.write_atomic)."""
     return sorted(p for p in Path(run_dir).rglob("*")
                   if p.is_file() and not p.is_symlink() and not any(part.startswith(".") for part in
                                                                     p.relative_to(run_dir).parts))

@@ -4,21 +4,19 @@ here (a scheduled run that got slower after a commit should say so)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from vlmbench.measure.fingerprint import HARDWARE_FIELDS, SOFTWARE_FIELDS, lookup
+from vlmbench.results.manifest import read_manifest
 
 FIELDS: tuple[str, ...] = SOFTWARE_FIELDS + HARDWARE_FIELDS + ("git_commit",)
 
 
 def manifest_environment(run_dir: str | Path) -> dict[str, Any]:
-    try:
-        data = json.loads((Path(run_dir) / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    env = data.get("environment") if isinstance(data, dict) else None
+    """The run's environment fingerprint; empty without a manifest (SchemaError, naming the
+    file, for one that cannot be read)."""
+    env = (read_manifest(Path(run_dir)) or {}).get("environment")
     return env if isinstance(env, dict) else {}
 
 

@@ -8,7 +8,6 @@ partial); a run still being written (no ``ended_at``) counts as missing rows the
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -17,9 +16,11 @@ from typing import Any, Optional
 
 from vlmbench.archive.layout import valid_run_id
 from vlmbench.errors import SchemaError
+from vlmbench.results.manifest import read_manifest
 from vlmbench.results.reader import REQUESTS_FILE, iter_rows
+from vlmbench.vocab.files import MANIFEST_FILE
 
-MANIFEST_FILE = "manifest.json"
+
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -46,15 +47,12 @@ class RunFacts:
 
 
 def _manifest(run_dir: Path) -> dict[str, Any]:
-    path = run_dir / MANIFEST_FILE
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise Refused(f"{run_dir}: no {MANIFEST_FILE} (not a finished vlmbench run)") from None
-    except (OSError, ValueError) as exc:
-        raise Refused(f"{run_dir}: unreadable {MANIFEST_FILE} ({exc})") from None
-    if not isinstance(data, dict):
-        raise Refused(f"{run_dir}: {MANIFEST_FILE} is not a JSON object")
+        data = read_manifest(run_dir)
+    except SchemaError as exc:
+        raise Refused(str(exc)) from None
+    if data is None:
+        raise Refused(f"{run_dir}: no {MANIFEST_FILE} (not a finished vlmbench run)")
     return data
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -32,6 +31,7 @@ from vlmbench.report.html import copy_assets, json_for_script, page
 from vlmbench.report.site.methodology import methodology_html
 from vlmbench.results.archive_index import read_index
 from vlmbench.results.frame import load
+from vlmbench.vocab.files import write_atomic
 from vlmbench.vocab.slug import slug
 
 NAV_ROOT = (("index.html", "Leaderboard"), ("hardware.html", "Hardware comparison"),
@@ -60,12 +60,7 @@ def model_file(model_id: str) -> str:
 
 
 def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    write_atomic(path, text)
 
 
 def _frame_rows(frame: pd.DataFrame) -> list[dict]:

@@ -14,10 +14,10 @@ import functools
 import hashlib
 import inspect
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, Optional
+
+from vlmbench.vocab.files import write_json_atomic
 
 DEFAULT_PATH = Path.home() / ".cache" / "vlmbench" / "parameter-counts.json"
 
@@ -78,18 +78,9 @@ class ParameterCountCache:
         """Write new counts (atomically); silently skip when the folder is not writable."""
         if self.path is None or not self._dirty:
             return
-        tmp = None
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             merged = {**self._read(), **self._counts}  # keep what another process added meanwhile
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".parameter-counts-", suffix=".json")
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(merged, fh, sort_keys=True)
-            os.replace(tmp, self.path)
-            tmp = None
+            write_json_atomic(self.path, merged, indent=None, sort_keys=True)
             self._dirty = False
         except OSError:
             return
-        finally:
-            if tmp is not None:
-                Path(tmp).unlink(missing_ok=True)

@@ -23,12 +23,11 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from vlmbench.errors import SchemaError
+from vlmbench.vocab.files import write_atomic
 from vlmbench.predict.claims import PRIOR, UNVALIDATED
 
 VERSION_COLUMN = "predictions_schema_version"
@@ -90,15 +89,7 @@ def write_predictions(rows: Iterable[dict[str, Any]], path: str | Path) -> Path:
             raise ValueError("predictions.csv holds predicted rows only")
         r = dict(r, **{VERSION_COLUMN: PREDICTIONS_SCHEMA_VERSION})
         w.writerow([_cell(c, r.get(c)) for c in COLUMNS])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(buf.getvalue())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, buf.getvalue())
     return path
 
 

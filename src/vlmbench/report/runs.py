@@ -8,7 +8,6 @@ rows) and raises one-line errors that name the file.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,8 +17,8 @@ import pandas as pd
 
 from vlmbench.errors import SchemaError, UsageError
 from vlmbench.results import load
+from vlmbench.results.manifest import read_manifest
 from vlmbench.results.reader import REQUESTS_FILE
-from vlmbench.vocab.files import MANIFEST_FILE
 
 
 def py(value: Any) -> Any:
@@ -77,17 +76,8 @@ class RunData:
 
 
 def _read_manifest(run_dir: Path) -> dict[str, Any]:
-    path = run_dir / MANIFEST_FILE
-    if not path.exists():
-        return {}
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except (OSError, ValueError) as exc:
-        raise SchemaError(f"{path}: unreadable manifest: {exc}") from None
-    if not isinstance(data, dict):
-        raise SchemaError(f"{path}: manifest is not a JSON object")
-    return data
+    """The run's manifest; a folder holding only requests.csv has an empty one."""
+    return read_manifest(run_dir) or {}
 
 
 def load_run(path: str | os.PathLike) -> RunData:

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from vlmbench.errors import SchemaError
+from vlmbench.vocab.files import write_json_atomic
 
 INDEX_FILE = "index.json"
 ARCHIVE_FORMAT = "vlmbench-archive"
@@ -67,14 +67,4 @@ def write_index(archive: str | os.PathLike, index: dict[str, Any]) -> None:
     folder = Path(archive)
     index = {**index, "archive_format": ARCHIVE_FORMAT, "archive_version": ARCHIVE_VERSION}
     index["runs"] = sorted(index["runs"], key=lambda e: (str(e.get("started_at") or ""), str(e["run_id"])))
-    fd, tmp = tempfile.mkstemp(prefix=".index-", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(index, fh, indent=1, sort_keys=True)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, folder / INDEX_FILE)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_json_atomic(folder / INDEX_FILE, index, indent=1, sort_keys=True)

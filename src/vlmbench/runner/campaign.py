@@ -22,35 +22,25 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
 from vlmbench.backends import manifest_facts
-from vlmbench.errors import UsageError
+from vlmbench.errors import SchemaError, UsageError
 from vlmbench.jobs.job import JobUnit, RowSink
 from vlmbench.promptset import PromptSet
+from vlmbench.results.manifest import read_campaign_record, write_campaign_record, write_manifest
 from vlmbench.results.reader import read_rows
 from vlmbench.results.schema import Status
 from vlmbench.results.writer import RowWriter, drop_rows
 from vlmbench.runner.campaign_file import Campaign, Target
-from vlmbench.runner.manifest import write_manifest
 from vlmbench.runner.orchestrator import new_run_id, resume_state, utc_iso
 from vlmbench.runner.plan import plan
 from vlmbench.runner.progress import Progress
 from vlmbench.vocab.cells import Cell
 from vlmbench.runner.validate import validate
-from vlmbench.vocab.files import CAMPAIGN_FILE, CAMPAIGN_VERSION, REQUESTS_FILE
-
-
-def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(data, fh, indent=2, default=str)
-        fh.write("\n")
-    os.replace(tmp, path)
+from vlmbench.vocab.files import CAMPAIGN_FILE, REQUESTS_FILE
 
 
 @dataclass
@@ -110,7 +100,7 @@ class CampaignSink(RowSink):
         return self.record["jobs"][unit.key]
 
     def save(self) -> None:
-        write_json_atomic(self.path, self.record)
+        write_campaign_record(self.path, self.record)
 
     def done(self, unit: JobUnit) -> set[str]:
         return self.runs[unit.target].done_ids
@@ -293,12 +283,13 @@ def run_campaign(campaign: Campaign, out: Path, executor: Any, resume_dir: Optio
     if resume_dir is not None:
         resume_dir = Path(resume_dir)
         record_path = resume_dir / CAMPAIGN_FILE
-        if not record_path.exists():
+        try:
+            found = read_campaign_record(resume_dir)
+        except SchemaError as exc:
+            raise UsageError(f"--resume {resume_dir}: {exc}") from None
+        if found is None:
             raise UsageError(f"--resume {resume_dir}: no {CAMPAIGN_FILE} (not a campaign folder)")
-        previous = json.loads(record_path.read_text())
-        if previous.get("campaign_version") != CAMPAIGN_VERSION:
-            raise UsageError(f"--resume {resume_dir}: {CAMPAIGN_FILE} version "
-                             f"{previous.get('campaign_version')!r} not understood (this vlmbench reads {CAMPAIGN_VERSION})")
+        previous = found
         if previous.get("name") != campaign.name:
             raise UsageError(f"--resume {resume_dir}: holds campaign {previous.get('name')!r}, "
                              f"not {campaign.name!r} of {campaign.path}")
@@ -315,7 +306,6 @@ def run_campaign(campaign: Campaign, out: Path, executor: Any, resume_dir: Optio
         entry.update(state="pending", reason=None, rows_expected=len(unit.expected_ids()) + len(
             [r for c in unit.job.cells for r in c.request_ids() if r in unit.done_ids]))
     record: dict[str, Any] = {
-        "campaign_version": CAMPAIGN_VERSION,
         "name": campaign.name,
         "file": str(campaign.path),
         "suite": campaign.suite,

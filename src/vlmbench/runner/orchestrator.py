@@ -22,17 +22,17 @@ from typing import Any, Optional
 
 from vlmbench.backends import manifest_facts
 from vlmbench.config import RunConfig
-from vlmbench.errors import UsageError
+from vlmbench.errors import SchemaError, UsageError
 from vlmbench.executors import executor_class
 from vlmbench.jobs.job import JobUnit, RowSink
 from vlmbench.jobs.processes import warm_up_server
 from vlmbench.measure.fingerprint import fingerprint
 from vlmbench.promptset import PromptSet
 from vlmbench.promptset.compose import manifest_images
+from vlmbench.results.manifest import read_manifest, write_manifest
 from vlmbench.results.reader import read_rows
 from vlmbench.results.schema import Status
 from vlmbench.results.writer import RowWriter
-from vlmbench.runner.manifest import read_manifest, write_manifest
 from vlmbench.runner.plan import ModelJob, plan
 from vlmbench.runner.progress import Progress
 from vlmbench.runner.validate import validate
@@ -123,7 +123,7 @@ def resume_state(run_dir: Path, jobs: list) -> tuple[list, set[str], dict[str, A
     csv = run_dir / REQUESTS_FILE
     previous = read_rows(csv) if csv.exists() else []
     done = {r["request_id"] for r in previous}
-    manifest = read_manifest(run_dir)
+    manifest = read_manifest(run_dir) or {}
     manifest.setdefault("resumed_at", []).append(utc_iso())
     return _remaining(jobs, done, _stopped_by_oom(previous)), done, manifest
 
@@ -185,7 +185,10 @@ def run_benchmark(config: RunConfig, promptset: Optional[PromptSet] = None, resu
 def resume_run(run_dir: Path, progress: bool = True) -> RunResult:
     """Finish an interrupted run in place: same configuration, only the missing cells."""
     run_dir = Path(run_dir)
-    manifest = read_manifest(run_dir)
+    try:
+        manifest = read_manifest(run_dir) or {}
+    except SchemaError as exc:
+        raise UsageError(f"--resume {run_dir}: {exc}") from None
     if not manifest.get("config"):
         raise UsageError(f"--resume {run_dir}: no manifest.json with a configuration (not a vlmbench run folder)")
     config = RunConfig.from_json(manifest["config"])

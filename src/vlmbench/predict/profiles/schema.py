@@ -28,13 +28,12 @@ interpretable multipliers (:class:`Params`) that calibration on measured rows ad
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
 from vlmbench.errors import UsageError
+from vlmbench.vocab.files import write_json_atomic
 
 FORMAT = "vlmbench-device-profile"
 VERSION = 2
@@ -154,16 +153,7 @@ def _v1_interval_basis(data: dict[str, Any]) -> dict[str, Any]:
 def write_profile(profile: Profile, path: str | Path) -> Path:
     """Atomic write: a temporary file in the same folder, then rename."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(profile.to_json(), fh, indent=1, sort_keys=False)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_json_atomic(path, profile.to_json(), indent=1, sort_keys=False)
     return path
 
 
