@@ -54,13 +54,11 @@ def _cmd(args: list[str]) -> float:
 
 
 def _ttft(csv: Path) -> dict[str, list[float]]:
-    from vlmbench.results.reader import read_rows
+    import vlmbench
 
-    out: dict[str, list[float]] = {}
-    for r in read_rows(csv):
-        if r["status"] == "ok" and not r.get("cold") and r.get("ttft_ms") is not None:
-            out.setdefault(r["model_id"], []).append(r["ttft_ms"])
-    return out
+    rows = vlmbench.load(csv)
+    warm = rows[(rows["status"] == "ok") & ~rows["cold"].fillna(False).astype(bool) & rows["ttft_ms"].notna()]
+    return {model: list(times) for model, times in warm.groupby("model_id")["ttft_ms"]}
 
 
 def _iqr(values: list[float]) -> float:

@@ -49,19 +49,18 @@ def main(argv: list[str] | None = None) -> int:
 
     from vlmbench.catalog import get
     from vlmbench.catalog.memory import estimate
-    from vlmbench.config import RunConfig
+    import vlmbench
     from vlmbench.promptset import load_promptset
-    from vlmbench.results.reader import read_rows
-    from vlmbench.runner import run_benchmark
 
     models = [m for m in args.models.split(",") if m]
     out = args.out or Path(tempfile.mkdtemp(prefix="vlmbench-memory-"))
-    config = RunConfig(models=models, weights=args.weights, device=args.device, dtype=args.dtype,
+    config = vlmbench.RunConfig(models=models, weights=args.weights, device=args.device, dtype=args.dtype,
                        max_new_tokens=args.max_new_tokens, repeats=1, warmup=args.warmup, batch_sizes=[args.batch_size],
                        prompts=load_promptset().ids()[: args.prompts], out=out, progress=False,
                        request_timeout_s=args.request_timeout)
-    result = run_benchmark(config)
-    rows = read_rows(result.requests_csv)
+    result = vlmbench.run(config)
+    frame = result.frame.astype(object)
+    rows = frame.where(frame.notna(), None).to_dict("records")
     device_type = args.device.split(":")[0]
     column = "peak_rss_mb" if device_type == "cpu" else "peak_cuda_reserved_mb"
 

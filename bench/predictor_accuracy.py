@@ -50,7 +50,7 @@ from vlmbench.predict.measured import load_rows  # noqa: E402
 from vlmbench.predict.predictor import CountCache  # noqa: E402
 from vlmbench.predict.profiles import Params, Profile, load_profile, write_profile  # noqa: E402
 from vlmbench.predict.heldout import STAGES, lomo_pairs, measured, predicted  # noqa: E402
-from vlmbench.predict.validate import _predict, format_report, validate  # noqa: E402
+from vlmbench.predict.validate import format_report, predict_samples, validate  # noqa: E402
 
 
 # (model, prompt, batch size, what it tests): the frozen test set; never used while developing the method
@@ -222,8 +222,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _per_row_csv(path: Path, base: Profile, data) -> None:
     lomo = {id(s): t for s, t in lomo_pairs(base, data)} if len({s.row["model_id"] for s in data}) >= 2 else {}
-    micro = {id(s): t for s, t in _predict(base, base.params, data)}
-    roof = {id(s): t for s, t in _predict(base, Params(), data, roofline=True)}
+    micro = {id(s): t for s, t in predict_samples(base, base.params, data)}
+    roof = {id(s): t for s, t in predict_samples(base, Params(), data, roofline=True)}
     with open(path, "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["model_id", "prompt_id", "batch_size", "cold", "stage", "measured", "lomo", "micro", "roofline"])

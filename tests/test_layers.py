@@ -26,6 +26,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("__main__",),
     ("cli",),
     (TOP,),
+    ("api",),  # the public Python API (run, load, report, compare) that vlmbench/__init__.py exposes
     ("archive_site",),  # the archive's static site: reads the archive, renders with report's pages
     ("runner", "report", "archive", "predict"),
     ("analysis",),  # statistics shared by report, archive and predict (reads backend capabilities)

@@ -98,7 +98,7 @@ def _block(pairs: Sequence[Pair]) -> dict[str, dict[str, Any]]:
     return {st: stats(errors[st], models[st], covered[st] if covered[st] else None) for st in STAGES}
 
 
-def _predict(profile: Profile, params: Params, data: Sequence[Sample], roofline: bool = False) -> list[tuple[Sample, Times]]:
+def predict_samples(profile: Profile, params: Params, data: Sequence[Sample], roofline: bool = False) -> list[tuple[Sample, Times]]:
     return [(s, predict_times(s.case.counts, s.n_out, s.case.in_pixels, profile, params, roofline=roofline))
             for s in data]
 
@@ -144,10 +144,10 @@ def validate(profile: Profile, rows: Sequence[dict[str, Any]], cache: Optional[C
         report["labels"]["lomo"] = HELD_OUT + " (each model predicted from the other models' rows)"
         report["interval_claims"]["lomo"] = claim + " (from the other models only)"
     if start is not profile:
-        report["blocks"]["base"] = _block(_with(_predict(start, start.params, data), start.interval))
+        report["blocks"]["base"] = _block(_with(predict_samples(start, start.params, data), start.interval))
         report["labels"]["base"] = BLOCK_LABELS["base"] + f" ({start.kind})"
         report["interval_claims"]["base"] = interval_claim(start)
-    report["blocks"]["roofline"] = _block(_with(_predict(start, Params(), data, roofline=True), None))
+    report["blocks"]["roofline"] = _block(_with(predict_samples(start, Params(), data, roofline=True), None))
     report["labels"]["roofline"] = BLOCK_LABELS["roofline"]
     report["interval_claims"]["roofline"] = "no interval"
     report["per_row"] = [
