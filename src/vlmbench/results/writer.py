@@ -17,6 +17,7 @@ from typing import Any, Mapping
 from vlmbench.errors import SchemaError
 from vlmbench.results.csvsafe import neutralise
 from vlmbench.results.schema import COLUMN_BY_NAME, COLUMN_NAMES, SCHEMA_VERSION
+from vlmbench.vocab.files import write_atomic
 
 
 def format_cell(name: str, value: Any) -> str:
@@ -128,7 +129,7 @@ class RowWriter:
 def drop_rows(path: str | os.PathLike, request_ids: set[str]) -> dict[str, int]:
     """Remove the rows of ``request_ids`` from a requests.csv (a resumed campaign re-measures them):
     every other line is kept as it is (re-quoted the way :func:`format_row` writes), the file is
-    replaced atomically (temporary file + rename). Returns the removed rows' count per status."""
+    replaced atomically (vocab.files.write_atomic). Returns the removed rows' count per status."""
     path = Path(path)
     if not request_ids or not path.exists():
         return {}
@@ -150,10 +151,5 @@ def drop_rows(path: str | os.PathLike, request_ids: set[str]) -> dict[str, int]:
         out.writerow(cells)
     if not removed:
         return {}
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8", newline="") as fh:
-        fh.write(buf.getvalue())
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    write_atomic(path, buf.getvalue())
     return removed
