@@ -70,8 +70,8 @@ def test_between_run_spread_is_learned_from_run_medians(frame, tmp_path_factory)
     direct = 1.4826 * np.median(np.abs(np.diff(np.log(kept)))) / math.sqrt(2)
     factor = series_runs(tmp_path_factory)["factor"]
     assert tpot.loc[SLOW_SCENARIO, "sigma"] < 0.5 * math.log(factor)
-    # the cell's own estimate (7 differences) shrunk towards the hardware's pool (K0 = 4)
-    expected = max(math.sqrt((7 * direct ** 2 + 4 * _pool(frame) ** 2) / 11), MIN_SIGMA)
+    # the cell's own estimate (7 differences) shrunk towards the hardware's pool (K0 = 4), never below the pool
+    expected = max(math.sqrt((7 * direct ** 2 + 4 * _pool(frame) ** 2) / 11), _pool(frame), MIN_SIGMA)
     assert tpot.loc[KEPT_SCENARIO, "sigma"] == pytest.approx(expected, rel=1e-9)
     # a column the history does not track (compare asks for e2e_ms): its run medians are made here
     e2e = between_run_spread(frame, metrics=["e2e_ms"])

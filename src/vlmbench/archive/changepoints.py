@@ -28,7 +28,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 MIN_SIZE = 3
-PENALTY_FACTOR = 2.0
+PENALTY_FACTOR = 4.0
 DEFAULT_MIN_SHIFT_PCT = 5.0
 OUTLIER_Z = 4.0
 OUTLIER_SPAN = 3

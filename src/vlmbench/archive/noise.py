@@ -12,7 +12,9 @@ For a cell (``keys``) and a metric, with run medians ``m_1..m_k`` in time order:
   ``pool_by`` columns (by default the hardware), else over all cells;
 - the cell's sigma shrinks its own estimate towards the pool by the number of differences it
   has: ``s^2 = (k_d s_cell^2 + K0 s_pool^2) / (k_d + K0)``, ``K0 = PRIOR_DIFFS`` (a cell with no
-  history gets the pool's value, one with many gets mostly its own);
+  history gets the pool's value, one with many gets mostly its own), and is never below the
+  pool's (a noisier cell keeps its own; a cell that looks quieter by chance from a handful of
+  differences does not make the gate cry wolf: measured in ``bench/gate_power.py``);
 - where fewer than ``MIN_POOLED_DIFFS`` differences exist in the pool, the spread is unknown
   and ``ASSUMED_SIGMA`` (ln 1.10, i.e. 10 %) is used, marked ``assumed``.
 
@@ -28,11 +30,12 @@ import numpy as np
 import pandas as pd
 
 from vlmbench.archive.series import CONFIG, METRICS, SERIES_KEYS, run_medians, warm_rows, with_config
+from vlmbench.vocab.metrics import ASSUMED_BETWEEN_RUN_PCT
 
 MAD_TO_SIGMA = 1.4826
 PRIOR_DIFFS = 4
 MIN_POOLED_DIFFS = 3
-ASSUMED_SIGMA = math.log(1.10)
+ASSUMED_SIGMA = math.log1p(ASSUMED_BETWEEN_RUN_PCT / 100.0)
 MIN_SIGMA = math.log(1.002)  # floor, so a series of identical copies never yields a zero spread
 
 
@@ -62,14 +65,14 @@ def spread_from_medians(medians: pd.DataFrame, keys: Sequence[str] = SERIES_KEYS
     parts = []
     for metric in metrics or [m.column for m in METRICS]:
         d = log_differences(medians, keys, metric)
-        cell = d.groupby(keys, dropna=False, sort=True).agg(
-            diffs=("absdiff", "count"), sigma_cell=("absdiff", _robust_sigma))
+        cell = d.groupby(keys, dropna=False, sort=True).agg(diffs=("absdiff", "count"), sigma_cell=("absdiff", "median"))
+        cell["sigma_cell"] = cell["sigma_cell"] * MAD_TO_SIGMA / math.sqrt(2.0)
         cell["runs"] = medians.groupby(keys, dropna=False, sort=True).size()
         all_pool = _robust_sigma(d["absdiff"])
         all_n = int(d["absdiff"].count())
         if pool_by:
-            pool = d.groupby(pool_by, dropna=False).agg(pool_n=("absdiff", "count"),
-                                                        sigma_pool=("absdiff", _robust_sigma))
+            pool = d.groupby(pool_by, dropna=False).agg(pool_n=("absdiff", "count"), sigma_pool=("absdiff", "median"))
+            pool["sigma_pool"] = pool["sigma_pool"] * MAD_TO_SIGMA / math.sqrt(2.0)
             cell = cell.join(pool, on=pool_by)
             thin = cell["pool_n"] < MIN_POOLED_DIFFS
             cell.loc[thin, "sigma_pool"] = all_pool
@@ -79,7 +82,9 @@ def spread_from_medians(medians: pd.DataFrame, keys: Sequence[str] = SERIES_KEYS
         known = cell["pool_n"] >= MIN_POOLED_DIFFS
         w = cell["diffs"] / (cell["diffs"] + PRIOR_DIFFS)
         sigma_cell = cell["sigma_cell"].fillna(0.0)
-        shrunk = np.sqrt(w * sigma_cell ** 2 + (1 - w) * cell["sigma_pool"] ** 2)
+        # never quieter than its pool: a cell's own few differences can underestimate it by chance,
+        # and the gate's quantile assumes the pool's degrees of freedom (bench/gate_power.py)
+        shrunk = np.maximum(np.sqrt(w * sigma_cell ** 2 + (1 - w) * cell["sigma_pool"] ** 2), cell["sigma_pool"])
         cell["sigma"] = shrunk.where(known, ASSUMED_SIGMA).clip(lower=MIN_SIGMA)
         cell["source"] = np.where(~known, "assumed", np.where(cell["diffs"] > 0, "cell+pool", "pool"))
         cell["spread_pct"] = 100.0 * np.expm1(cell["sigma"])

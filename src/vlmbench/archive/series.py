@@ -50,25 +50,25 @@ def warm_rows(frame: pd.DataFrame) -> pd.DataFrame:
     return with_peak_memory(warm_ok(frame))
 
 
-def _config_value(value) -> str:
-    return "" if value is None or value is pd.NA or (isinstance(value, float) and value != value) else str(value)
-
-
 def with_config(rows: pd.DataFrame) -> pd.DataFrame:
     """``rows`` with a ``config`` column: ``key=value; ...`` over :data:`CONFIG_COLUMNS` and the
     hash of the prompt subset of the row's (run, cell), the same on every row of one run's cell."""
     out = rows.copy()
-    parts = [c + "=" + out[c].map(_config_value).astype(str) if c in out.columns else pd.Series(f"{c}=", index=out.index)
-             for c in CONFIG_COLUMNS]
-    config = parts[0]
-    for p in parts[1:]:
-        config = config + "; " + p
-    if len(out) and "prompt_id" in out.columns:
+    if out.empty:
+        out[CONFIG] = pd.Series([], dtype="object")
+        return out
+    config = None
+    for c in CONFIG_COLUMNS:
+        value = out[c].astype("string").fillna("") if c in out.columns else ""
+        part = f"{c}=" + value
+        config = part if config is None else config + "; " + part
+    if "prompt_id" in out.columns:
         by = [out[k].astype("string").fillna("") for k in (*CELL_KEYS, "run_id") if k in out.columns]
-        subset = out["prompt_id"].astype("string").fillna("").groupby(by, dropna=False).transform(
-            lambda s: hashlib.sha256("\n".join(sorted(set(s))).encode()).hexdigest()[:10])
-        config = config + "; prompts=" + subset.astype(str)
-    out[CONFIG] = config.astype("object") if len(out) else pd.Series([], dtype="object")
+        groups = out["prompt_id"].astype("string").fillna("").groupby(by, dropna=False, sort=False)
+        hashes = groups.agg(lambda s: hashlib.sha256("\n".join(sorted(set(s))).encode()).hexdigest()[:10])
+        subset = hashes.to_numpy()[groups.ngroup().to_numpy()]
+        config = config + "; prompts=" + pd.Series(subset, index=out.index, dtype="string")
+    out[CONFIG] = config.astype(str).astype("object")
     return out
 
 

@@ -1,20 +1,19 @@
 """``vlmbench compare RUN_A RUN_B``: B over A per model and prompt (paired); ``--fail-above`` for CI.
 
 Between-run noise comes from ``--archive DIR`` (the archive's history of run medians,
-:mod:`vlmbench.archive.noise`) or ``--between-run-noise PCT``; without either it is unknown,
-and no change is called a regression (see :mod:`vlmbench.report.compare`).
+:mod:`vlmbench.archive.noise`) or ``--between-run-noise PCT``; without either (or where the
+history is too short) a 10 % between-run spread is assumed, as the gate does, and every verdict
+line says ``assumed`` (see :mod:`vlmbench.report.compare`).
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 from typing import Any, Optional
 
 NAME = "compare"
 HELP = "compare run B against run A per prompt (paired), with between-run noise from an archive; exit 1 on regression"
-Z_95 = 1.96  # two-sided 95 % for the difference of two runs' log medians
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -45,6 +44,8 @@ def archive_noise(archive: Path) -> tuple[Any, str]:
 
     try:
         from vlmbench.archive.noise import between_run_spread, sigma_for
+        from vlmbench.archive.series import CELL_KEYS
+        from vlmbench.report.compare import allowance_pct
     except ImportError as exc:  # an install without the archive package
         raise UsageError(f"--archive {archive}: this vlmbench has no archive support ({exc})") from None
     if not archive.is_dir():
@@ -54,21 +55,22 @@ def archive_noise(archive: Path) -> tuple[Any, str]:
     def lookup(a: Any, b: Any, metric: Any) -> Optional[tuple[float, str]]:
         cell = {"model_id": b.model_id, "hardware": b.hardware, "scenario": b.scenario,
                 "promptset_version": b.promptset_version}
-        sigma, source = sigma_for(spread, cell, metric.column)
+        sigma, source = sigma_for(spread, cell, metric.column, keys=CELL_KEYS)
         if source == "assumed":
-            return None  # too little history: unknown, not guessed
-        return 100.0 * math.expm1(Z_95 * math.sqrt(2.0) * sigma), f"archive ({source})"
+            return None  # too little history: the assumed spread, marked so
+        return allowance_pct(sigma), f"archive ({source})"
 
     note = (f"from the history in {archive} (95 % band of the difference of two run medians, "
-            "exp(1.96 sqrt(2) sigma) - 1; cells without enough history stay unknown)")
+            "exp(1.96 sqrt(2) sigma) - 1)")
     return lookup, note
 
 
 def execute(args: argparse.Namespace) -> int:
     from vlmbench.errors import UsageError
     from vlmbench.report.compare import (
+        ASSUMED,
         COMPARISON_COLUMNS,
-        HOW_TO_MEASURE_NOISE,
+        NOT_JUDGED,
         compare_runs,
         comparison_records,
         comparison_text,
@@ -98,14 +100,22 @@ def execute(args: argparse.Namespace) -> int:
         write_csv(args.csv, COMPARISON_COLUMNS, comparison_records(comparison))
     if args.fail_above is None:
         return 0
-    for r in comparison.unverified(args.fail_above):
-        print(f"NOT JUDGED: {r.model_id} / {r.scenario}: {r.metric.label} slower by {r.worse_pct:.1f}% "
-              f"(within-run p={r.p_value:.3g}) but the between-run noise is unknown; {HOW_TO_MEASURE_NOISE}")
+    for r in comparison.not_judged():
+        print(f"NOT JUDGED: {r.model_id} / {r.scenario}: {r.metric.label}: {r.reason}")
     regressions = comparison.regressions(args.fail_above)
     for r in regressions:
+        assumed = " (assumed: no measured between-run noise)" if r.noise_source == ASSUMED else ""
         print(f"REGRESSION: {r.model_id} / {r.scenario}: {r.metric.label} worse by {r.worse_pct:.1f}% "
-              f"(> {args.fail_above:g}%, beyond between-run noise ±{r.noise_pct:.1f}%, within-run p={r.p_value:.3g})")
+              f"(> {args.fail_above:g}%, beyond between-run noise ±{r.noise_pct:.1f}%{assumed}, "
+              f"{r.test} p={r.p_value:.3g})")
     if regressions:
         return 1
-    print(f"no significant regression beyond {args.fail_above:g}%")
+    judged = len(comparison.rows) - len(comparison.not_judged())
+    if not judged:
+        print(f"compare: NOT JUDGED: none of the {len(comparison.rows)} metric(s) could be judged (reasons above)")
+        return 0
+    assumed = any(r.noise_source == ASSUMED for r in comparison.rows if r.verdict != NOT_JUDGED)
+    print(f"no significant regression beyond {args.fail_above:g}% in the {judged} judged metric(s)"
+          + (f"; {len(comparison.not_judged())} NOT JUDGED (above)" if comparison.not_judged() else "")
+          + (" (between-run noise assumed)" if assumed else ""))
     return 0

@@ -8,30 +8,37 @@ runs measured are compared (a warning lists the others).
 - ``ratio`` = ``exp(mean d)``: the geometric mean of the per-prompt ratios B/A;
 - ``worse_pct`` = ``(ratio - 1) x 100`` for times (TTFT, TPOT, E2E: lower is better) and
   ``(1 - ratio) x 100`` for rates (decode tokens/s: higher is better); negative means B is better;
-- ``p_value``: the paired two-sided sign-flip test on the ``d`` (statistics.paired_sign_flip_p).
-  It is a *within-run* p-value: it says the change is consistent across prompts, not that it is
-  larger than what a second run of unchanged code on the same machine would show. Per-request
-  samples of one run share that run's machine state, so they cannot measure between-run noise;
+- ``p_value``: the within-run test that the change is consistent. With enough prompts for the
+  paired test to reach ``alpha`` (n >= 6 at 0.05: the smallest sign-flip p is ``2 / 2^n``), the
+  paired two-sided sign-flip test on the ``d`` (statistics.paired_sign_flip_p), ``test`` =
+  ``paired``. With fewer prompts, the per-request samples within prompts: the k-th warm request
+  of a prompt in B against the k-th in A (repeat order), ``ln(B/A)`` per request pair, the same
+  sign-flip test over those pairs (4 prompts x 3 repeats: 12 pairs, best p 2/4096; ``test`` =
+  ``within-prompt``). Under no change the repeats of a prompt are exchangeable, so the pairing by
+  repeat order is as valid as any and keeps a drift within the runs out of the differences. Within-run p-values say the change is
+  consistent in this pair of runs, not that it exceeds what a second run of unchanged code
+  would show: that is the between-run noise below;
 - ``median_a`` / ``median_b``: medians of the warm rows of the common units.
 
 **Between-run noise** (``noise_pct``): how far two runs of unchanged code drift apart. From an
-archive's history of run medians (``--archive DIR``: ``vlmbench.archive.noise``; allowance =
-``exp(1.96 sqrt(2) sigma) - 1``, sigma being the spread of one run's log median), or stated
-by the user (``--between-run-noise PCT``). Unknown otherwise: with two runs only, nothing in
-them measures it, and the verdict says so instead of calling a change a regression.
+archive's history of run medians (``--archive DIR``: ``vlmbench.archive.noise``), stated by the
+user (``--between-run-noise PCT``), or, with two runs alone (or too little history), **assumed**:
+a between-run spread of ``ASSUMED_BETWEEN_RUN_PCT`` (10 %) per run, as the gate assumes when its
+history is short, marked ``assumed`` on every verdict line. The allowance is the 95 % band of the
+difference of two run medians, ``exp(1.96 sqrt(2) sigma) - 1`` (30.5 % for the assumed 10 %).
 
 **Verdicts**, the first that applies:
 
-1. ``too few rows``: fewer common units than the test needs to reach ``alpha`` at all (the
-   smallest sign-flip p with n pairs is ``2 / 2^n``: n >= 6 at alpha 0.05), or no values;
+1. ``NOT JUDGED`` with the reason: no values in common, or too few prompts for the paired test
+   and too few request pairs within prompts (fewer than 6 at alpha 0.05);
 2. ``not significant``: ``p >= alpha``;
 3. ``below min effect``: ``|worse_pct| < min_effect_pct`` (default 5 %);
-4. ``slower, between-run noise unknown`` / ``faster, between-run noise unknown``: no noise estimate;
-5. ``within between-run noise``: ``|worse_pct| <= noise_pct``;
-6. ``regression`` / ``improvement``.
+4. ``within between-run noise``: ``|worse_pct| <= noise_pct``;
+5. ``regression`` / ``improvement``.
 
-``--fail-above PCT`` fails on any ``regression`` whose ``worse_pct`` exceeds PCT (never on an
-unverified change: it is listed, with how to measure the noise).
+``--fail-above PCT`` fails on any ``regression`` whose ``worse_pct`` exceeds PCT and prints
+every NOT JUDGED metric with its reason; it never says "no regression" about a metric it did
+not judge.
 """
 
 from __future__ import annotations
@@ -50,7 +57,7 @@ from vlmbench.report.groups import RequestGroup, cache_label, group_requests
 from vlmbench.report.markdown import md_cell
 from vlmbench.report.runs import RunData
 from vlmbench.report.stability import units
-from vlmbench.vocab.metrics import Metric, metrics
+from vlmbench.vocab.metrics import ASSUMED_BETWEEN_RUN_PCT, Metric, metrics
 
 DEFAULT_ALPHA = 0.05
 DEFAULT_MIN_EFFECT_PCT = 5.0
@@ -59,12 +66,13 @@ REGRESSION = "regression"
 IMPROVEMENT = "improvement"
 BELOW_THRESHOLD = "below min effect"
 NOT_SIGNIFICANT = "not significant"
-TOO_FEW = "too few rows"
+NOT_JUDGED = "NOT JUDGED"
 WITHIN_NOISE = "within between-run noise"
-SLOWER_UNVERIFIED = "slower, between-run noise unknown"
-FASTER_UNVERIFIED = "faster, between-run noise unknown"
-VERDICTS: tuple[str, ...] = (REGRESSION, IMPROVEMENT, BELOW_THRESHOLD, NOT_SIGNIFICANT, TOO_FEW, WITHIN_NOISE,
-                             SLOWER_UNVERIFIED, FASTER_UNVERIFIED)
+VERDICTS: tuple[str, ...] = (REGRESSION, IMPROVEMENT, BELOW_THRESHOLD, NOT_SIGNIFICANT, NOT_JUDGED, WITHIN_NOISE)
+PAIRED = "paired"
+WITHIN_PROMPT = "within-prompt"
+ASSUMED = "assumed"
+Z_95 = 1.96  # two-sided 95 % for the difference of two runs' log medians
 
 HOW_TO_MEASURE_NOISE = (
     "measure it: repeat runs of unchanged code on this machine, publish them to an archive "
@@ -85,6 +93,18 @@ def fixed_noise(pct: float) -> NoiseLookup:
     return lambda a, b, metric: (pct, "--between-run-noise")
 
 
+def allowance_pct(sigma: float) -> float:
+    """The 95 % band of the difference of two run medians whose log has between-run sigma ``sigma``."""
+    return 100.0 * math.expm1(Z_95 * math.sqrt(2.0) * sigma)
+
+
+ASSUMED_ALLOWANCE_PCT = allowance_pct(math.log1p(ASSUMED_BETWEEN_RUN_PCT / 100.0))
+
+
+def assumed_noise(a: RequestGroup, b: RequestGroup, metric: Metric) -> tuple[float, str]:
+    return ASSUMED_ALLOWANCE_PCT, ASSUMED
+
+
 @dataclass(frozen=True)
 class MetricComparison:
     model_id: str
@@ -101,6 +121,8 @@ class MetricComparison:
     noise_pct: Optional[float] = None
     noise_source: str = ""
     cache_bust: Optional[bool] = None
+    test: str = ""
+    reason: str = ""  # why NOT JUDGED
 
     @property
     def ratio(self) -> Optional[float]:
@@ -127,20 +149,29 @@ def worse_pct(metric: ComparedMetric, ratio: Optional[float]) -> Optional[float]
     return (1.0 - ratio) * 100.0 if metric.higher_is_better else (ratio - 1.0) * 100.0
 
 
-def judge(worse: Optional[float], p_value: Optional[float], n_pairs: int, alpha: float, min_effect_pct: float,
-          noise_pct: Optional[float] = None) -> str:
-    """The verdict (module docstring, first rule that applies)."""
-    if worse is None or p_value is None or min_sign_flip_p(n_pairs) >= alpha:
-        return TOO_FEW
+def judge(worse: Optional[float], p_value: Optional[float], alpha: float, min_effect_pct: float,
+          noise_pct: float) -> str:
+    """The verdict of a metric that could be tested (module docstring, rules 2-5)."""
+    if worse is None or p_value is None:
+        return NOT_JUDGED
     if p_value >= alpha:
         return NOT_SIGNIFICANT
     if abs(worse) < min_effect_pct:
         return BELOW_THRESHOLD
-    if noise_pct is None:
-        return SLOWER_UNVERIFIED if worse > 0 else FASTER_UNVERIFIED
     if abs(worse) <= noise_pct:
         return WITHIN_NOISE
     return REGRESSION if worse > 0 else IMPROVEMENT
+
+
+def request_pairs(a_logs: dict, b_logs: dict) -> np.ndarray:
+    """ln(B) - ln(A) of the per-request samples within prompts: the k-th warm request of a prompt
+    in B against the k-th in A (repeat order), for every prompt both runs measured."""
+    out = []
+    for unit in sorted(a_logs.keys() & b_logs.keys(), key=str):
+        x, y = a_logs[unit], b_logs[unit]
+        k = min(len(x), len(y))
+        out.extend(np.asarray(y[:k], float) - np.asarray(x[:k], float))
+    return np.asarray(out, dtype=float)
 
 
 def unit_medians(group: RequestGroup, column: str) -> pd.Series:
@@ -151,7 +182,17 @@ def unit_medians(group: RequestGroup, column: str) -> pd.Series:
     return frame.groupby("unit")["value"].median()
 
 
-def compare_metric(a: RequestGroup, b: RequestGroup, metric: ComparedMetric, alpha: float,
+def _unit_logs(group: RequestGroup, column: str) -> dict:
+    """ln(value) of each unit's warm rows in repeat order (per-request samples within prompts)."""
+    warm = group.warm
+    values = pd.to_numeric(warm[column], errors="coerce").astype("float64")
+    frame = pd.DataFrame({"unit": units(warm), "repeat": pd.to_numeric(warm["repeat"], errors="coerce"),
+                          "value": values}).dropna()
+    frame = frame[frame["value"] > 0].sort_values(["unit", "repeat"], kind="mergesort")
+    return {u: np.log(g.to_numpy(float)) for u, g in frame.groupby("unit")["value"]}
+
+
+def compare_metric(a: RequestGroup, b: RequestGroup, metric: Metric, alpha: float,
                    min_effect_pct: float, noise: Optional[NoiseLookup] = None) -> MetricComparison:
     ua, ub = unit_medians(a, metric.column), unit_medians(b, metric.column)
     common = ua.index.intersection(ub.index)
@@ -159,18 +200,30 @@ def compare_metric(a: RequestGroup, b: RequestGroup, metric: ComparedMetric, alp
     positive = (pa > 0) & (pb > 0)
     d = np.log(pb[positive].to_numpy(float) / pa[positive].to_numpy(float))
     n_pairs = int(d.size)
-    p_value = paired_sign_flip_p(d.tolist()) if n_pairs >= 2 else None
     paired = float(math.exp(d.mean())) if n_pairs else None
+    p_value, test, reason = None, "", ""
+    if n_pairs and min_sign_flip_p(n_pairs) < alpha:
+        p_value, test = paired_sign_flip_p(d.tolist()), PAIRED
+    elif n_pairs:
+        requests = request_pairs(_unit_logs(a, metric.column), _unit_logs(b, metric.column))
+        if min_sign_flip_p(requests.size) < alpha:
+            p_value, test = paired_sign_flip_p(requests.tolist()), WITHIN_PROMPT
+        else:
+            reason = (f"{n_pairs} prompt(s): the paired test cannot reach p < {alpha:g} (best "
+                      f"{min_sign_flip_p(n_pairs):.3g}), nor can the {requests.size} request pair(s) within prompts "
+                      f"(best {min_sign_flip_p(requests.size):.3g})")
+    else:
+        reason = "no values in common"
     wa = _values_in(a, metric.column, common)
     wb = _values_in(b, metric.column, common)
     median_a = float(np.median(wa)) if len(wa) else None
     median_b = float(np.median(wb)) if len(wb) else None
     allowance = noise(a, b, metric) if noise is not None else None
-    noise_pct, source = (allowance if allowance is not None else (None, ""))
-    verdict = judge(worse_pct(metric, paired), p_value, n_pairs, alpha, min_effect_pct, noise_pct)
+    noise_pct, source = allowance if allowance is not None else assumed_noise(a, b, metric)
+    verdict = NOT_JUDGED if reason else judge(worse_pct(metric, paired), p_value, alpha, min_effect_pct, noise_pct)
     return MetricComparison(a.model_id, a.scenario, metric, len(a.warm_values(metric.column)),
                             len(b.warm_values(metric.column)), median_a, median_b, p_value, verdict, n_pairs, paired,
-                            noise_pct, source, b.cache_bust)
+                            noise_pct, source, b.cache_bust, test, reason)
 
 
 def _values_in(group: RequestGroup, column: str, keep: pd.Index) -> np.ndarray:
@@ -198,10 +251,8 @@ class Comparison:
         return [r for r in self.rows if r.verdict == REGRESSION and r.worse_pct is not None
                 and r.worse_pct > fail_above_pct]
 
-    def unverified(self, fail_above_pct: float) -> list[MetricComparison]:
-        """Consistent slowdowns beyond ``fail_above_pct`` that cannot be judged: between-run noise unknown."""
-        return [r for r in self.rows if r.verdict == SLOWER_UNVERIFIED and r.worse_pct is not None
-                and r.worse_pct > fail_above_pct]
+    def not_judged(self) -> list[MetricComparison]:
+        return [r for r in self.rows if r.verdict == NOT_JUDGED]
 
 
 def _label(g: RequestGroup) -> str:
@@ -276,7 +327,7 @@ def compare_runs(run_a: RunData, run_b: RunData, alpha: float = DEFAULT_ALPHA,
 
 COMPARISON_COLUMNS: tuple[str, ...] = (
     "model_id", "scenario", "cache_bust", "metric", "unit", "n_a", "n_b", "n_prompts", "median_a", "median_b",
-    "ratio_b_over_a", "worse_pct", "p_value", "between_run_noise_pct", "noise_source", "verdict",
+    "ratio_b_over_a", "worse_pct", "p_value", "test", "between_run_noise_pct", "noise_source", "verdict", "reason",
 )
 
 
@@ -286,7 +337,8 @@ def comparison_records(comparison: Comparison) -> list[dict[str, object]]:
         "model_id": r.model_id, "scenario": r.scenario, "cache_bust": r.cache_bust, "metric": r.metric.label,
         "unit": r.metric.unit, "n_a": r.n_a, "n_b": r.n_b, "n_prompts": r.n_pairs, "median_a": r.median_a,
         "median_b": r.median_b, "ratio_b_over_a": r.ratio, "worse_pct": r.worse_pct, "p_value": r.p_value,
-        "between_run_noise_pct": r.noise_pct, "noise_source": r.noise_source or None, "verdict": r.verdict,
+        "test": r.test or None, "between_run_noise_pct": r.noise_pct, "noise_source": r.noise_source or None,
+        "verdict": r.verdict, "reason": r.reason or None,
     } for r in comparison.rows]
 
 
@@ -298,33 +350,33 @@ def noise_statement(comparison: Comparison) -> str:
     """The plain sentence about between-run noise that heads the comparison."""
     if comparison.noise_known:
         return (f"Between-run noise: {comparison.noise_note or 'stated'}; a change counts only beyond it "
-                "(column 'noise').")
-    return ("Between-run noise: UNKNOWN. Two runs cannot measure it: the p-value below is within-run (the change "
-            "is consistent across prompts), not the significance of the difference between the runs; the same "
-            "code run twice on one machine can differ by more than that. No change is called a regression "
-            f"here; {HOW_TO_MEASURE_NOISE}.")
+                "(column 'noise'; cells without enough history use the assumed value, marked 'assumed').")
+    return (f"Between-run noise: ASSUMED {ASSUMED_BETWEEN_RUN_PCT:g}% per run (two runs cannot measure it; the gate "
+            f"assumes the same with a short history): a change counts only beyond ±{ASSUMED_ALLOWANCE_PCT:.1f}%, "
+            f"marked 'assumed' on every line. For a measured value, {HOW_TO_MEASURE_NOISE}.")
 
 
 def comparison_text(comparison: Comparison) -> str:
     """Plain-text (Markdown) table of the comparison, followed by warnings and unmatched models."""
     lines = [
         f"B = {md_cell(comparison.run_b.run_id)} over A = {md_cell(comparison.run_a.run_id)} "
-        f"(paired by prompt: geometric mean of per-prompt ratios; within-run sign-flip test, alpha "
-        f"{comparison.alpha:g}, min effect {comparison.min_effect_pct:g}%)",
+        f"(paired by prompt: geometric mean of per-prompt ratios; within-run test: paired sign-flip over prompts, "
+        f"or within-prompt t with fewer prompts; alpha {comparison.alpha:g}, min effect {comparison.min_effect_pct:g}%)",
         noise_statement(comparison),
         "",
-        "| model | scenario | metric | A p50 | B p50 | B/A | worse by | p (within-run) | prompts | noise | n A/B "
+        "| model | scenario | metric | A p50 | B p50 | B/A | worse by | p (within-run) | test | prompts | noise | n A/B "
         "| verdict |",
-        "|:---|:---|:---|---:|---:|---:|---:|---:|---:|---:|---:|:---|",
+        "|:---|:---|:---|---:|---:|---:|---:|---:|:---|---:|---:|---:|:---|",
     ]
     for r in comparison.rows:
         worse = "–" if r.worse_pct is None else f"{r.worse_pct:+.1f}%"
-        noise = "unknown" if r.noise_pct is None else f"±{r.noise_pct:.1f}%"
+        noise = f"±{r.noise_pct:.1f}%" + (f" ({ASSUMED})" if r.noise_source == ASSUMED else "")
         scenario = r.scenario + (f" ({cache_label(r.cache_bust)})" if r.cache_bust is not None else "")
         lines.append(
             f"| {md_cell(r.model_id)} | {md_cell(scenario)} | {r.metric.label} ({r.metric.unit}) | "
             f"{_num(r.median_a, '.2f')} | {_num(r.median_b, '.2f')} | {_num(r.ratio, '.3f')} | {worse} | "
-            f"{_num(r.p_value, '.3g')} | {r.n_pairs} | {noise} | {r.n_a}/{r.n_b} | {r.verdict} |"
+            f"{_num(r.p_value, '.3g')} | {r.test or '–'} | {r.n_pairs} | {md_cell(noise)} | {r.n_a}/{r.n_b} | "
+            f"{md_cell(r.verdict + (': ' + r.reason if r.reason else ''))} |"
         )
     for w in comparison.warnings:
         lines.append(f"warning: {w}")

@@ -35,6 +35,9 @@ class Metric:
 
 
 PEAK_MEMORY = "peak_memory_mb"
+# The between-run spread (typical run-to-run change of a run median, percent) assumed where none
+# is measured: the gate with too little history, compare with two runs alone. Marked "assumed".
+ASSUMED_BETWEEN_RUN_PCT = 10.0
 
 REGISTRY: tuple[Metric, ...] = (
     Metric("ttft_ms", "TTFT", "ms", redundant_with="ttft_user_ms"),
