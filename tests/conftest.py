@@ -42,3 +42,21 @@ def tiny_run(tmp_path_factory):
     config = RunConfig(models=[TINY], max_new_tokens=4, repeats=2, warmup=1,
                        prompts=few_prompt_ids(3), out=out, progress=False)
     return run_benchmark(config)
+
+
+# Fixtures that run the full runner, start a server, an engine, a Ray cluster or a browser, or
+# build a site from real runs: every test that uses one (directly or through another fixture) is
+# end-to-end and gets the ``slow`` marker here, so ``pytest -m "not slow"`` stays a fast run and a
+# new end-to-end test cannot forget its marker. Tests that start the CLI or the runner themselves
+# carry ``@pytest.mark.slow`` in their file.
+END_TO_END_FIXTURES = frozenset({
+    "tiny_run", "tiny_rows", "r1", "models_json", "runs", "pair", "eager_static", "sdpa_dynamic", "series",
+    "archive", "built", "server", "tls_server", "cli_run", "serve", "server_url", "browser", "site",
+    "rows_by_model", "paced", "warm_rows", "cluster", "started",
+})
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if END_TO_END_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
