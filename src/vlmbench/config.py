@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal, Optional, Union
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, ValidationError, model_validator
 
 from vlmbench.errors import UsageError
-from vlmbench.options import BACKEND_OPTIONS, DEFAULT_BACKEND, BackendOptions
+from vlmbench.options import BACKEND_OPTIONS, DEFAULT_BACKEND, BackendOptions, selected_backend
 from vlmbench.options.declare import Opt, at_least, more_than, option_of, problem
 from vlmbench.vocab.listargs import int_list
 
@@ -150,7 +150,7 @@ class RunConfig(BaseModel):
         data = dict(data)
         options = data.pop("options", None)
         options = dict(options.model_dump() if isinstance(options, BaseModel) else options or {})
-        backend = data.pop("backend", None) or options.get("backend") or DEFAULT_BACKEND
+        backend = data.pop("backend", None) or options.get("backend") or selected_backend(data) or DEFAULT_BACKEND
         options["backend"] = backend
         own = BACKEND_OPTIONS.get(backend)
         if own is None:
@@ -198,6 +198,8 @@ class RunConfig(BaseModel):
         """A copy with ``changes`` (flat keys) applied and checked; changing ``backend`` drops
         the options of the one before."""
         data = self.flat()
+        if "backend" not in changes and selected_backend(changes):
+            changes = {**changes, "backend": selected_backend(changes)}
         if changes.get("backend", self.backend) != self.backend:
             for name in type(self.options).model_fields:
                 data.pop(name)

@@ -34,11 +34,14 @@ class Registered:
 
 IN_PROCESS = Capabilities(in_process=True, stage_times=True, catalog_models=True)
 REMOTE = Capabilities(owns_scheduler=True)
+# an engine vlmbench starts: its model ids are catalog entries (or checkpoints) it exported and served
+REMOTE_STARTED = Capabilities(owns_scheduler=True, catalog_models=True)
 
 # name -> its class and capabilities. A new backend is one module and one line here.
 BACKENDS: dict[str, Registered] = {
     "hf": Registered("vlmbench.backends.hf.backend:HFBackend", IN_PROCESS),
     "openai": Registered("vlmbench.backends.openai.backend:OpenAIBackend", REMOTE),
+    "engine": Registered("vlmbench.backends.engine:EngineBackend", REMOTE_STARTED),
 }
 
 

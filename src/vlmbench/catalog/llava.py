@@ -9,6 +9,8 @@ padded to 32064 by the HF conversion).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from transformers import CLIPVisionConfig, LlamaConfig, LlavaConfig, LlavaForConditionalGeneration
 
 from vlmbench.catalog.composition import CLIP_L_336_SIDE, llava_composition
@@ -59,6 +61,11 @@ def _real(entry_id: str, size: str, text: dict, total: int, llm: str) -> Catalog
     )
 
 
+# The -tiny LLM's heads are 16 wide; serving engines' CPU attention kernels start at 32 (vLLM: 32..512), so
+# the engine tests use this variant: the same tiny structure with two 64-wide heads in the LLM.
+LLAMA_TINY_HD64 = dict(LLAMA_TINY, hidden_size=128, intermediate_size=256, num_attention_heads=2,
+                       num_key_value_heads=2)
+
 LLAVA_7B = _real("llava-1.5-7b", "7b", VICUNA_7B, 7_063_427_072, "Vicuna-7B-v1.5")
 
 ENTRIES = (
@@ -67,4 +74,10 @@ ENTRIES = (
     tiny_variant(LLAVA_7B, build_config=lambda: llava_config(CLIP_TINY, LLAMA_TINY),
                  scaled_down="2+2 layers, width 64", same="resolution, patching and token count",
                  vision_encoder="CLIP ViT (tiny) @336", language_model="Llama (tiny)"),
+    replace(tiny_variant(LLAVA_7B, build_config=lambda: llava_config(CLIP_TINY, LLAMA_TINY_HD64),
+                         scaled_down="2+2 layers, vision width 64, LLM width 128 in two 64-wide heads (the head "
+                                     "width serving engines' CPU kernels take)",
+                         same="resolution, patching and token count",
+                         vision_encoder="CLIP ViT (tiny) @336", language_model="Llama (tiny, 64-wide heads)"),
+            id="llava-1.5-7b-tiny-hd64"),
 )

@@ -24,8 +24,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="finish an interrupted run in place: only the missing cells run")
     add_option_arguments(p, RunConfig)
     add_option_arguments(p, BackendOptions)
-    for model in BACKEND_OPTIONS.values():
-        add_option_arguments(p.add_argument_group(model.group), model, skip=("backend",))
+    added: set[str] = {"backend"}
+    for model in BACKEND_OPTIONS.values():  # a backend's options model may extend another's: each flag once
+        own = tuple(name for name, _, _ in options_of(model) if name in added)
+        add_option_arguments(p.add_argument_group(model.group), model, skip=own)
+        added.update(name for name, _, _ in options_of(model))
 
 
 def given_options(args: argparse.Namespace) -> dict[str, object]:

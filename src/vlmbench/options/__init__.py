@@ -9,8 +9,11 @@ registered here). A new backend's options are one model (a subclass of
 
 from __future__ import annotations
 
+from typing import Any, Optional
+
 from vlmbench.options.base import BackendOptions
 from vlmbench.options.endpoint import EndpointOptions
+from vlmbench.options.engine import EngineOptions
 from vlmbench.options.inprocess import InProcessOptions
 
 DEFAULT_BACKEND = "hf"
@@ -18,6 +21,18 @@ DEFAULT_BACKEND = "hf"
 BACKEND_OPTIONS: dict[str, type[BackendOptions]] = {
     "hf": InProcessOptions,
     "openai": EndpointOptions,
+    "engine": EngineOptions,
 }
 
-__all__ = ["BACKEND_OPTIONS", "DEFAULT_BACKEND", "BackendOptions", "EndpointOptions", "InProcessOptions"]
+
+def selected_backend(keys: Any) -> Optional[str]:
+    """The backend whose ``selected_by`` key is among ``keys`` with a value (``--engine vllm`` selects
+    ``engine``), or None."""
+    for name, model in BACKEND_OPTIONS.items():
+        key = model.selected_by
+        if key is not None and keys.get(key) is not None:
+            return name
+    return None
+
+__all__ = ["BACKEND_OPTIONS", "DEFAULT_BACKEND", "BackendOptions", "EndpointOptions", "EngineOptions",
+           "InProcessOptions", "selected_backend"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Optional
 
 from pydantic import BaseModel, ConfigDict
 
@@ -15,6 +15,8 @@ class BackendOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     group: ClassVar[str] = ""  # title of its group in ``vlmbench run --help``
+    # a field whose value selects this backend when none is named (``--engine vllm``)
+    selected_by: ClassVar[Optional[str]] = None
 
     backend: Annotated[str, Opt(
         "--backend", help="hf (in-process transformers, default) or openai (an OpenAI-compatible endpoint, "

@@ -170,6 +170,17 @@ COLUMNS_V3_ADDED: tuple[Column, ...] = (
     _c("window_edge", "str", doc="endpoint: ramp (sent in the opening burst, before any request ended) | drain "
                                  "(ended after the steady interval) | empty; edge rows are left out of latency "
                                  "statistics"),
+    # serving engines and token-exact endpoint timing (issue 22)
+    _c("ttft_text_ms", "float", "ms", "endpoint: request sent -> first chunk with visible text (AIPerf's TTFT); "
+                                      "ttft_ms is the first generated token where per-chunk token counts are known"),
+    _c("token_timing", "str", doc="endpoint: per_chunk_usage (every token-carrying chunk timed, token-exact) | "
+                                  "content_chunks (only chunks with visible text are seen)"),
+    _c("n_token_chunks", "int", "chunks", "endpoint: chunks that carried generated tokens, empty text included"),
+    _c("ttft_vllm_ms", "float", "ms", "vLLM bench serve's TTFT: first chunk with choices"),
+    _c("tpot_vllm_ms", "float", "ms/token", "vLLM bench serve's TPOT: (last - first chunk with choices) / (n_out - 1)"),
+    _c("tpot_aiperf_ms", "float", "ms/token", "AIPerf's ITL: (last response - first content) / (n_out - 1)"),
+    _c("stack", "str", doc="serving stack: hf (in-process transformers), <engine>-<version>+<recipe hash> for an "
+                           "engine vlmbench started, endpoint:<server kind> for an endpoint it did not"),
 )
 
 COLUMNS_V2: tuple[Column, ...] = COLUMNS_V1 + COLUMNS_V2_ADDED

@@ -110,6 +110,7 @@ class HFBackend(Backend):
             "weights": self.spec.weights,
             "assumed_shapes": bool(entry and entry.assumed_shapes),
             "backend": self.name,
+            "stack": "hf",  # in-process transformers (engines: <engine>-<version>+<recipe hash>)
             "device": str(self.device),
             "dtype": dtype_name(self.dtype),
             "hardware": hardware_label(str(self.device)),

@@ -144,6 +144,11 @@ class OpenAIBackend(Backend):
         if config.options.server_kind not in KIND_CHOICES:
             raise UsageError(f"--server-kind {config.options.server_kind!r}: must be one of {', '.join(KIND_CHOICES)}")
         read_api_key(config.options.api_key_env)
+        cls.validate_load(config)
+
+    @classmethod
+    def validate_load(cls, config: RunConfig) -> None:
+        """The load options every endpoint-driving backend shares."""
         if any(not (r > 0 and math.isfinite(r)) for r in config.options.rates):
             raise UsageError(f"--rate {config.options.rates}: each must be a positive number of requests/s")
         if config.batch_sizes != [1]:
@@ -195,6 +200,7 @@ class OpenAIBackend(Backend):
         return {
             "system": self._system(),
             "weights": None,
+            "stack": None if self.probe_error else f"endpoint:{self.kind.name}",
             "backend": self.name,
             "device": self.endpoint.label,
             "dtype": None,
@@ -239,7 +245,10 @@ class OpenAIBackend(Backend):
 
     def _columns(self, max_new_tokens: int, state: str = "") -> OutcomeColumns:
         state = state or self._default_state
-        return OutcomeColumns(self.kind, max_new_tokens, state == "cold", self.count_tokens, self.slo, state)
+        return OutcomeColumns(self.kind, max_new_tokens, state == "cold", self.count_tokens, self.slo, state,
+                              self.row_weights)
+
+    row_weights: Optional[str] = None  # what the server loaded; a client does not know
 
     def run_job(self, run_id: str, cells: Sequence[Cell], promptset: PromptSet, emit: Emit) -> None:
         """Measure every cell (one request each), window by window; ``emit(cell, 0, columns)``
@@ -263,10 +272,18 @@ class OpenAIBackend(Backend):
                 self._window(builder, group, promptset, scenario, scenario.mode, window_id, emit,
                              seconds=self.config.options.window_seconds, request_s=request_s)
 
+    request_extras: dict[str, Any] = {}  # fields every request body carries (an engine's, see backends/engine.py)
+
     def _builder(self, run_id: str) -> RequestBuilder:
         """Request bodies of this job: every one unique (warmup included) unless --no-cache-bust
         or a --cache-state that shares image or text."""
-        return RequestBuilder(self.spec.model, self.kind, CacheBuster(run_id), default_state=self._default_state)
+        return RequestBuilder(self.served_name, self.kind, CacheBuster(run_id), default_state=self._default_state,
+                              extra_fields=self.request_extras)
+
+    @property
+    def served_name(self) -> str:
+        """The model name requests carry."""
+        return self.spec.model
 
     @property
     def _default_state(self) -> str:

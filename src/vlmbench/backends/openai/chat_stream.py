@@ -78,9 +78,20 @@ class EventLog:
 @dataclass
 class ChatStreamRecord:
     """``content_ns``: arrival time (host monotonic ns) of each content event; ``text``: the
-    generated text (content and reasoning) joined; usage counts as the server reported them."""
+    generated text (content and reasoning) joined; usage counts as the server reported them.
+
+    Token-exact timing: a server asked for per-chunk usage (vLLM's ``continuous_usage_stats``) reports
+    the running ``completion_tokens`` on every chunk; a chunk with choices whose count rose carries that
+    many generated tokens, whatever its text (tokens ending inside a multi-byte character, or decoding to
+    nothing, come as ``content: ''``). ``token_events`` holds ``(arrival ns, tokens)`` of those chunks;
+    ``choice_ns`` every event with a non-empty ``choices`` list (vLLM ``bench serve`` times these);
+    ``last_ns`` the last event before ``[DONE]`` (AIPerf's final response)."""
 
     content_ns: list[int] = field(default_factory=list)
+    choice_ns: list[int] = field(default_factory=list)
+    token_events: list[tuple[int, int]] = field(default_factory=list)
+    last_ns: Optional[int] = None
+    choices_without_usage: int = 0  # > 0: usage is not per chunk (a final count only), arrivals unknown
     text_parts: list[str] = field(default_factory=list)
     prompt_tokens: Optional[int] = None
     completion_tokens: Optional[int] = None
@@ -91,6 +102,15 @@ class ChatStreamRecord:
     @property
     def finished(self) -> bool:
         return self.done or self.finish_reason is not None
+
+    @property
+    def token_ns(self) -> Optional[list[int]]:
+        """One arrival time per generated token (a chunk of k tokens gives its time k times), when every
+        chunk with choices carried usage and the per-chunk counts account for every token; else None."""
+        if (not self.token_events or self.choices_without_usage
+                or self.completion_tokens != sum(k for _, k in self.token_events)):
+            return None
+        return [t for t, k in self.token_events for _ in range(k)]
 
     @property
     def text(self) -> str:
@@ -119,8 +139,16 @@ class ChatStreamRecord:
             if usage is None:
                 raise EndpointError(Category.MALFORMED_EVENT, f"event has no choices: {data[:80]!r}")
             choices = []
+        self.last_ns = t_ns
+        before = self.completion_tokens or 0
         if usage:
             self._usage(usage)
+        if choices:
+            self.choice_ns.append(t_ns)
+            if not usage:
+                self.choices_without_usage += 1
+            if usage and (self.completion_tokens or 0) > before:
+                self.token_events.append((t_ns, self.completion_tokens - before))
         content = False
         for choice in choices:
             if not isinstance(choice, dict):

@@ -41,9 +41,10 @@ class OutcomeColumns:
 
     def __init__(self, kind: ServerKind, max_new_tokens: int, cache_bust: bool,
                  count_tokens: Optional[TokenCounter] = None, slo: Optional[SLO] = None,
-                 cache_state: Optional[str] = None) -> None:
+                 cache_state: Optional[str] = None, weights: Optional[str] = None) -> None:
         self.cache_state = cache_state
         self.kind = kind
+        self.weights = weights  # what the server loaded: unknown to a client (None) unless vlmbench started it
         self.max_new_tokens = max_new_tokens
         self.cache_bust = cache_bust
         self.count_tokens = count_tokens
@@ -73,7 +74,7 @@ class OutcomeColumns:
 
     def unsent(self, error: EndpointError, window_id: str) -> dict[str, Any]:
         """Columns of a request that was never sent (the endpoint could not be probed)."""
-        return {"weights": None, "cache_bust": self.cache_bust, "cache_state": self.cache_state,
+        return {"weights": self.weights, "cache_bust": self.cache_bust, "cache_state": self.cache_state,
                 "max_new_tokens": self.max_new_tokens,
                 "window_id": window_id, "cold": False, "status": error.status.value, "error": str(error),
                 "slo_met": self._verdict({}, completed=False)}
@@ -83,7 +84,7 @@ class OutcomeColumns:
 
     def request(self, outcome: Outcome) -> dict[str, Any]:
         row: dict[str, Any] = {
-            "weights": None,  # what the server loaded is not known to a client
+            "weights": self.weights,
             "started_at": outcome.started_at,
             "concurrency": outcome.concurrency,
             "cache_bust": self.cache_bust,
@@ -102,12 +103,17 @@ class OutcomeColumns:
         n_out = record.completion_tokens if record.completion_tokens is not None else client_count
         # The generators never send before the scheduled instant; a clock coarser than ns could
         # still order the two reads wrongly, so the send bounds the schedule (queue delay >= 0).
-        timeline = EndpointTimeline(start_ns=result.sent_ns, token_ns=list(record.content_ns), n_out=n_out,
+        exact = record.token_ns
+        timeline = EndpointTimeline(start_ns=result.sent_ns, token_ns=exact or list(record.content_ns), n_out=n_out,
                                     scheduled_ns=min(outcome.scheduled_ns, result.sent_ns), head_ns=result.head_ns,
-                                    end_ns=result.end_ns, connect_ms=result.connect_ms)
+                                    end_ns=result.end_ns, connect_ms=result.connect_ms,
+                                    text_ns=list(record.content_ns), choice_ns=list(record.choice_ns),
+                                    last_ns=record.last_ns,
+                                    token_timing="per_chunk_usage" if exact else "content_chunks",
+                                    n_token_chunks=len(record.token_events) if exact else None)
         row.update(endpoint_metrics(timeline))
         row["connect_ms"] = result.connect_ms
-        row["ttft_missing_reason"] = None if record.content_ns else _missing_ttft_reason(record)
+        row["ttft_missing_reason"] = None if (exact or record.content_ns) else _missing_ttft_reason(record)
         row.update(
             status=Status.OK.value,
             error=None,

@@ -4,8 +4,14 @@ Definitions (``../shared/reference/metric-definitions.md``, endpoint table). All
 host monotonic ns in :class:`EndpointTimeline`; columns are ms unless said otherwise.
 
 - ``start_ns``   the request's first byte handed to the socket (``sent``)
-- ``token_ns``   arrival of each *content* event (non-empty content/reasoning/tool call);
-                 one per chunk, not per token: chunks carry one or more tokens
+- ``token_ns``   token-exact where the server reports per-chunk token counts (vLLM's
+                 ``continuous_usage_stats``): one arrival per generated token (a chunk carrying k
+                 tokens counts k times, empty text or not; ``token_timing=per_chunk_usage``);
+                 otherwise the arrival of each *content* event (non-empty content/reasoning/tool
+                 call), one per chunk, not per token (``token_timing=content_chunks``)
+- ``text_ns``    arrival of each content event (visible text), whichever way ``token_ns`` came
+- ``choice_ns``  arrival of each event with a non-empty ``choices`` list (vLLM ``bench serve``'s view)
+- ``last_ns``    the last event before ``[DONE]`` (AIPerf's final response)
 - ``n_out``      server ``usage.completion_tokens``, else the client tokenizer count, else
                  unknown (then TPOT and decode tokens/s stay empty: chunks are not tokens)
 - ``end_ns``     the read that finished the stream (``[DONE]`` or the finish chunk)
@@ -26,10 +32,12 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 
+import numpy as np
+
 from vlmbench.errors import UsageError
 from vlmbench.metrics import Timeline
 from vlmbench.metrics.request import (
-    E2E, TPOT, TTFT, DecodeTPS, GapPercentile, Metric, TokenTimes, compute_request_metrics,
+    E2E, TPOT, TTFT, DecodeTPS, Metric, TokenTimes, compute_request_metrics,
 )
 from vlmbench.metrics.slo import slo_verdict
 
@@ -44,6 +52,15 @@ class EndpointTimeline(Timeline):
     head_ns: Optional[int] = None
     end_ns: Optional[int] = None
     connect_ms: Optional[float] = None
+    text_ns: list[int] = field(default_factory=list)
+    choice_ns: list[int] = field(default_factory=list)
+    last_ns: Optional[int] = None
+    token_timing: Optional[str] = None  # per_chunk_usage | content_chunks
+    n_token_chunks: Optional[int] = None  # chunks that carried generated tokens (per-chunk usage only)
+
+    def __post_init__(self) -> None:
+        if not self.text_ns and self.token_timing != "per_chunk_usage":
+            self.text_ns = list(self.token_ns)  # timed by content chunks: the same arrivals
 
 
 class EndpointE2E(E2E):
@@ -115,14 +132,14 @@ class CountedTPOT(TPOT):
 
 
 class ChunkCount(Metric):
-    """Content events received. chunks."""
+    """Content events (visible text) received. chunks."""
 
     column = "n_chunks"
     unit = "chunks"
-    depends_on = ("token_ns",)
+    depends_on = ("text_ns",)
 
     def compute(self, t, row):
-        return len(t.token_ns)
+        return len(t.text_ns)
 
 
 class TokensPerChunk(Metric):
@@ -133,26 +150,118 @@ class TokensPerChunk(Metric):
     depends_on = ("n_out", "n_chunks")
 
     def compute(self, t, row):
-        return t.n_out / len(t.token_ns) if t.n_out is not None and t.token_ns else None
+        return t.n_out / len(t.text_ns) if t.n_out is not None and t.text_ns else None
 
 
-class ChunkGapP50(GapPercentile):
+class ChunkGap(Metric):
+    """Percentile q of the gaps between content events. ms."""
+
+    q = 50.0
+    depends_on = ("text_ns",)
+
+    def compute(self, t, row):
+        if len(t.text_ns) < 2:
+            return None
+        gaps = np.diff(np.asarray(t.text_ns, dtype=np.int64)) / 1e6
+        return float(np.percentile(gaps, self.q))
+
+
+class ChunkGapP50(ChunkGap):
     """Median gap between content events. ms."""
 
     column = "chunk_gap_p50_ms"
     q = 50.0
 
 
-class ChunkGapP99(GapPercentile):
+class ChunkGapP99(ChunkGap):
     """99th-percentile gap between content events. ms."""
 
     column = "chunk_gap_p99_ms"
     q = 99.0
 
 
+class FirstArrival(Metric):
+    """The first arrival in the timeline list named ``source`` - request sent. ms."""
+
+    source = "text_ns"
+
+    def compute(self, t, row):
+        arrivals = getattr(t, self.source)
+        return t.offset_ms(arrivals[0]) if arrivals else None
+
+
+class TTFTText(FirstArrival):
+    """First visible text: first content event - request sent (AIPerf's TTFT, which skips responses
+    without content). Equals ttft_ms unless the first tokens came as chunks with empty text. ms."""
+
+    column = "ttft_text_ms"
+    source = "text_ns"
+    depends_on = ("start_ns", "text_ns[0]")
+
+
+class TokenTiming(Metric):
+    """How token arrivals were known: per_chunk_usage (token-exact) | content_chunks."""
+
+    column = "token_timing"
+    unit = ""
+    depends_on = ()
+
+    def compute(self, t, row):
+        return t.token_timing
+
+
+class TokenChunks(Metric):
+    """Chunks that carried generated tokens (per-chunk usage), empty text included. chunks."""
+
+    column = "n_token_chunks"
+    unit = "chunks"
+    depends_on = ()
+
+    def compute(self, t, row):
+        return t.n_token_chunks
+
+
+class TTFTvLLM(FirstArrival):
+    """vLLM ``bench serve``'s TTFT: first event with a non-empty choices list - request sent. ms."""
+
+    column = "ttft_vllm_ms"
+    source = "choice_ns"
+    depends_on = ("start_ns", "choice_ns[0]")
+
+
+class TPOTvLLM(Metric):
+    """vLLM ``bench serve``'s TPOT: (last event with choices - first event with choices) / (n_out - 1)
+    (its latency ends at the last chunk with choices; the usage chunk is not one). ms/token."""
+
+    column = "tpot_vllm_ms"
+    unit = "ms/token"
+    depends_on = ("choice_ns", "n_out")
+
+    def compute(self, t, row):
+        if t.n_out is None or t.n_out < 2 or len(t.choice_ns) < 2:
+            return None
+        return (t.choice_ns[-1] - t.choice_ns[0]) / 1e6 / (t.n_out - 1)
+
+
+class TPOTAIPerf(Metric):
+    """AIPerf's inter-token latency: (request latency - TTFT) / (n_out - 1), its TTFT the first content
+    event (ttft_text_ms), its request latency the last event before [DONE] (a trailing usage chunk is
+    that event). ms/token."""
+
+    column = "tpot_aiperf_ms"
+    unit = "ms/token"
+    depends_on = ("text_ns[0]", "last_ns", "n_out")
+
+    def compute(self, t, row):
+        if t.n_out is None or t.n_out < 2 or not t.text_ns or t.last_ns is None:
+            return None
+        return (t.last_ns - t.text_ns[0]) / 1e6 / (t.n_out - 1)
+
+
 ENDPOINT_METRICS: tuple[Metric, ...] = (
     TTFT(), EndpointTTFTUser(), EndpointE2E(), CountedTPOT(), DecodeTPS(), TokenTimes(),
     TTFB(), QueueDelay(), TTFTScheduled(), ChunkCount(), TokensPerChunk(), ChunkGapP50(), ChunkGapP99(),
+    TTFTText(), TokenTiming(), TokenChunks(), TTFTvLLM(), TPOTvLLM(), TPOTAIPerf(),
 )
 
 

@@ -34,6 +34,11 @@ from vlmbench.promptset import PromptItem
 USAGE_OPTION = b',"stream_options":{"include_usage":true}}'
 
 
+def usage_option(stream_options: dict[str, Any]) -> bytes:
+    """The ``stream_options`` member spliced in at send time (closing the body's object)."""
+    return b',"stream_options":' + json.dumps(stream_options, separators=(",", ":")).encode() + b"}"
+
+
 @dataclass(frozen=True)
 class PreparedRequest:
     """``body``: JSON bytes without stream_options; ``encode_ms``: time spent building it
@@ -45,6 +50,7 @@ class PreparedRequest:
     nonce: Optional[str] = None
     # the user turn as sent: ("image", k) and ("text", str) parts, nonce included
     parts: tuple[tuple[str, Any], ...] = ()
+    usage_suffix: bytes = USAGE_OPTION  # the server kind's stream_options (see ServerKind.stream_options)
 
     def payload(self, include_usage: bool) -> bytes:
         """The bytes to send, with or without ``stream_options.include_usage``."""
@@ -54,7 +60,7 @@ class PreparedRequest:
         """The same bytes in parts, without copying the body (the sender joins them once)."""
         if not include_usage:
             return (self.body,)
-        return (memoryview(self.body)[:-1], USAGE_OPTION)
+        return (memoryview(self.body)[:-1], self.usage_suffix)
 
 
 @dataclass(frozen=True)
@@ -82,13 +88,16 @@ class RequestBuilder:
     """Builds the request bodies of one model on one server kind."""
 
     def __init__(self, model: str, kind: ServerKind, cache_buster: Optional[CacheBuster] = None,
-                 default_state: Optional[str] = None) -> None:
+                 default_state: Optional[str] = None, extra_fields: Optional[dict[str, Any]] = None) -> None:
         """``default_state``: the state of a request built without one (default: cold with a
-        cache buster, identical without)."""
+        cache buster, identical without); ``extra_fields``: members every body carries (an engine's
+        ``allowed_token_ids``)."""
         self.model = model
         self.kind = kind
         self.cache_buster = cache_buster
         self.default_state = default_state or ("cold" if cache_buster else "identical")
+        self.extra_fields = dict(extra_fields or {})
+        self._usage_suffix = usage_option(kind.stream_options)
         self._perturber = ImagePerturber()
 
     def build(self, item: PromptItem, max_new_tokens: int, state: Optional[str] = None) -> PreparedRequest:
@@ -111,7 +120,8 @@ class RequestBuilder:
         body = self.body_parts(content, max_new_tokens)
         encoded = json.dumps(body, separators=(",", ":")).encode("utf-8")
         encode_ms = (time.perf_counter_ns() - t0) / 1e6
-        return PreparedRequest(item.id, encoded, encode_ms, token.nonce if token else None, tuple(parts))
+        return PreparedRequest(item.id, encoded, encode_ms, token.nonce if token else None, tuple(parts),
+                               self._usage_suffix)
 
     def body_parts(self, content: list[dict[str, Any]], max_new_tokens: int) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -121,4 +131,5 @@ class RequestBuilder:
             "temperature": 0,
         }
         body.update(self.kind.length_fields(max_new_tokens))
+        body.update(self.extra_fields)
         return body

@@ -10,7 +10,8 @@ kind              request fields for an output of exactly N tokens             e
 ``generic``       ``max_tokens=N`` only (Ollama, llama.cpp, TGI, hosted APIs)  no
 ================  ===========================================================  ==========
 
-Every kind also sends ``temperature=0`` (greedy). Unknown fields are not sent to servers
+Every kind also sends ``temperature=0`` (greedy) and ``stream_options`` with ``include_usage``; ``vllm``
+and ``sglang`` also ask for ``continuous_usage_stats`` (usage on every chunk: token-exact timing). Unknown fields are not sent to servers
 that may reject them (``transformers serve`` answers 422 to fields it does not know).
 
 ``--server-kind auto`` asks ``GET /v1/models`` once, before measuring, and picks by
@@ -26,7 +27,7 @@ that may reject them (``transformers serve`` answers 422 to fields it does not k
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from vlmbench.errors import UsageError
@@ -36,6 +37,8 @@ from vlmbench.errors import UsageError
 class ServerKind:
     name: str
     enforces_length: bool
+    # Per-chunk token counts (vLLM and SGLang: continuous_usage_stats) make timing token-exact.
+    stream_options: dict[str, Any] = field(default_factory=lambda: {"include_usage": True}, hash=False)
 
     def length_fields(self, max_new_tokens: int) -> dict[str, Any]:
         """Request-body fields that set (and, where possible, force) the output length."""
@@ -59,11 +62,12 @@ class TransformersServer(ServerKind):
         return {"max_tokens": max_new_tokens, "generation_config": json.dumps(config)}
 
 
+CONTINUOUS_USAGE = {"include_usage": True, "continuous_usage_stats": True}
 SERVER_KINDS: dict[str, ServerKind] = {
     kind.name: kind
     for kind in (
-        MinTokensServer("vllm", enforces_length=True),
-        MinTokensServer("sglang", enforces_length=True),
+        MinTokensServer("vllm", enforces_length=True, stream_options=CONTINUOUS_USAGE),
+        MinTokensServer("sglang", enforces_length=True, stream_options=CONTINUOUS_USAGE),
         TransformersServer("transformers", enforces_length=True),
         ServerKind("generic", enforces_length=False),
     )

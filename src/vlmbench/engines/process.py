@@ -1,0 +1,134 @@
+"""One engine server's life: start (through the supervisor), wait for readiness, stop.
+
+:class:`EngineProcess` starts ``engines/supervisor.py`` with the engine's command line; the supervisor
+runs the engine in a process group of its own and stops all of it when asked, when its parent (the
+vlmbench worker) dies, even by SIGKILL, and when the engine exits. The engine's output goes to a log
+file, whose last lines every error message carries. Servers bind to 127.0.0.1 (or the host named) on a
+free port (or the port named, refused at once when it is in use).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from vlmbench.errors import UsageError
+
+SUPERVISOR = Path(__file__).with_name("supervisor.py")
+LOG_TAIL_LINES = 15
+POLL_S = 0.5
+
+
+class EngineStartError(RuntimeError):
+    """The engine did not become ready: exited, or the readiness deadline passed. Carries the log tail."""
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def check_port_free(host: str, port: int) -> None:
+    """UsageError naming the port when something listens on it (or it cannot be bound)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            raise UsageError(f"--engine-port {port}: in use on {host} ({exc.strerror or exc})") from None
+
+
+def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    try:
+        with open(path, "r", errors="replace") as f:
+            tail = deque(f, maxlen=lines)
+    except OSError:
+        return "(no engine log)"
+    text = "".join(tail).strip()
+    return text or "(the engine log is empty)"
+
+
+@dataclass
+class EngineProcess:
+    argv: list[str]
+    env: dict[str, str]
+    log_path: Path
+    base_url: str
+    health_path: str = "/health"
+    proc: Optional[subprocess.Popen] = None
+    started_s: Optional[float] = None
+    ready_s: Optional[float] = None  # seconds from start to the first healthy answer
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.log_path.write_bytes(b"")
+        env = dict(os.environ)
+        env.pop("PYTHONPATH", None)  # vlmbench's source must not shadow the engine's packages
+        env.update(self.env)
+        self.started_s = time.monotonic()
+        # stdin: a pipe whose write end only this process holds; its end of file tells the supervisor
+        # that vlmbench is gone (besides the parent-death signal it asks the kernel for).
+        self.proc = subprocess.Popen([sys.executable, str(SUPERVISOR), str(self.log_path), "--", *self.argv],
+                                     stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     env=env, close_fds=True)
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def tail(self) -> str:
+        return log_tail(self.log_path)
+
+    def wait_ready(self, timeout_s: float) -> float:
+        """Seconds until ``GET health_path`` answered 200; raises EngineStartError (exit or deadline)."""
+        assert self.proc is not None and self.started_s is not None
+        deadline = self.started_s + timeout_s
+        url = self.base_url + self.health_path
+        while True:
+            if self.proc.poll() is not None:
+                raise EngineStartError(f"the engine exited (code {self.proc.returncode}) before it was ready; "
+                                       f"log {self.log_path}, last lines:\n{self.tail()}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as resp:
+                    if resp.status == 200:
+                        self.ready_s = time.monotonic() - self.started_s
+                        return self.ready_s
+            except (urllib.error.URLError, OSError, ValueError):
+                pass
+            if time.monotonic() >= deadline:
+                self.stop()
+                raise EngineStartError(f"the engine was not ready within --engine-start-timeout {timeout_s:g} s "
+                                       f"(GET {self.health_path}); log {self.log_path}, last lines:\n{self.tail()}")
+            time.sleep(POLL_S)
+
+    def stop(self, timeout_s: float = 30.0) -> Optional[int]:
+        """Ask the supervisor to stop the engine and wait until it did (it SIGKILLs what ignores SIGTERM)."""
+        proc = self.proc
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            try:
+                proc.send_signal(signal.SIGTERM)
+            except OSError:
+                pass
+            try:
+                proc.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+        if proc.stdin is not None:
+            try:
+                proc.stdin.close()
+            except OSError:
+                pass
+        return proc.returncode

@@ -1,0 +1,170 @@
+"""A real vLLM CPU engine (``vlmbench engine install vllm``) started by ``vlmbench run --engine vllm``: a tiny
+catalog LLaVA with dummy weights, a sequential and a concurrency-4 window, TTFT on every row, /metrics
+deltas written, and no engine process left (after a normal end, and after vlmbench is SIGKILLed); a start
+that fails and a readiness deadline become error rows carrying the engine log's last lines.
+
+Each engine start takes 1-3 minutes on 2 cores: the module starts it as few times as it can. In CI the
+engine environment must exist (.ci/run installs it): these tests fail there instead of skipping."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from conftest import ROOT, run_cli
+
+pytestmark = [pytest.mark.slow, pytest.mark.server]
+MODEL = "llava-1.5-7b-tiny-hd64"
+PROMPTS = "chart-bar-640x480,chart-pie-672x672"
+N = 16
+
+
+@pytest.fixture(scope="module", autouse=True)
+def vllm_installed():
+    from vlmbench.engines.install import installed
+
+    if installed("vllm") is None:
+        message = "the vLLM engine environment is missing: run `vlmbench engine install vllm`"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def engine_processes(mark: str) -> list[psutil.Process]:
+    out = []
+    for p in psutil.process_iter(["cmdline"]):
+        try:
+            cmd = p.info["cmdline"] or []
+            if any("vllm" in part for part in cmd) and mark in cmd:
+                out.append(p)
+        except psutil.Error:
+            pass
+    return out
+
+
+def no_engine_left(mark: str, within_s: float = 60) -> bool:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        if not engine_processes(mark):
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def free_port() -> int:
+    from vlmbench.engines.process import free_port as fp
+
+    return fp()
+
+
+@pytest.fixture(scope="module")
+def engine_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("engine-run")
+    port = free_port()
+    proc = run_cli("run", "--engine", "vllm", "--model", MODEL, "--prompts", PROMPTS, "--repeats", "2",
+                   "--max-new-tokens", str(N), "--concurrency", "1,4", "--warmup", "1", "--engine-port", str(port),
+                   "--out", str(out), "--no-progress", timeout=1200)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_dir = next(p for p in out.iterdir() if p.is_dir() and (p / "requests.csv").exists())
+    return run_dir, port
+
+
+def test_every_row_timed_token_exactly(engine_run):
+    from vlmbench.results.reader import read_rows
+
+    run_dir, _ = engine_run
+    rows = read_rows(run_dir / "requests.csv")
+    assert len(rows) == 2 * 2 * 2 and {r["scenario"] for r in rows} == {f"c1-n{N}", f"c4-n{N}"}
+    for r in rows:
+        assert r["status"] == "ok", r["error"]
+        assert r["ttft_ms"] is not None and 0 < r["ttft_ms"] <= r["e2e_ms"]
+        assert r["n_output_tokens"] == N and r["length_enforced"] is True
+        assert r["token_timing"] == "per_chunk_usage" and r["n_token_chunks"] == N
+        assert r["n_chunks"] == N  # allowed_token_ids: every token reached the client as visible text
+        assert r["ttft_text_ms"] == pytest.approx(r["ttft_ms"])
+        assert r["weights"] == "random" and r["backend"] == "engine" and r["stack"].startswith("vllm-0.32.0+")
+        assert r["n_prompt_tokens"] > 576  # the image's 576 tokens and the text
+    assert {r["concurrency"] for r in rows if r["scenario"] == f"c4-n{N}"} <= {1, 2, 3, 4}
+
+
+def test_metrics_deltas_per_window(engine_run):
+    from vlmbench.engines import server_metrics
+
+    run_dir, _ = engine_run
+    windows = server_metrics.read(run_dir)
+    assert [w["window_id"].split("|", 1)[1] for w in windows] == [f"c1-n{N}|cold", f"c1-n{N}", f"c4-n{N}"]
+    for w in windows:
+        assert w["available"] and w["summary"]["engine_requests"] == w["requests"]
+        assert w["counters"]["vllm:generation_tokens_total"] == N * w["requests"]
+        assert w["summary"]["engine_ttft_ms"] > 0 and w["summary"]["engine_prefix_cache_hits"] == 0
+
+
+def test_manifest_records_the_engine(engine_run):
+    run_dir, port = engine_run
+    info = json.loads((run_dir / "manifest.json").read_text())["models"][MODEL]["engine"]
+    assert info["version"] == "0.32.0" and info["torch"]["torch"].startswith("2.13.0")
+    assert "--load-format" in info["command"] and str(port) in info["command"]
+    assert "--no-enable-prefix-caching" in info["recipe"]["args"] and info["allowed_token_ids"] > 100
+
+
+def test_teardown_leaves_no_engine_process(engine_run):
+    _, port = engine_run
+    assert no_engine_left(str(port), within_s=5), [p.cmdline() for p in engine_processes(str(port))]
+
+
+def test_engine_dies_with_vlmbench_sigkill(tmp_path):
+    """vlmbench SIGKILLed while the engine serves: every engine process is gone within a minute."""
+    port = free_port()
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    proc = subprocess.Popen([sys.executable, "-m", "vlmbench", "run", "--engine", "vllm", "--model", MODEL,
+                             "--prompts", PROMPTS, "--repeats", "200", "--max-new-tokens", "64",
+                             "--engine-port", str(port), "--out", str(tmp_path), "--no-progress"],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 900
+        csvs: list[Path] = []
+        while time.monotonic() < deadline and proc.poll() is None:
+            csvs = list(tmp_path.glob("*/requests.csv"))
+            if csvs and len(csvs[0].read_text().splitlines()) >= 2:
+                break  # the engine is serving: the cold request's row is written
+            time.sleep(1)
+        assert proc.poll() is None and csvs, "the run should be measuring"
+        assert engine_processes(str(port)), "the engine runs"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert no_engine_left(str(port), within_s=90), [p.cmdline() for p in engine_processes(str(port))]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for p in engine_processes(str(port)):
+            p.kill()
+
+
+def test_start_failure_and_readiness_deadline_become_error_rows(tmp_path):
+    from vlmbench.results.reader import read_rows
+
+    port = free_port()
+    proc = run_cli("run", "--engine", "vllm", "--model", MODEL, "--prompts", PROMPTS, "--repeats", "1",
+                   "--max-new-tokens", "4", "--engine-arg=--no-such-flag", "--engine-port", str(port),
+                   "--out", str(tmp_path / "bad-arg"), "--no-progress", timeout=600)
+    rows = read_rows(next((tmp_path / "bad-arg").glob("*/requests.csv")))
+    assert rows and all(r["status"] == "error" for r in rows)
+    assert "did not start" in rows[0]["error"] and "no-such-flag" in rows[0]["error"], rows[0]["error"]
+    assert proc.returncode == 1 and no_engine_left(str(port), within_s=30)
+
+    port = free_port()
+    proc = run_cli("run", "--engine", "vllm", "--model", MODEL, "--prompts", PROMPTS, "--repeats", "1",
+                   "--max-new-tokens", "4", "--engine-start-timeout", "5", "--engine-port", str(port),
+                   "--out", str(tmp_path / "deadline"), "--no-progress", timeout=600)
+    rows = read_rows(next((tmp_path / "deadline").glob("*/requests.csv")))
+    assert rows and all(r["status"] == "error" for r in rows)
+    assert "not ready within --engine-start-timeout 5 s" in rows[0]["error"] and "last lines" in rows[0]["error"]
+    assert no_engine_left(str(port), within_s=30)
