@@ -33,6 +33,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("executors",),  # how jobs run (local, Ray)
     ("jobs",),  # one model's job: workers, fork server, rows
     ("backends",),
+    ("engines",),  # serving engines vlmbench starts: install, model-folder export, supervisor, recipes
     ("catalog", "measure", "metrics", "promptset"),
     ("archs", "results"),
     ("config",),

@@ -25,12 +25,16 @@ RELEASED_FLAGS = {
     "--new-connection-per-request", "--ca-bundle", "--hardware", "--tokenizer", "--min-window-requests",
     "--window-seconds", "--images", "--cache-state", "--image-format", "--dataset", "--image-grid",
     "--images-per-request",
+    # serving engines (issue 22)
+    "--engine", "--engine-python", "--engine-arg", "--engine-start-timeout", "--engine-host", "--engine-port",
+    "--engine-recipe",
 }
 RELEASED_SUITE_KEYS = {
     "name", "description", "models", "weights", "backend", "device", "dtype", "prompts", "promptset", "repeats",
     "warmup", "warmup_shapes", "max_new_tokens", "batch_sizes", "scenarios", "attn", "cache", "compile", "seed",
     "model_timeout_s", "request_timeout_s", "trust_remote_code", "images", "image_format", "images_per_request",
     "dataset", "image_grid", "cache_states",
+    "engine",  # serving engines (issue 22): a name or {name, python, args, ...}
 }
 
 
@@ -87,7 +91,7 @@ def test_the_flat_form_round_trips_and_other_backends_options_are_refused():
     ({"batch_sizes": [1, 0]}, "--batch-sizes [1, 0]: each must be at least 1"),
     ({"weights": "trained"}, "--weights 'trained': must be one of random, pretrained"),
     ({"request_timeout_s": 0.0}, "--request-timeout 0.0: must be more than 0 s"),
-    ({"backend": "tpu"}, "--backend 'tpu': unknown backend (known: hf, openai)"),
+    ({"backend": "tpu"}, "--backend 'tpu': unknown backend (known: hf, openai, engine)"),
     ({"repeats": "three"}, "--repeats 'three': "),
 ])
 def test_a_bad_value_is_one_line_naming_the_flag(given, message):

@@ -19,6 +19,7 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
+from vlmbench.catalog.stand_in import stand_in_processor
 from vlmbench.errors import UsageError
 
 ExportHook = Callable[[Any, Any, Path], None]  # (entry, config, folder)
@@ -31,19 +32,6 @@ def register_export(*model_types: str) -> Callable[[ExportHook], ExportHook]:
             EXPORTS[model_type] = fn
         return fn
     return add
-
-
-def stand_in_processor(entry: Any, config: Any) -> Any:
-    """The entry's stand-in tokenizer + processor, the config's token ids aligned with them (in place)."""
-    from vlmbench.backends.hf.loader import _align_config_with_tokenizer
-    from vlmbench.catalog.tokenizer import build_tokenizer
-
-    spec = entry.processor
-    tokenizer = build_tokenizer(spec.image_token, spec.extra_special_tokens, chat_template=spec.chat_template)
-    processor = spec.build(tokenizer)
-    image_token = spec.image_token or str(getattr(processor, "image_token", "") or "")
-    _align_config_with_tokenizer(config, processor, image_token)
-    return processor
 
 
 @register_export("llava", "llava_next")

@@ -11,7 +11,8 @@ import torch
 
 from vlmbench.catalog import CatalogEntry, get, has
 from vlmbench.catalog.materialise import build_random_model
-from vlmbench.catalog.tokenizer import build_tokenizer
+from vlmbench.catalog.stand_in import align_config_with_tokenizer as _align_config_with_tokenizer  # noqa: F401 (predict/trace)
+from vlmbench.catalog.stand_in import stand_in_processor
 from vlmbench.errors import UsageError
 
 # Module paths tried, in order, when an entry does not name its vision stage.
@@ -60,36 +61,12 @@ def check_model_reference(model: str, weights: str) -> None:
 
 def load_random(entry: CatalogEntry, device: torch.device, dtype: torch.dtype, seed: int,
                 attn: Optional[str]) -> Loaded:
-    spec = entry.processor
-    tokenizer = build_tokenizer(spec.image_token, spec.extra_special_tokens, chat_template=spec.chat_template)
-    processor = spec.build(tokenizer)
     config = entry.build_config()
-    # image_token="" means the processor adds its own (Blip2): align with the one it added.
-    image_token = spec.image_token or str(getattr(processor, "image_token", "") or "")
-    _align_config_with_tokenizer(config, processor, image_token)
+    processor = stand_in_processor(entry, config)
     if attn:
         config._attn_implementation = attn
     model = build_random_model(entry.model_class, config, device, dtype, seed=seed)
     return Loaded(model, processor, entry, entry.id, "stand-in BPE", entry.prompt_template)
-
-
-def _align_config_with_tokenizer(config: Any, processor: Any, image_token: str) -> None:
-    """Point the config's special-token ids at the stand-in tokenizer's ids (shapes unchanged)."""
-    tok = getattr(processor, "tokenizer", processor)
-    if image_token:
-        image_id = tok.convert_tokens_to_ids(image_token)
-        for attr in ("image_token_id", "image_token_index"):
-            if hasattr(config, attr):
-                setattr(config, attr, image_id)
-    text = getattr(config, "text_config", config)
-    vocab = getattr(text, "vocab_size", None)
-    if vocab is not None and len(tok) > vocab:
-        raise ValueError(f"stand-in tokenizer has {len(tok)} ids, more than the model's vocab {vocab}")
-    for cfg in {id(config): config, id(text): text}.values():
-        for attr, value in (("pad_token_id", tok.pad_token_id), ("eos_token_id", tok.eos_token_id),
-                            ("bos_token_id", tok.bos_token_id)):
-            if hasattr(cfg, attr):
-                setattr(cfg, attr, value)
 
 
 def load_pretrained(model: str, device: torch.device, dtype: torch.dtype, trust_remote_code: bool,
