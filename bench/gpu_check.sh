@@ -18,6 +18,13 @@
 #      ran, and what was skipped and why (memory, time budget)
 #   4. --compile on the tiny model (if time is left): rows must say compile=true; and
 #      --attn flash_attention_2 must be refused at validation (exit 2) without flash-attn
+#   E. engine (if an engine environment is here and time is left): `vlmbench run --engine vllm` on the
+#      smallest real-size LLaVA with dummy weights, sequential + concurrency 4, 16 tokens -> results/gpu-engine-*.
+#      The lent GPU machines cannot reach a registry: the step needs the vLLM CUDA environment carried along
+#      (a `.engines/vllm` built by `vlmbench engine install vllm` on a machine of the same Python and CUDA
+#      driver, or a wheelhouse of vllm==0.32.0 and its dependencies for `PIP_NO_INDEX=1 PIP_FIND_LINKS=DIR
+#      vlmbench engine install vllm`), or `VLMBENCH_ENGINE_PYTHON` naming an interpreter that has vLLM.
+#      Without one it logs "engine step skipped" and costs nothing.
 #   5. `vlmbench report` over every run -> report/; SUMMARY.txt
 #   P. predictor: `vlmbench calibrate --device` micro-benchmarks the GPU (before step 3) ->
 #      profile-micro.json; after the report, bench/predictor_accuracy.py predicts every measured
@@ -167,6 +174,19 @@ timeout 60 "$PY" -m vlmbench run --model "$TINY_TIMING" --device "$DEVICE" --att
     --max-new-tokens 4 --prompts "$PROMPTS" --repeats 1 --out "$OUT_DIR/results" --run-id "gpu-fa2-$TINY_TIMING" \
     --no-progress < /dev/null
 printf '%s\t%s\n' "$TINY_TIMING --attn flash_attention_2" "ran: rc=$? (2 = refused at validation)" >> "$OUT_DIR/plan.status"
+
+# E. a serving engine, if one is installed here ----------------------------------------------------
+ENGINE_PY="${VLMBENCH_ENGINE_PYTHON:-}"
+[ -z "$ENGINE_PY" ] && [ -x .engines/vllm/bin/python ] && ENGINE_PY=.engines/vllm/bin/python
+if [ "$MODE" = gpu ] && [ -n "$ENGINE_PY" ] && [ "$(left)" -gt $(( 150 + 40 + PRED_RESERVE )) ]; then
+    log "engine: vllm from $ENGINE_PY"
+    timeout 180 "$PY" -m vlmbench run --engine vllm --engine-python "$ENGINE_PY" --model llava-1.5-7b \
+        --device "$DEVICE" --max-new-tokens 16 --repeats 1 --warmup 1 --concurrency 1,4 --engine-start-timeout 150 \
+        --out "$OUT_DIR/results" --run-id gpu-engine-llava-1.5-7b --no-progress < /dev/null \
+        || log "engine step failed (rc $?)"
+else
+    log "engine step skipped: no engine environment here (carry .engines/vllm or set VLMBENCH_ENGINE_PYTHON), CPU dry run, or no time left"
+fi
 
 # 6. report and summary --------------------------------------------------------------------------
 RUNS=$(find "$OUT_DIR/results" -mindepth 2 -maxdepth 2 -name requests.csv -printf '%h\n' 2>/dev/null | sort)

@@ -35,7 +35,7 @@ CELL_KEYS: tuple[str, ...] = ("model_id", "hardware", "scenario", "promptset_ver
 # endpoint's host for endpoint runs; ``prompts`` is a hash of the cell's prompt subset (the
 # prompt-set version pins each prompt's content: its images are sha256-checked at load).
 CONFIG_COLUMNS: tuple[str, ...] = ("backend", "device", "dtype", "attn", "cache", "compile", "weights",
-                                   "processor_kind", "cache_bust", "length_enforced")
+                                   "processor_kind", "cache_bust", "length_enforced", "stack")
 CONFIG = "config"
 SERIES_KEYS: tuple[str, ...] = CELL_KEYS + (CONFIG,)
 DEFAULT_LAST_N = 5
@@ -50,6 +50,10 @@ def warm_rows(frame: pd.DataFrame) -> pd.DataFrame:
     return with_peak_memory(warm_ok(frame))
 
 
+# In-process rows written before schema version 3 carry no stack; they were ``hf``: the same series.
+_SAME_AS_EMPTY = {"stack": "hf"}
+
+
 def with_config(rows: pd.DataFrame) -> pd.DataFrame:
     """``rows`` with a ``config`` column: ``key=value; ...`` over :data:`CONFIG_COLUMNS` and the
     hash of the prompt subset of the row's (run, cell), the same on every row of one run's cell."""
@@ -60,6 +64,8 @@ def with_config(rows: pd.DataFrame) -> pd.DataFrame:
     config = None
     for c in CONFIG_COLUMNS:
         value = out[c].astype("string").fillna("") if c in out.columns else ""
+        if c in _SAME_AS_EMPTY and c in out.columns:
+            value = value.where(value != _SAME_AS_EMPTY[c], "")
         part = f"{c}=" + value
         config = part if config is None else config + "; " + part
     if "prompt_id" in out.columns:

@@ -149,7 +149,7 @@ class EngineBackend(OpenAIBackend):
             self.ready_s = self.process.wait_ready(cfg.engine_start_timeout_s)
         except EngineStartError as exc:
             self.process.stop()
-            raise RuntimeError(f"engine {engine.name} did not start: {exc}") from None
+            raise RuntimeError(f"{engine.name} did not start: {exc}") from None
         load_ms = (time.perf_counter() - t0) * 1000
         self.request_extras = engine.request_extras(Path(folder), spec.dummy_weights)
         self.row_weights = cfg.weights

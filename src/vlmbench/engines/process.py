@@ -25,7 +25,7 @@ from typing import Optional
 from vlmbench.errors import UsageError
 
 SUPERVISOR = Path(__file__).with_name("supervisor.py")
-LOG_TAIL_LINES = 15
+LOG_TAIL_LINES = 3  # error rows keep ~500 characters: the log's end, where engines print why they stopped
 POLL_S = 0.5
 
 
@@ -48,13 +48,15 @@ def check_port_free(host: str, port: int) -> None:
             raise UsageError(f"--engine-port {port}: in use on {host} ({exc.strerror or exc})") from None
 
 
-def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+def log_tail(path: Path, lines: int = LOG_TAIL_LINES, width: int = 110) -> str:
+    """The log's last non-empty lines on one line (`` | `` between them, each cut to ``width``): error rows
+    and messages are one line."""
     try:
         with open(path, "r", errors="replace") as f:
-            tail = deque(f, maxlen=lines)
+            tail = deque((line.strip() for line in f if line.strip()), maxlen=lines)
     except OSError:
         return "(no engine log)"
-    text = "".join(tail).strip()
+    text = " | ".join(line if len(line) <= width else line[:width - 3] + "..." for line in tail)
     return text or "(the engine log is empty)"
 
 
@@ -96,8 +98,8 @@ class EngineProcess:
         url = self.base_url + self.health_path
         while True:
             if self.proc.poll() is not None:
-                raise EngineStartError(f"the engine exited (code {self.proc.returncode}) before it was ready; "
-                                       f"log {self.log_path}, last lines:\n{self.tail()}")
+                raise EngineStartError(f"exited (code {self.proc.returncode}) before it was ready; last log lines: "
+                                       f"{self.tail()} [log {self.log_path}]")
             try:
                 with urllib.request.urlopen(url, timeout=2) as resp:
                     if resp.status == 200:
@@ -107,8 +109,8 @@ class EngineProcess:
                 pass
             if time.monotonic() >= deadline:
                 self.stop()
-                raise EngineStartError(f"the engine was not ready within --engine-start-timeout {timeout_s:g} s "
-                                       f"(GET {self.health_path}); log {self.log_path}, last lines:\n{self.tail()}")
+                raise EngineStartError(f"not ready within --engine-start-timeout {timeout_s:g} s (GET "
+                                       f"{self.health_path}); last log lines: {self.tail()} [log {self.log_path}]")
             time.sleep(POLL_S)
 
     def stop(self, timeout_s: float = 30.0) -> Optional[int]:

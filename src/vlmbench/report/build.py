@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from vlmbench.report.charts import ChartFile, render_charts
+from vlmbench.report.engine_windows import engine_windows_section
 from vlmbench.report.export_csv import write_csv
 from vlmbench.report.groups import group_requests
 from vlmbench.report.html import copy_assets, page
@@ -51,7 +52,7 @@ def report_html(runs: Sequence[RunData], summaries: Sequence[dict[str, Any]], ch
     body = (
         f'<p class="lead">Medians of warm requests (times in ms). Click a column header to sort. '
         f'Full statistics: <a href="{SUMMARY_FILE}">{SUMMARY_FILE}</a> · <a href="{TABLES_FILE}">{TABLES_FILE}</a></p>'
-        f"{legend}<h2>Runs</h2>{runs_table(runs)}{sections}{extra}"
+        f"{legend}<h2>Runs</h2>{runs_table(runs)}{sections}{extra}{engine_windows_section(runs)}"
     )
     return page("vlmbench report", body)
 

@@ -15,7 +15,7 @@ from vlmbench.report.groups import RequestGroup
 from vlmbench.report.runs import RunData
 
 SETTING_COLUMNS: tuple[str, ...] = (
-    "hardware", "device", "backend", "dtype", "attn", "cache", "compile", "processor_kind", "weights",
+    "hardware", "device", "backend", "stack", "dtype", "attn", "cache", "compile", "processor_kind", "weights",
     "max_new_tokens", "promptset_version",
 )
 

@@ -119,6 +119,15 @@ class RequestGroup:
         return str(self.first("hardware") or UNKNOWN_HARDWARE)
 
     @property
+    def stack(self) -> Optional[str]:
+        """The serving stack: ``hf``, ``<engine>-<version>+<recipe>``, ``endpoint:<kind>``; rows before schema
+        version 3 say nothing: in-process ones were ``hf``."""
+        value = self.first("stack")
+        if value is None and self.first("backend") == "hf":
+            return "hf"
+        return value
+
+    @property
     def promptset_version(self) -> str:
         return str(self.first("promptset_version") or self.run.manifest.get("promptset", {}).get("version") or "?")
 
@@ -228,6 +237,9 @@ def series_labels(groups: Sequence[RequestGroup]) -> list[str]:
     labels = [g.model_id for g in groups]
     if unique(labels):
         return labels
+    labels = [f"{g.model_id} · {g.stack}" if g.stack else g.model_id for g in groups]
+    if unique(labels):
+        return labels  # one model on several stacks
     labels = [f"{g.model_id} · {g.scenario}" for g in groups]
     if unique(labels):
         return labels

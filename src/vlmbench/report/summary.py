@@ -63,7 +63,7 @@ CV_CHECKED: tuple[str, ...] = ("ttft_ms", "tpot_ms")
 STABILITY_STATS: tuple[str, ...] = ("repeat_cv", "drift_pct", "drift_p")
 
 IDENTITY_COLUMNS: tuple[str, ...] = (
-    "run_id", "hardware", "model_id", "system", "weights", "scenario", "backend", "device", "dtype",
+    "run_id", "hardware", "model_id", "system", "weights", "scenario", "backend", "stack", "device", "dtype",
     "batch_size", "concurrency", "promptset_version", "parameters", "size_class", "cache_bust",
 )
 COUNT_COLUMNS: tuple[str, ...] = ("n", "ok", "failed", "warm_n", "cold_n", "edge_n", "ttft_missing")
@@ -150,6 +150,7 @@ def summarise_group(group: RequestGroup) -> dict[str, Any]:
         "weights": group.weights,
         "scenario": group.scenario,
         "backend": group.first("backend"),
+        "stack": group.stack,
         "device": group.first("device"),
         "dtype": group.first("dtype"),
         "batch_size": batch_size,
