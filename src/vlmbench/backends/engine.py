@@ -192,7 +192,7 @@ class EngineBackend(OpenAIBackend):
         super().run_job(run_id, cells, promptset, emit)
 
     def _window(self, builder, cells, promptset, scenario: LoadScenario, mode: LoadMode, window_id: str, emit,
-                cold: bool = False) -> None:
+                cold: bool = False, **window: Any) -> None:
         from vlmbench.engines import server_metrics
 
         if self._dead is None and not self.process.alive:
@@ -205,7 +205,7 @@ class EngineBackend(OpenAIBackend):
         url = self.process.base_url + (self.engine.metrics_path or "/metrics")
         before = server_metrics.scrape(url) if self.engine.metrics_path else None
         t0 = time.time()
-        super()._window(builder, cells, promptset, scenario, mode, window_id, emit, cold)
+        super()._window(builder, cells, promptset, scenario, mode, window_id, emit, cold, **window)
         after = server_metrics.scrape(url) if self.engine.metrics_path else None
         delta = server_metrics.delta(before, after)
         server_metrics.append_window(self._run_dir, {
