@@ -181,6 +181,25 @@ def _entries(id_: str, system: str, *, config, tiny_config, processor, chat, res
     return real, tiny
 
 
+
+FUSION_TEXT = "fusion: patches attend to queries at the LLM width, embed 2048, 8 heads (GLIP defaults)"
+
+
+def _hpt15(id_: str, system: str, resolution: int, llm_class, llm: dict, processor, chat, language_model: str, *,
+           shapes: str, published: str, checkpoint: str) -> tuple[CatalogEntry, CatalogEntry]:
+    """HPT 1.5: SigLIP-So400m at ``resolution`` (layer -2, no CLS) + H-Former + fusion + ``llm``."""
+    return _entries(
+        id_, system,
+        config=lambda: hpt_config(SiglipVisionConfig, siglip_so400m(resolution), llm_class, llm, HFORMER, FUSION,
+                                  drop_cls=False),
+        tiny_config=lambda: hpt_config(SiglipVisionConfig, tiny_vision(resolution), llm_class, tiny_llm(llm),
+                                       HFORMER_TINY, FUSION_TINY, drop_cls=False),
+        processor=processor, chat=chat, resolution=resolution, vision_encoder=f"SigLIP-So400m/14 @{resolution}",
+        language_model=language_model, shapes=shapes, published=published, fusion_text=FUSION_TEXT,
+        checkpoint=checkpoint,
+    )
+
+
 ENTRIES = (
     *_entries(
         "hpt-1.0-air", "HPT 1.0 Air",
@@ -194,32 +213,13 @@ ENTRIES = (
         published="not stated (Yi-6B + CLIP-L + H-Former ~215M inferred from file size)",
         fusion_text="no fusion in 1.0", checkpoint="HyperGAI/HPT",
     ),
-    *_entries(
-        "hpt-1.5-air", "HPT 1.5 Air",
-        config=lambda: hpt_config(SiglipVisionConfig, siglip_so400m(448), LlamaConfig, LLAMA3_8B, HFORMER,
-                                  FUSION, drop_cls=False),
-        tiny_config=lambda: hpt_config(SiglipVisionConfig, tiny_vision(448), LlamaConfig, tiny_llm(LLAMA3_8B),
-                                       HFORMER_TINY, FUSION_TINY, drop_cls=False),
-        processor=PROC_15_AIR, chat=LLAMA3, resolution=448,
-        vision_encoder="SigLIP-So400m/14 @448", language_model="Llama-3-8B-Instruct",
-        shapes="SigLIP-So400m/14 at 448 (HPT vlmeval hpt1_5.py, layer -2); H-Former (hub configuration_hformer.py, "
-               "32 queries, cross_attention_freq 2) + fuse_modules.py; Llama-3-8B-Instruct config",
-        published="8B",
-        fusion_text="fusion: patches attend to queries at the LLM width, embed 2048, 8 heads (GLIP defaults)",
-        checkpoint="HyperGAI/HPT1_5-Air-Llama-3-8B-Instruct-multimodal",
-    ),
-    *_entries(
-        "hpt-1.5-edge", "HPT 1.5 Edge",
-        config=lambda: hpt_config(SiglipVisionConfig, siglip_so400m(490), Phi3Config, PHI3_MINI, HFORMER,
-                                  FUSION, drop_cls=False),
-        tiny_config=lambda: hpt_config(SiglipVisionConfig, tiny_vision(490), Phi3Config, tiny_llm(PHI3_MINI),
-                                       HFORMER_TINY, FUSION_TINY, drop_cls=False),
-        processor=PROC_15_EDGE, chat=PHI3, resolution=490,
-        vision_encoder="SigLIP-So400m/14 @490", language_model="Phi-3-mini-4k",
-        shapes="SigLIP-So400m/14 at 490 (HPT vlmeval config hpt-edge-1-5, layer -2); Q-Former + MLP + fusion "
-               "(hub configuration_qformer.py: 32 queries, cross_attention_freq 2; fuse_modules.py); Phi-3-mini config",
-        published="<5B",
-        fusion_text="fusion: patches attend to queries at the LLM width, embed 2048, 8 heads (GLIP defaults)",
-        checkpoint="HyperGAI/HPT1_5-Edge",
-    ),
+    *_hpt15("hpt-1.5-air", "HPT 1.5 Air", 448, LlamaConfig, LLAMA3_8B, PROC_15_AIR, LLAMA3, "Llama-3-8B-Instruct",
+            shapes="SigLIP-So400m/14 at 448 (HPT vlmeval hpt1_5.py, layer -2); H-Former (hub configuration_hformer.py, "
+                   "32 queries, cross_attention_freq 2) + fuse_modules.py; Llama-3-8B-Instruct config",
+            published="8B", checkpoint="HyperGAI/HPT1_5-Air-Llama-3-8B-Instruct-multimodal"),
+    *_hpt15("hpt-1.5-edge", "HPT 1.5 Edge", 490, Phi3Config, PHI3_MINI, PROC_15_EDGE, PHI3, "Phi-3-mini-4k",
+            shapes="SigLIP-So400m/14 at 490 (HPT vlmeval config hpt-edge-1-5, layer -2); Q-Former + MLP + fusion "
+                   "(hub configuration_qformer.py: 32 queries, cross_attention_freq 2; fuse_modules.py); "
+                   "Phi-3-mini config",
+            published="<5B", checkpoint="HyperGAI/HPT1_5-Edge"),
 )
