@@ -41,7 +41,7 @@ def execute(args: argparse.Namespace) -> int:
         for line in report_lines(result, verbose=args.verbose):
             print(line)
     if args.json is not None:
-        from vlmbench.runner.campaign import write_json_atomic
+        from vlmbench.vocab.files import write_json_atomic
 
-        write_json_atomic(args.json, {"gates": [r.record() for r in results]})
+        write_json_atomic(args.json, {"gates": [r.record() for r in results]}, default=str)
     return 0 if all(r.passed for r in results) else 1
