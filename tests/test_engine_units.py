@@ -239,3 +239,26 @@ def test_sglang_command_line_follows_its_documented_interface():
         assert launch.argv[launch.argv.index(flag) + 1] == value
     assert "--enable-metrics" in launch.argv and launch.argv[-1] == "--disable-radix-cache"
     assert launch.env == {"SGLANG_USE_CPU_ENGINE": "1"}
+
+
+def test_campaign_target_names_an_engine(tmp_path):
+    """A campaign target may name an engine (the Ray task then starts it on its node like a local run)."""
+    from vlmbench.runner.campaign_file import parse_campaign
+
+    path = tmp_path / "c.yaml"
+    path.write_text(f"""\
+name: stacks
+suite: default
+targets:
+  - label: cpu-hf
+    resources: {{cpu_bench: 1}}
+    models: [{ENGINE}]
+  - label: cpu-vllm
+    resources: {{cpu_bench: 1}}
+    models: [{ENGINE}]
+    engine: {{name: vllm, args: [--max-num-seqs, '4'], start_timeout_s: 600}}
+""")
+    hf, vllm = parse_campaign(path).targets
+    assert hf.config.backend == "hf"
+    assert (vllm.config.backend, vllm.config.engine, vllm.config.engine_args, vllm.config.engine_start_timeout_s) == \
+        ("engine", "vllm", ["--max-num-seqs", "4"], 600.0)
