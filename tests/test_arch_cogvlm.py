@@ -337,6 +337,7 @@ def test_cogagent_cross_keys_values_once_per_request_and_not_in_sequence():
 
 # --- the full runner ------------------------------------------------------------------------------
 
+@pytest.mark.slow  # end-to-end (issue 20 item 9)
 def test_tiny_variants_through_the_runner(tmp_path):
     from vlmbench.config import RunConfig
     from vlmbench.results.reader import read_rows

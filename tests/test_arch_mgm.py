@@ -236,6 +236,7 @@ def test_batch_of_two_with_left_padding_matches_the_request_alone():
     assert together[0].tolist() == single[0].tolist()
 
 
+@pytest.mark.slow  # end-to-end (issue 20 item 9)
 def test_tiny_variants_generate_exactly_n_tokens_through_the_runner(tmp_path):
     from vlmbench.config import RunConfig
     from vlmbench.results.reader import read_rows

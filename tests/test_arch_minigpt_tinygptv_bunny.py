@@ -277,6 +277,7 @@ def test_bunny_s2_features_are_siglip_layer_minus_2_area_pooled_per_scale(tiny):
 
 # ---------------------------------------------------------------- the full runner
 
+@pytest.mark.slow  # end-to-end (issue 20 item 9)
 def test_every_tiny_variant_generates_exactly_n_tokens_through_the_runner(tmp_path):
     from vlmbench.config import RunConfig
     from vlmbench.results.reader import read_rows

@@ -7,6 +7,8 @@ from __future__ import annotations
 import fcntl
 import time
 
+import pytest
+
 from conftest import run_cli
 from test_archive_support import RUN_ARGS, cycle_outcome
 
@@ -16,6 +18,7 @@ from vlmbench.results import load
 from vlmbench.results.archive_index import read_index
 
 
+@pytest.mark.slow  # end-to-end (issue 20 item 9)
 def test_one_cycle_measures_publishes_gates_and_builds_the_site(tmp_path_factory):
     outcome = cycle_outcome(tmp_path_factory)
     proc = outcome["proc"]

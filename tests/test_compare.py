@@ -131,6 +131,7 @@ def test_with_two_runs_alone_the_spread_is_assumed_and_marked(pair, cli):
     assert table and all("(assumed)" in line for line in table)
 
 
+@pytest.mark.slow  # end-to-end (issue 20 item 9)
 def test_few_prompts_are_judged_within_prompts_and_what_cannot_be_is_not_judged(tmp_path_factory, tmp_path, cli):
     """The new user's case: 4 prompts x 3 repeats, every row 1.5x slower: the paired test over 4
     prompts cannot reach p < 0.05 (best 0.125), the within-prompt test can; with one request per

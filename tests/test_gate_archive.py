@@ -100,6 +100,7 @@ def test_improvement_is_listed_and_passes(series, tmp_path):
     assert "improvement(s)" in report_lines(result)[-1]
 
 
+@pytest.mark.slow  # end-to-end (issue 20 item 9)
 def test_real_reruns_of_unchanged_code_pass(tmp_path_factory, tmp_path):
     runs = all_real(tmp_path_factory)
     history = aa_archive(tmp_path_factory)  # dated copies of R1, R3, R4: nothing of R2

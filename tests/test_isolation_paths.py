@@ -34,6 +34,7 @@ def _by_model(rows):
     return out
 
 
+@pytest.mark.slow  # end-to-end (issue 20 item 9)
 def test_model_timeout_flag_ends_a_model_that_never_finishes_loading(tmp_path):
     prompts = few_prompt_ids(2)
     t0 = time.monotonic()
@@ -52,6 +53,7 @@ def test_model_timeout_flag_ends_a_model_that_never_finishes_loading(tmp_path):
     assert read_manifest(tmp_path / "t")["models"]["slow-load-tiny"]["error"] == "model timeout after 4 s"
 
 
+@pytest.mark.slow  # end-to-end (issue 20 item 9)
 def test_failed_loads_and_a_crash_after_two_rows(tmp_path):
     prompts = few_prompt_ids(2)
     config = RunConfig(models=["load-fail-tiny", "load-oom-tiny", "crash-third-tiny"], plugins=[PLUGIN],
@@ -80,6 +82,7 @@ def test_failed_loads_and_a_crash_after_two_rows(tmp_path):
     assert [r["status"] for r in crashed] == ["ok", "ok", "error", "error"]  # in the order they ran
 
 
+@pytest.mark.slow  # end-to-end (issue 20 item 9)
 def test_a_fresh_worker_serves_the_rest_after_a_request_timeout(tmp_path):
     prompts = few_prompt_ids(2)
     config = RunConfig(models=["hang-once-tiny"], plugins=[PLUGIN], max_new_tokens=2, repeats=2, warmup=0,

@@ -125,6 +125,7 @@ def _sequential(url: str, item, n: int, **options):
         client.close()
 
 
+@pytest.mark.slow  # end-to-end (issue 20 item 9)
 def test_connections_are_reused_by_default_and_their_set_up_timed_once(item):
     fresh = ServerThread(Settings()).start()
     try:
@@ -140,6 +141,7 @@ def test_connections_are_reused_by_default_and_their_set_up_timed_once(item):
     assert all(r.record.completion_tokens == 3 and r.sent_ns < r.head_ns <= r.end_ns for r in results)
 
 
+@pytest.mark.slow  # end-to-end (issue 20 item 9)
 def test_new_connection_per_request_opens_and_times_each_one(item):
     fresh = ServerThread(Settings()).start()
     try:
@@ -414,6 +416,7 @@ def test_the_api_key_is_sent_but_never_written(cli_run):
     assert manifest["config"]["api_key_env"] == "VLMBENCH_TEST_KEY"
 
 
+@pytest.mark.slow  # end-to-end (issue 20 item 9)
 def test_a_server_reporting_owned_by_vllm_is_detected_and_the_length_forced():
     """The backend itself (no worker process) against the stub server of tests/servers, set to
     answer ``/v1/models`` with ``owned_by: vllm`` (it is not vLLM: only what auto-detection reads

@@ -3,6 +3,7 @@ through the same code a hub checkpoint uses (AutoProcessor / AutoModelForImageTe
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from vlmbench.results.reader import read_rows
@@ -10,6 +11,7 @@ from vlmbench.results.reader import read_rows
 from conftest import TINY, few_prompt_ids, run_cli
 
 
+@pytest.mark.slow  # end-to-end (issue 20 item 9)
 def test_saved_tiny_model_runs_through_pretrained_path(tmp_path):
     from vlmbench.backends.hf.loader import load_random
     from vlmbench.catalog import get

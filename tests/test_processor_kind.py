@@ -19,6 +19,7 @@ def test_fast_processors_are_used_when_torchvision_is_installed(tiny_run):
     assert {r["processor_kind"] for r in read_rows(tiny_run.requests_csv)} == {"fast"}
 
 
+@pytest.mark.slow  # end-to-end (issue 20 item 9)
 def test_runs_without_torchvision_using_pil_processors(tmp_path):
     path = os.pathsep.join([str(HIDE_TORCHVISION), os.environ.get("PYTHONPATH", "")])
     proc = run_cli("run", "--model", "llava-1.5-7b-tiny", "--max-new-tokens", "2", "--repeats", "1", "--warmup", "0",

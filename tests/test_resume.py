@@ -43,6 +43,7 @@ def _kill_after(proc, csv, rows_before_kill, deadline_s=240):
     proc.wait(timeout=30)
 
 
+@pytest.mark.slow  # end-to-end (issue 20 item 9)
 @pytest.mark.parametrize("rows_before_kill, torn", [(0, False), (1, True), (4, False)])
 def test_sigkill_then_resume_gives_every_row_once(tmp_path, rows_before_kill, torn):
     run_dir = tmp_path / "r"

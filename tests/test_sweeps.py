@@ -3,6 +3,8 @@ request timeouts, worker death by SIGKILL."""
 
 from __future__ import annotations
 
+import pytest
+
 from vlmbench.config import RunConfig
 from vlmbench.results.reader import read_rows
 from vlmbench.runner import run_benchmark
@@ -19,6 +21,7 @@ def _by_model(rows):
     return out
 
 
+@pytest.mark.slow  # end-to-end (issue 20 item 9)
 def test_batch_sweep_stops_at_first_oom_and_next_model_runs(tmp_path):
     config = RunConfig(models=["oom-at-4-tiny", TINY], plugins=[PLUGIN], batch_sizes=[1, 2, 4, 8],
                        max_new_tokens=2, repeats=1, warmup=0, prompts=few_prompt_ids(4), out=tmp_path,
@@ -74,6 +77,7 @@ def too_big_for_this_host() -> tuple[str, int]:
     return LADDER[-1], batch
 
 
+@pytest.mark.slow  # end-to-end (issue 20 item 9)
 def test_what_cannot_fit_is_skipped_without_trying(tmp_path):
     model_id, batch = too_big_for_this_host()
     # the tiny model after it runs (at batch 1 only: a batch this host cannot hold for a real
@@ -91,6 +95,7 @@ def test_what_cannot_fit_is_skipped_without_trying(tmp_path):
         assert {r["status"] for r in rows[TINY]} == {"ok"}
 
 
+@pytest.mark.slow  # end-to-end (issue 20 item 9)
 def test_request_timeout_and_sigkilled_worker_become_rows(tmp_path):
     config = RunConfig(models=["hang-tiny", "sigkill-tiny", TINY], plugins=[PLUGIN], max_new_tokens=2,
                        repeats=1, warmup=0, prompts=few_prompt_ids(2), out=tmp_path, progress=False,

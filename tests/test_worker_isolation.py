@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from vlmbench.config import RunConfig
 from vlmbench.results.reader import read_rows
 from vlmbench.runner import run_benchmark
@@ -9,6 +11,7 @@ from vlmbench.runner import run_benchmark
 from conftest import TINY, few_prompt_ids
 
 
+@pytest.mark.slow  # end-to-end (issue 20 item 9)
 def test_crashing_and_raising_workers_become_error_rows(tmp_path):
     prompts = few_prompt_ids(2)
     config = RunConfig(models=["crash-segv-tiny", TINY, "raise-tiny"], plugins=["plugins.crashing_models"],
