@@ -262,3 +262,41 @@ targets:
     assert hf.config.backend == "hf"
     assert (vllm.config.backend, vllm.config.engine, vllm.config.engine_args, vllm.config.engine_start_timeout_s) == \
         ("engine", "vllm", ["--max-num-seqs", "4"], 600.0)
+
+
+def test_metrics_deltas_from_a_real_prometheus_endpoint():
+    """prometheus_client's own HTTP exporter on 127.0.0.1 stands in for the engine's /metrics: counters and
+    histograms become increases over the window, gauges keep both values, the summary gives means in ms."""
+    from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+    from vlmbench.engines import server_metrics
+    from vlmbench.engines.process import free_port
+
+    registry = CollectorRegistry()
+    ttft = Histogram("vllm:time_to_first_token_seconds", "ttft", ["model_name"], registry=registry)
+    hits = Counter("vllm:prefix_cache_hits", "hits", ["model_name"], registry=registry)
+    running = Gauge("vllm:num_requests_running", "running", ["model_name"], registry=registry)
+    other = Counter("process_cpu_seconds_extra", "not an engine family", registry=registry)
+    port = free_port()
+    server, thread = start_http_server(port, addr="127.0.0.1", registry=registry)
+    try:
+        ttft.labels("m").observe(0.5)  # before the window: must not count
+        running.labels("m").set(0)  # engines publish their gauges from the start
+        url = f"http://127.0.0.1:{port}/metrics"
+        before = server_metrics.scrape(url)
+        for seconds in (0.1, 0.3):
+            ttft.labels("m").observe(seconds)
+        hits.labels("m").inc(2)
+        running.labels("m").set(3)
+        other.inc()
+        delta = server_metrics.delta(before, server_metrics.scrape(url))
+    finally:
+        server.shutdown()
+    assert delta["available"]
+    assert delta["counters"]["vllm:time_to_first_token_seconds_count"] == 2
+    assert delta["counters"]["vllm:prefix_cache_hits_total"] == 2
+    assert delta["gauges"]["vllm:num_requests_running"] == {"before": 0.0, "after": 3.0}
+    assert not any(k.startswith("process_") for k in delta["counters"])
+    summary = server_metrics.summary(delta)
+    assert summary["engine_ttft_ms"] == pytest.approx(200.0) and summary["engine_prefix_cache_hits"] == 2
+    assert server_metrics.delta(None, {}) == {"available": False}
