@@ -26,9 +26,12 @@ def test_builtin_suites_load_and_name_real_models():
         config = load_suite(resolve_suite(name))
         assert config.models and config.suite == name
     default = load_suite(resolve_suite("default"))
-    # the tiny variant of every seed system, plus exactly one real-size model on fewer prompts
+    # the tiny variant of every seed system, two of today's VLMs on six prompts, plus exactly one
+    # real-size model on fewer prompts
     tiny = [m for m in default.models if m.endswith("-tiny")]
-    assert len(tiny) == 13 and default.device == "cpu" and default.prompts is None  # all 18 prompts
+    assert len(tiny) == 15 and default.device == "cpu" and default.prompts is None  # all 18 prompts
+    for current in ("qwen2.5-vl-3b-tiny", "internvl3.5-1b-tiny"):
+        assert current in tiny and len(default.for_model(current).prompts) == 6
     assert [m for m in default.models if m not in tiny] == ["tinyllava-1.4b"]
     real = default.for_model("tinyllava-1.4b")
     assert 1 <= len(real.prompts) < 18 and real.repeats <= default.repeats
