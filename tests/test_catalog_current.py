@@ -59,6 +59,7 @@ SHEET_PARAMS = {
     "llava-onevision-0.5b": 893_675_552,
     "llava-onevision-7b": 8_030_807_584,
     "llava-onevision-72b": 73_181_570_592,
+    "mistral-small-3.1-24b": 24_011_361_280,
 }
 # Active parameters per token of the mixtures of experts (the sheet's computed figures).
 SHEET_ACTIVE = {"qwen3-vl-30b-a3b": 3_891_664_112, "qwen3-vl-235b-a22b": 22_767_151_856,
@@ -84,6 +85,7 @@ SHEET_TOKENS = {
     "SmolVLM2": (1088, 832, 832, 832, 832, 576, 832),
     "Llama 3.2 Vision": (1,) * 7,  # one <|image|> token; the image is cross-attended
     "LLaVA-OneVision": (3699, 2929, 4725, 5967, 7269, 2997, 7309),
+    "Mistral-Small-3.1": (256, 414, 1036, 1196, 1705, 432, 2310),  # [IMG] only; with breaks: see below
 }
 # Clamp limits: (width, height) -> tokens at the smallest and largest budgets.
 CLAMPS = {
@@ -99,6 +101,8 @@ CLAMPS = {
     "Llama 3.2 Vision": {(20, 20): 1, (8000, 8000): 1},
     # 1 crop for a small square; the 6 x 6 grid shrunk to 9 crops' worth; a 1 x 6 strip
     "LLaVA-OneVision": {(20, 20): 1485, (384, 384): 1485, (2304, 2304): 7371, (2304, 384): 5130},
+    # never scaled up (a 20 px image is one token); scaled down into the 1540 px square: 55 x 55
+    "Mistral-Small-3.1": {(20, 20): 1, (8000, 8000): 3025, (1540, 1540): 3025, (3080, 100): 110},
 }
 # Entries whose rule differs from their family's first entry: id -> the sheet's row.
 OTHER_RULES = {
@@ -116,10 +120,12 @@ FAMILY_ENTRY = {
     "SmolVLM2": "smolvlm2-256m",
     "Llama 3.2 Vision": "llama-3.2-11b-vision",
     "LLaVA-OneVision": "llava-onevision-0.5b",
+    "Mistral-Small-3.1": "mistral-small-3.1-24b",
 }
 CURRENT_MODULES = ("vlmbench.catalog.qwen2_5_vl", "vlmbench.catalog.qwen3_vl", "vlmbench.catalog.gemma3",
                    "vlmbench.catalog.internvl", "vlmbench.catalog.smolvlm",
-                   "vlmbench.catalog.llama_vision", "vlmbench.catalog.llava_onevision")
+                   "vlmbench.catalog.llama_vision", "vlmbench.catalog.llava_onevision",
+                   "vlmbench.catalog.mistral3")
 ENTRIES = [e for m in CURRENT_MODULES for e in importlib.import_module(m).ENTRIES]
 REAL = [e for e in ENTRIES if not e.is_tiny]
 TINY = [e for e in ENTRIES if e.is_tiny]
@@ -376,3 +382,13 @@ def test_current_suite_lists_every_real_entry_at_size_on_a_gpu():
     assert suite.device == "cuda" and suite.weights == "random" and suite.dtype == "bfloat16"
     seed = load_suite(resolve_suite("seed"))
     assert not set(seed.models) & {e.id for e in ENTRIES}  # the seed suite stays the seed systems
+
+
+def test_mistral_small_tokens_with_row_breaks_are_the_sheets():
+    """The sheet counts [IMG_BREAK] / [IMG_END] too: rows x (columns + 1)."""
+    from vlmbench.catalog.token_rules import pixtral_grid
+
+    sheet = (272, 432, 1064, 1222, 1736, 468, 2352)
+    for size, tokens in zip(SIZES, sheet):
+        rows, cols = pixtral_grid(*size, longest_edge=1540, step=28)
+        assert rows * (cols + 1) == tokens, size

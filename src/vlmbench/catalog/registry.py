@@ -32,6 +32,7 @@ FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("vlmbench.catalog.smolvlm", ("smolvlm",)),
     ("vlmbench.catalog.llama_vision", ("llama-3.2-",)),
     ("vlmbench.catalog.llava_onevision", ("llava-onevision-",)),
+    ("vlmbench.catalog.mistral3", ("mistral-small-",)),
 )
 
 _REGISTRY: dict[str, CatalogEntry] = {}

@@ -175,3 +175,10 @@ LLAVA_ONEVISION_CHAT = conversation_template(
     preamble="", user_open="<|im_start|>user ", user_close="<|im_end|>", assistant_open="<|im_start|>assistant\n",
     assistant_close="<|im_end|>",
 )
+
+# Mistral-Small-3.1 (Tekken, v7 template) without its default system prompt: "[INST][IMG]{prompt}[/INST]";
+# the processor expands [IMG] to rows of [IMG] ... [IMG_BREAK], the last row ending in [IMG_END].
+MISTRAL3_SPECIAL_TOKENS = ("[INST]", "[/INST]", "[IMG_BREAK]", "[IMG_END]")
+MISTRAL3_CHAT = conversation_template(
+    preamble="", user_open="[INST]", user_close="[/INST]", assistant_open="", assistant_close="</s>", image="[IMG]",
+)

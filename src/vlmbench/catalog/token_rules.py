@@ -164,3 +164,19 @@ def llava_onevision_tokens(width: int, height: int, *, pinpoints: list[tuple[int
     if ratio > 1.1:
         features, newlines = int(cur_h // ratio) * int(cur_w // ratio), int(cur_h // ratio)
     return base_tokens + features + newlines
+
+
+def pixtral_grid(width: int, height: int, *, longest_edge: int, step: int) -> tuple[int, int]:
+    """Pixtral / Mistral-Small-3.1: (rows, columns) of LLM image tokens. The image is scaled down (never
+    up, floor) to fit a ``longest_edge`` square, each side rounded up to ``step`` = patch x merge."""
+    ratio = max(height / longest_edge, width / longest_edge)
+    if ratio > 1:
+        height, width = math.floor(height / ratio), math.floor(width / ratio)
+    return (height - 1) // step + 1, (width - 1) // step + 1
+
+
+def pixtral_tokens(width: int, height: int, *, longest_edge: int, step: int) -> int:
+    """``[IMG]`` placeholders: rows x columns (the processor adds a ``[IMG_BREAK]`` after each row, the
+    last one ``[IMG_END]``: rows x (columns + 1) positions in all)."""
+    rows, cols = pixtral_grid(width, height, longest_edge=longest_edge, step=step)
+    return rows * cols
