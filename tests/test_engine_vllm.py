@@ -82,7 +82,9 @@ def test_every_row_timed_token_exactly(engine_run):
 
     run_dir, _ = engine_run
     rows = read_rows(run_dir / "requests.csv")
-    assert len(rows) == 2 * 2 * 2 and {r["scenario"] for r in rows} == {f"c1-n{N}", f"c4-n{N}"}
+    assert {r["scenario"] for r in rows} == {f"c1-n{N}", f"c4-n{N}"}
+    assert sum(r["scenario"] == f"c1-n{N}" for r in rows) == 2 * 2  # 2 prompts x 2 repeats, one at a time
+    assert sum(r["scenario"] == f"c4-n{N}" for r in rows) >= 2 * 2  # a steady-interval window may send more
     for r in rows:
         assert r["status"] == "ok", r["error"]
         assert r["ttft_ms"] is not None and 0 < r["ttft_ms"] <= r["e2e_ms"]

@@ -205,12 +205,18 @@ class EngineBackend(OpenAIBackend):
         url = self.process.base_url + (self.engine.metrics_path or "/metrics")
         before = server_metrics.scrape(url) if self.engine.metrics_path else None
         t0 = time.time()
-        super()._window(builder, cells, promptset, scenario, mode, window_id, emit, cold, **window)
+        emitted = []  # a window may send more requests than its planned cells (a steady-interval window)
+
+        def counted(cell, slot, row):
+            emitted.append(row)
+            emit(cell, slot, row)
+
+        super()._window(builder, cells, promptset, scenario, mode, window_id, counted, cold, **window)
         after = server_metrics.scrape(url) if self.engine.metrics_path else None
         delta = server_metrics.delta(before, after)
         server_metrics.append_window(self._run_dir, {
             "model_id": self.spec.model, "window_id": window_id, "scenario": scenario.name, "stack": self.stack,
-            "started_at": t0, "ended_at": time.time(), "requests": len(cells),
+            "started_at": t0, "ended_at": time.time(), "requests": len(emitted),
             "summary": server_metrics.summary(delta), **delta})
         if not self.process.alive:
             self._dead = f"engine died (exit {self.process.proc.returncode}); last log lines: {self.process.tail()}"
