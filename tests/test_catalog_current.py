@@ -54,6 +54,9 @@ SHEET_PARAMS = {
     "smolvlm2-256m": 256_484_928,
     "smolvlm2-500m": 507_482_304,
     "smolvlm2-2.2b": 2_246_784_880,
+    "smolvlm-256m": 256_484_928,
+    "smolvlm-500m": 507_482_304,
+    "smolvlm-2.2b": 2_246_784_880,
     "llama-3.2-11b-vision": 10_670_220_835,
     "llama-3.2-90b-vision": 88_593_355_323,
     "llava-onevision-0.5b": 893_675_552,
@@ -83,6 +86,7 @@ SHEET_TOKENS = {
     "Gemma 3": (256,) * 7,
     "InternVL3.5": (256, 3328, 3328, 2304, 2304, 1024, 3328),
     "SmolVLM2": (1088, 832, 832, 832, 832, 576, 832),
+    "SmolVLM": (1088, 832, 832, 832, 832, 576, 832),
     "Llama 3.2 Vision": (1,) * 7,  # one <|image|> token; the image is cross-attended
     "LLaVA-OneVision": (3699, 2929, 4725, 5967, 7269, 2997, 7309),
     "Mistral-Small-3.1": (256, 414, 1036, 1196, 1705, 432, 2310),  # [IMG] only; with breaks: see below
@@ -98,6 +102,7 @@ CLAMPS = {
     "InternVL3.5": {(20, 20): 256, (5376, 448): 3328, (448, 5376): 3328, (4000, 300): 3328, (900, 448): 768},
     # small images are upscaled to the 2048 longest edge; a thin strip is one row of tiles
     "SmolVLM2": {(20, 20): 1088, (4000, 300): 320, (300, 4000): 320, (512, 512): 1088},
+    "SmolVLM": {(20, 20): 1088, (4000, 300): 320, (300, 4000): 320, (512, 512): 1088},
     "Llama 3.2 Vision": {(20, 20): 1, (8000, 8000): 1},
     # 1 crop for a small square; the 6 x 6 grid shrunk to 9 crops' worth; a 1 x 6 strip
     "LLaVA-OneVision": {(20, 20): 1485, (384, 384): 1485, (2304, 2304): 7371, (2304, 384): 5130},
@@ -108,6 +113,7 @@ CLAMPS = {
 OTHER_RULES = {
     "smolvlm2-2.2b": (1377, 1053, 1053, 1053, 1053, 729, 1053),
     "smolvlm2-500m": (1088, 832, 832, 832, 832, 576, 832),
+    "smolvlm-2.2b": (1377, 1053, 1053, 1053, 1053, 729, 1053),
 }
 
 # One real entry per family (its tiny variant is "<id>-tiny").
@@ -118,6 +124,7 @@ FAMILY_ENTRY = {
     "Gemma 3": "gemma-3-4b",
     "InternVL3.5": "internvl3.5-1b",
     "SmolVLM2": "smolvlm2-256m",
+    "SmolVLM": "smolvlm-256m",
     "Llama 3.2 Vision": "llama-3.2-11b-vision",
     "LLaVA-OneVision": "llava-onevision-0.5b",
     "Mistral-Small-3.1": "mistral-small-3.1-24b",
