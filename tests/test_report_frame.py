@@ -89,8 +89,8 @@ def test_endpoint_rows_headline_the_user_ttft_and_leave_in_process_stages_empty(
     md = tables_markdown([summary])
     header, _, row = md.split("## gpu-box")[1].strip().splitlines()[2:5]
     cells = dict(zip([c.strip() for c in header.split("|")], [c.strip() for c in row.split("|")]))
-    assert cells["TTFT p50 (ms, user: request -> 1st token)"] == f"{summary['ttft_user_ms_p50']:,.1f}"
-    assert cells["Model TTFT p50 (ms, in-process: generate -> 1st token)"] == "–"
+    assert cells["TTFT user p50 (ms, request -> 1st token)"] == f"{summary['ttft_user_ms_p50']:,.1f}"
+    assert cells["TTFT p50 (ms, in-process: generate -> 1st token)"] == "–"
 
 
 def test_real_size_rows_are_set_apart_from_tiny_ones(tiny_run, tmp_path):

@@ -4,7 +4,8 @@ It follows thefastest.ai (model, TTFT, tokens/s, total time) and adds the VLM st
 per hardware label. Markdown and HTML renderers (``markdown.py``, ``html_table.py``) format
 the same :data:`RESPONSE_COLUMNS`, so both always show the same numbers.
 
-All times are medians (p50) over warm ok rows, in ms; tokens/s is the median per-request
+All times are medians (p50) over warm ok rows, in ms; headers take each metric's label and unit
+from the registry (:mod:`vlmbench.vocab.metrics`); tokens/s is the median per-request
 decode rate ``(n_out - 1) / (t_last - t_first)``.
 
 The headline TTFT is ``ttft_user_ms``: what a user waits for, comparable across backends
@@ -21,6 +22,7 @@ from typing import Any, Callable, Optional, Sequence
 
 from vlmbench.backends import capabilities
 from vlmbench.results.selection import headline_peak_memory
+from vlmbench.vocab.metrics import PEAK_MEMORY, metric
 
 
 @dataclass(frozen=True)
@@ -76,8 +78,8 @@ def size_text(s: dict[str, Any]) -> str:
 
 
 SCOPE_NOTE = (
-    "TTFT = what a user waits for: in-process preprocess + generate start -> first token; endpoint request "
-    "sent -> first content (upload and server-side preprocessing included). Model TTFT, preprocess, vision "
+    "TTFT user = what a user waits for: in-process preprocess + generate start -> first token; endpoint request "
+    "sent -> first content (upload and server-side preprocessing included). TTFT (in-process), preprocess, vision "
     "and prefill are in-process stages (empty for endpoints). Size: real = published shapes, tiny = a "
     "shrunken test variant (its times say nothing about the real model)."
 )
@@ -87,23 +89,26 @@ RESPONSE_COLUMNS: tuple[TableColumn, ...] = (
     TableColumn("size", "Size", size_text, description="real = published shapes; tiny = shrunken test variant"),
     TableColumn("scenario", "Scenario", scenario_text,
                 description="batch size / output length / load mode; endpoint rows: cache-busted or warm cache"),
-    TableColumn("ttft_user", "TTFT p50 (ms, user: request -> 1st token)", _field("ttft_user_ms_p50"), 1,
+    TableColumn("ttft_user", metric("ttft_user_ms").heading("p50", "request -> 1st token"),
+                _field("ttft_user_ms_p50"), 1,
                 "in-process: preprocess + generate start -> first token; endpoint: request sent -> first content"),
-    TableColumn("tps", "Tokens/s p50", _field("decode_tps_p50"), 1, "decode rate (n_out - 1) / (t_last - t_first)"),
-    TableColumn("total", "Total time p50 (ms)", _field("e2e_ms_p50"), 1,
+    TableColumn("tps", metric("decode_tps").heading("p50"), _field("decode_tps_p50"), 1,
+                "decode rate (n_out - 1) / (t_last - t_first)"),
+    TableColumn("total", metric("e2e_ms").heading("p50"), _field("e2e_ms_p50"), 1,
                 "E2E: generate start (endpoint: request sent) -> last token"),
-    TableColumn("ttft", "Model TTFT p50 (ms, in-process: generate -> 1st token)", _in_process("ttft_ms_p50"), 1,
+    TableColumn("ttft", metric("ttft_ms").heading("p50", "in-process: generate -> 1st token"),
+                _in_process("ttft_ms_p50"), 1,
                 "generate start -> first token on the host, preprocessing excluded; in-process only"),
-    TableColumn("preprocess", "Preprocess p50 (ms, in-process)", _in_process("preprocess_ms_p50"), 1,
+    TableColumn("preprocess", metric("preprocess_ms").heading("p50", "in-process"), _in_process("preprocess_ms_p50"), 1,
                 "processor: image decode/resize/normalise + tokenise"),
-    TableColumn("vision", "Vision p50 (ms, in-process)", _in_process("vision_ms_p50"), 1,
+    TableColumn("vision", metric("vision_ms").heading("p50", "in-process"), _in_process("vision_ms_p50"), 1,
                 "vision encoder + projector"),
-    TableColumn("prefill", "Prefill p50 (ms, in-process)", _in_process("prefill_ms_p50"), 1,
+    TableColumn("prefill", metric("prefill_ms").heading("p50", "in-process"), _in_process("prefill_ms_p50"), 1,
                 "prompt handed over -> first token"),
-    TableColumn("memory", "Peak mem (MiB)", lambda s: headline_peak_memory(s)[0], 0,
+    TableColumn("memory", metric(PEAK_MEMORY).heading(), lambda s: headline_peak_memory(s)[0], 0,
                 "peak device memory (NVML / CUDA) where measured, else peak RSS"),
-    TableColumn("cold_ttft", "Cold TTFT (ms, user)", _field("cold_ttft_user_ms"), 1,
-                "first request after model load, same scope as TTFT"),
+    TableColumn("cold_ttft", metric("ttft_user_ms").heading("cold"), _field("cold_ttft_user_ms"), 1,
+                "first request after model load, same scope as TTFT user"),
     TableColumn("ok", "ok/n", _ok_of_n, description="ok rows / all rows (failed rows are never averaged)"),
     TableColumn("run", "Run", _field("run_id"), description="run id (folder name)"),
 )

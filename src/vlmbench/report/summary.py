@@ -47,16 +47,24 @@ from vlmbench.report.groups import RequestGroup
 from vlmbench.report.runs import py
 from vlmbench.results.selection import cold_mask, ok_mask
 from vlmbench.report.stability import stability
+from vlmbench.vocab.metrics import metrics
+
+
+def _registered(*columns: str) -> tuple[str, ...]:
+    """Metric columns the summary reports: each must be in the registry (vocab.metrics), where its
+    label, unit and direction are declared once (KeyError at import otherwise)."""
+    return tuple(m.column for m in metrics(*columns))
+
 
 # Per-request metrics whose full distribution is summarised (warm rows).
-DISTRIBUTION_METRICS: tuple[str, ...] = ("ttft_ms", "ttft_user_ms", "tpot_ms", "e2e_ms", "decode_tps")
+DISTRIBUTION_METRICS: tuple[str, ...] = _registered("ttft_ms", "ttft_user_ms", "tpot_ms", "e2e_ms", "decode_tps")
 DISTRIBUTION_STATS: tuple[str, ...] = ("p50", "p90", "p99", "mean", "std", "cv")
-CI_METRICS: tuple[str, ...] = ("ttft_ms", "tpot_ms", "ttft_user_ms")
-STAGE_METRICS: tuple[str, ...] = ("preprocess_ms", "vision_ms", "prefill_ms")
+CI_METRICS: tuple[str, ...] = _registered("ttft_ms", "tpot_ms", "ttft_user_ms")
+STAGE_METRICS: tuple[str, ...] = _registered("preprocess_ms", "vision_ms", "prefill_ms")
 PEAK_MEMORY_METRICS: tuple[str, ...] = (
     "peak_rss_mb", "peak_cuda_allocated_mb", "peak_cuda_reserved_mb", "peak_nvml_mb",
 )
-WINDOW_METRICS: tuple[str, ...] = ("window_output_tps", "window_rps", "window_goodput_rps")
+WINDOW_METRICS: tuple[str, ...] = _registered("window_output_tps", "window_rps", "window_goodput_rps")
 # the size beside every window figure: requests per window and the steady interval (s), medians over windows
 WINDOW_SIZE_COLUMNS: tuple[str, ...] = ("window_requests_p50", "window_steady_s_p50")
 CV_CHECKED: tuple[str, ...] = ("ttft_ms", "tpot_ms")

@@ -29,6 +29,14 @@ class Metric:
     def label_with_unit(self) -> str:
         return f"{self.label} ({self.unit})"
 
+    def heading(self, stat: str = "", scope: str = "") -> str:
+        """The one form a table header or axis label takes: ``label [stat] (unit[, scope])``; the
+        unit is left out where the label already ends with it (decode tokens/s)."""
+        head = f"{self.label} {stat}".strip()
+        unit = "" if self.label.endswith(self.unit) else self.unit
+        inside = ", ".join(x for x in (unit, scope) if x)
+        return f"{head} ({inside})" if inside else head
+
     def cost_ratio(self, old: float, new: float) -> float:
         """new / old oriented as a cost: > 1 is always worse (old / new for a rate)."""
         return old / new if self.higher_is_better else new / old
