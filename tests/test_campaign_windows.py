@@ -56,7 +56,8 @@ def _rows(unit, cell, error: str, status: Status = Status.ERROR) -> list[dict]:
 
 
 def _sink(runs, units, out):
-    record = {"jobs": {u.key: {"target": u.target, "attempts": []} for u in units}}
+    record = {"name": "windows", "run_id": "r1", "targets": {},  # the fields every campaign.json has
+              "jobs": {u.key: {"target": u.target, "attempts": []} for u in units}}
     for run in runs.values():
         run.writer = RowWriter(run.run_dir / "requests.csv")
     return CampaignSink(runs, record, out / "campaign.json", Progress(0, enabled=False))
