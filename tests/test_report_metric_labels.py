@@ -78,3 +78,36 @@ def test_the_quick_table_headers_are_the_registry_headings():
         (hit,) = [names[k] for k, (a, b) in enumerate(spans) if line[a:b].strip() == f"{MARK:.1f}"
                   or line[a:b].strip() == f"{MARK:.2f}"]
         assert hit == metric(column).heading(), (column, hit)
+
+
+def _html_columns(table: str) -> tuple[list[str], list[str]]:
+    import re
+    import html
+    heads = [html.unescape(h) for h in re.findall(r"<th>(.*?)</th>", table)]
+    cells = [html.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<td[^>]*>(.*?)</td>", table)]
+    return heads, cells
+
+
+@pytest.mark.parametrize("m", REGISTRY, ids=lambda m: m.column)
+def test_every_model_page_distribution_column_has_its_registry_label_and_unit(m):
+    from vlmbench.report.site.model_page import distribution_table
+    shown = 0
+    for field in _fields(m):
+        summary = {**{f: None for f in SUMMARY_COLUMNS}, **_base(), "warm_n": 1, field: MARK}
+        heads, cells = _html_columns(distribution_table([summary]))
+        assert len(heads) == len(cells)
+        for head, cell in zip(heads, cells):
+            if "98,765" in cell and "CV" not in head:  # a CV is a ratio: the metric's label, no unit
+                assert _labelled(head, m), (field, head, m.heading())
+                shown += 1
+    if m.column in ("ttft_ms", "ttft_user_ms", "tpot_ms", "e2e_ms"):
+        assert shown, f"{m.column} is not shown by the distribution table"  # the probe finds what it must
+
+
+def test_the_site_prediction_headers_of_registered_metrics_are_the_registry_headings():
+    from vlmbench.report.site.predictions import COLUMNS
+    from vlmbench.vocab.metrics import BY_COLUMN
+    registered = [(c, h) for c, h in COLUMNS if c in BY_COLUMN]
+    assert registered
+    for column, header in registered:
+        assert header == metric(column).heading()

@@ -13,6 +13,7 @@ import pandas as pd
 from vlmbench.analysis.visual_cost import Fit, fit_all
 from vlmbench.report.export_csv import write_csv
 from vlmbench.report.html import esc
+from vlmbench.vocab.metrics import metric
 
 COST_FILE = "visual_token_cost.csv"
 COST_COLUMNS = (
@@ -21,7 +22,6 @@ COST_COLUMNS = (
     "intercept_ms_ci_low", "intercept_ms_ci_high", "quadratic_ms_per_1k_tokens_sq", "quadratic_ci_low",
     "quadratic_ci_high", "r2", "not_fitted",
 )
-METRIC_LABELS = {"vision_ms": "vision encoder", "prefill_ms": "prefill", "ttft_ms": "TTFT"}
 
 
 def frame_of(groups: Sequence[Any]) -> pd.DataFrame:
@@ -56,7 +56,7 @@ def cost_section(fits: Sequence[Fit], link: bool = True) -> str:
             r2 = _num(r["r2"], 2)
         else:
             slope, inter, quad, r2 = f"not fitted: {r['not_fitted']}", "", "", ""
-        cells = (r["model_id"], r["hardware"], stack, r.get("cache_state") or "", METRIC_LABELS[fit.metric],
+        cells = (r["model_id"], r["hardware"], stack, r.get("cache_state") or "", metric(fit.metric).label,
                  r["n_rows"], r["n_token_counts"], slope, inter, quad, r2)
         body.append("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in cells) + "</tr>")
     data = f' Data: <a href="{COST_FILE}">{COST_FILE}</a>' if link else ""

@@ -13,10 +13,12 @@ from matplotlib.figure import Figure
 
 from vlmbench.report.charts.scale import LOG_NOTE, wide
 from vlmbench.report.charts.style import ChartContext, new_figure, style_axes
+from vlmbench.vocab.metrics import metric
 
 NAME = "latency_cdf"
 TITLE = "Latency CDF per model (TTFT and E2E)"
-PANELS = (("ttft_user_ms", "TTFT user (ms): request → first token"), ("e2e_ms", "E2E (ms): start → last token"))
+PANELS = (("ttft_user_ms", metric("ttft_user_ms").heading() + ": request → first token"),
+          ("e2e_ms", metric("e2e_ms").heading() + ": start → last token"))
 
 
 def draw(ctx: ChartContext) -> Optional[Figure]:

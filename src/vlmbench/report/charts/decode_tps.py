@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 
 from vlmbench.report.charts.bars import Bars, bar_chart
 from vlmbench.report.charts.style import ChartContext
+from vlmbench.vocab.metrics import metric
 
 NAME = "decode_tps_by_model"
 TITLE = "Decode tokens/s by model (p50 bar, dots = requests)"
@@ -19,5 +20,5 @@ COLUMN = "decode_tps"  # request-row column; the summary has COLUMN_p50
 
 def draw(ctx: ChartContext) -> Optional[Figure]:
     return bar_chart(ctx, what="Decode tokens/s by model",
-                     xlabel="decode rate (tokens/s): (n_out − 1) / (t_last − t_first)",
+                     xlabel=metric(COLUMN).heading() + ": (n_out − 1) / (t_last − t_first)",
                      bars=[Bars(f"{COLUMN}_p50", "p50")], dots=COLUMN)

@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 
 from vlmbench.report.charts.bars import Bars, Tick, bar_chart
 from vlmbench.report.charts.style import ChartContext
+from vlmbench.vocab.metrics import PEAK_MEMORY, metric
 
 NAME = "peak_memory"
 TITLE = "Peak memory by model (MiB)"
@@ -26,4 +27,4 @@ WEIGHTS = Tick("weights_mb", "weights", size=20, width=2, color="black", zorder=
 
 
 def draw(ctx: ChartContext) -> Optional[Figure]:
-    return bar_chart(ctx, what="Peak memory by model", xlabel="peak memory (MiB)", bars=KINDS, ticks=[WEIGHTS])
+    return bar_chart(ctx, what="Peak memory by model", xlabel=metric(PEAK_MEMORY).heading(), bars=KINDS, ticks=[WEIGHTS])

@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 from vlmbench.analysis.statistics import pareto_front
 from vlmbench.report.charts.scale import LOG_NOTE, wide
 from vlmbench.report.charts.style import ChartContext, new_figure, style_axes
+from vlmbench.vocab.metrics import metric
 
 NAME = "ttft_vs_tps_pareto"
 TITLE = "TTFT vs decode tokens/s (Pareto front marked)"
@@ -43,8 +44,8 @@ def draw(ctx: ChartContext) -> Optional[Figure]:
                 markersize=12)
         ax.legend(fontsize=8, loc="best", framealpha=0.9)
     log_x, log_y = wide(x for _, x, _ in points), wide(y for _, _, y in points)
-    ax.set_xlabel("TTFT (user) p50 (ms)  ← better" + (LOG_NOTE if log_x else ""))
-    ax.set_ylabel("decode tokens/s p50  ↑ better" + (LOG_NOTE if log_y else ""))
+    ax.set_xlabel(metric("ttft_user_ms").heading("p50") + "  ← better" + (LOG_NOTE if log_x else ""))
+    ax.set_ylabel(metric("decode_tps").heading("p50") + "  ↑ better" + (LOG_NOTE if log_y else ""))
     ax.margins(x=0.25, y=0.15)
     if log_x:
         ax.set_xscale("log")

@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 
 from vlmbench.analysis.visual_cost import fit_all
 from vlmbench.report.charts.style import ChartContext, new_figure, plain, plain_numbers, style_axes
+from vlmbench.vocab.metrics import metric
 
 NAME = "ttft_vs_visual_tokens"
 TITLE = "TTFT against visual tokens (points: requests; line: fitted cost)"
@@ -51,7 +52,7 @@ def draw(ctx: ChartContext) -> Optional[Figure]:
         ax.plot(line, fit.predict(line), color="#333333", linewidth=1.4, label="fit")
         ax.set_title(panel_title(fit.key) + "\n" + plain(fit_label(fit)), fontsize=8)
         ax.set_xlabel("visual tokens", fontsize=8)
-        ax.set_ylabel("TTFT (ms)", fontsize=8)
+        ax.set_ylabel(metric("ttft_ms").heading(), fontsize=8)
         plain_numbers(ax.yaxis)
         style_axes(ax, "both")
     for index in range(len(fits), rows * cols):

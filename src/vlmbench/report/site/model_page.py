@@ -14,6 +14,7 @@ from vlmbench.report.html_table import RANDOM_BADGE, html_table
 from vlmbench.report.model_size import format_parameters, size_class
 from vlmbench.report.response_table import RESPONSE_COLUMNS, TableColumn, scenario_text
 from vlmbench.report.sections import chart_gallery
+from vlmbench.vocab.metrics import metrics
 
 HARDWARE_COLUMN = TableColumn("hardware", "Hardware", lambda s: s.get("hardware"), description="hardware label")
 MODEL_PAGE_COLUMNS: tuple[TableColumn, ...] = (
@@ -34,9 +35,10 @@ def _ci(summary: dict[str, Any], metric: str, digits: int) -> str:
 
 
 def distribution_table(summaries: Sequence[dict[str, Any]]) -> str:
-    head = ("Hardware", "Scenario", "Run", "n warm", "TTFT p50 (user)", "TTFT 95% CI", "TTFT p90", "TTFT p99",
-            "TTFT repeat CV", "Model TTFT p50 (in-process)", "TPOT p50", "TPOT 95% CI", "E2E p50", "E2E p99",
-            "Cold TTFT (user)", "Flags")
+    user, model, tpot, e2e = metrics("ttft_user_ms", "ttft_ms", "tpot_ms", "e2e_ms")
+    head = ("Hardware", "Scenario", "Run", "n warm", user.heading("p50"), user.heading("95% CI"), user.heading("p90"),
+            user.heading("p99"), f"{model.label} repeat CV", model.heading("p50", "in-process"), tpot.heading("p50"),
+            tpot.heading("95% CI"), e2e.heading("p50"), e2e.heading("p99"), user.heading("cold"), "Flags")
     rows = []
     for s in summaries:
         cells = (
@@ -49,7 +51,7 @@ def distribution_table(summaries: Sequence[dict[str, Any]]) -> str:
         )
         numbers = "".join(f"<td>{c}</td>" for c in cells[:-1])
         rows.append(f'<tr>{numbers}<td class="flags-cell">{cells[-1]}</td></tr>')
-    return ('<div class="table-wrap"><table><caption>Times in ms over warm requests; TTFT (user) = what a user '
+    return ('<div class="table-wrap"><table><caption>Times over warm requests; TTFT user = what a user '
             'waits for (in-process: preprocess + generate start -> first token; endpoint: request sent -> first '
             'content); CI = bootstrap 95% confidence interval of the median (resampling generate windows); repeat '
             'CV = spread across repeats of the same prompt. ' + esc(percentile_note()) + '</caption><thead><tr>'
