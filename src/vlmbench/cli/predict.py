@@ -10,6 +10,7 @@ from pathlib import Path
 
 from vlmbench.cli.listargs import int_list
 from vlmbench.errors import UsageError
+from vlmbench.vocab.metrics import metrics
 
 NAME = "predict"
 HELP = "predict per-stage latency and memory on a device profile (spec sheet, micro-benchmark or calibrated)"
@@ -73,15 +74,14 @@ def _fmt(v, unit: str = "") -> str:
 
 
 def _table(rows: list[dict]) -> str:
-    cols = ("model_id", "prompt_id", "batch", "preprocess", "vision", "prefill", "TTFT", "TPOT", "E2E", "alloc MB",
-            "validation")
+    stages = ("preprocess_ms", "vision_ms", "prefill_ms", "ttft_ms", "tpot_ms", "e2e_ms")
+    cols = ("model_id", "prompt_id", "batch", *(m.label for m in metrics(*stages)), "alloc MB", "validation")
     lines = [cols]
     for r in rows:
         def iv(name: str) -> str:
             return f"{_fmt(r[name])} [{_fmt(r[name + '_lo'])}-{_fmt(r[name + '_hi'])}]" if r[name] is not None else "-"
-        lines.append((r["model_id"], r["prompt_id"], str(r["batch_size"]), iv("preprocess_ms"), iv("vision_ms"),
-                      iv("prefill_ms"), iv("ttft_ms"), iv("tpot_ms"), iv("e2e_ms"), _fmt(r["peak_allocated_mb"]),
-                      str(r.get("validation") or "")))
+        lines.append((r["model_id"], r["prompt_id"], str(r["batch_size"]), *(iv(s) for s in stages),
+                      _fmt(r["peak_allocated_mb"]), str(r.get("validation") or "")))
     widths = [max(len(line[i]) for line in lines) for i in range(len(cols))]
     out = ["  ".join(c.ljust(w) for c, w in zip(line, widths)) for line in lines]
     out.insert(1, "  ".join("-" * w for w in widths))
