@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from vlmbench.report.charts.scale import LOG_NOTE, wide
 from vlmbench.report.charts.style import ChartContext, new_figure, plain, style_axes
 from vlmbench.report.groups import RequestGroup
+from vlmbench.vocab.metrics import metric
 
 NAME = "load_curves"
 TITLE = "Throughput and latency against load (batch size or concurrency)"
@@ -58,11 +59,12 @@ def draw(ctx: ChartContext) -> Optional[Figure]:
             if y is not None and s.get("window_requests_p50") is not None:
                 left.annotate(f"n={s['window_requests_p50']:g}", (x, y), textcoords="offset points", xytext=(4, 4),
                               fontsize=7, color=color)
-        right.plot(xs, [s["ttft_user_ms_p50"] for _, s in points], marker="o", color=color, label=f"{name}: TTFT (user)")
+        right.plot(xs, [s["ttft_user_ms_p50"] for _, s in points], marker="o", color=color,
+                   label=f"{name}: {metric('ttft_user_ms').label}")
         right.plot(xs, [s["e2e_ms_p50"] for _, s in points], marker="s", linestyle="--", color=color,
-                   label=f"{name}: E2E")
+                   label=f"{name}: {metric('e2e_ms').label}")
     left.set_xlabel(xlabel)
-    left.set_ylabel("throughput (output tokens/s per window)")
+    left.set_ylabel(metric("window_output_tps").heading())
     right.set_xlabel(xlabel)
     right.set_ylabel("latency p50 (ms)")
     for ax in (left, right):

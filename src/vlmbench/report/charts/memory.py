@@ -27,4 +27,5 @@ WEIGHTS = Tick("weights_mb", "weights", size=20, width=2, color="black", zorder=
 
 
 def draw(ctx: ChartContext) -> Optional[Figure]:
-    return bar_chart(ctx, what="Peak memory by model", xlabel=metric(PEAK_MEMORY).heading(), bars=KINDS, ticks=[WEIGHTS])
+    return bar_chart(ctx, what="Peak memory by model", xlabel=metric(PEAK_MEMORY).heading(), bars=KINDS,
+                     ticks=[WEIGHTS])
