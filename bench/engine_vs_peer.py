@@ -43,9 +43,12 @@ def start_engine(work: Path):
     python = venv_python("vllm")
     recipe = recipes.resolve(recipes.find("vllm", "llava"), "cpu", python.parent.parent / "lib")
     port = free_port()
-    spec = LaunchSpec(folder, MODEL, "127.0.0.1", port, "cpu", "auto", True, recipe.args)
+    # bench serve's custom_image dataset sends the images as local file URLs
+    spec = LaunchSpec(folder, MODEL, "127.0.0.1", port, "cpu", "auto", True, recipe.args,
+                      ("--allowed-local-media-path", str(work)))
     launch = engine.launch(spec, str(python))
-    proc = EngineProcess(launch.argv, {**recipe.env, **launch.env}, work / "engine.log", f"http://127.0.0.1:{port}")
+    log = Path(tempfile.gettempdir()) / "engine_vs_peer-engine.log"
+    proc = EngineProcess(launch.argv, {**recipe.env, **launch.env}, log, f"http://127.0.0.1:{port}")
     proc.start()
     proc.wait_ready(1200)
     return proc, python, folder
@@ -93,6 +96,9 @@ def run_vllm_bench(python: Path, url: str, folder: Path, data: Path, work: Path,
     if proc.returncode != 0:
         raise SystemExit(f"vllm bench serve failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")
     data_out = json.loads(result.read_text())
+    if not data_out.get("completed"):
+        errors = [e for e in data_out.get("errors", []) if e][:2]
+        raise SystemExit(f"vllm bench serve completed no request: {errors or proc.stdout[-1500:]}")
     return float(data_out["median_ttft_ms"]), float(data_out["median_tpot_ms"])
 
 
