@@ -8,10 +8,12 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 
 from vlmbench.cli import main
 from vlmbench.runner.campaign import local_mismatch
 from vlmbench.runner.campaign_file import parse_campaign
+from vlmbench.runner.suite import builtin_suite_path
 
 from conftest import ROOT
 
@@ -38,7 +40,8 @@ def test_targets_override_suite_keys(tmp_path):
     assert h100.requirements() == {"accelerator_type:H100": 0.001, "GPU": 1.0}
     assert a10g.config.batch_sizes == [1, 2] and a10g.config.dtype == "auto"
     assert cpu.config.models == ["llava-1.5-7b-tiny"] and cpu.requirements() == {"cpu_bench": 1.0}
-    assert len(h100.config.models) == 14  # the default suite, its per-model values kept
+    default_models = yaml.safe_load(builtin_suite_path("default").read_text())["models"]
+    assert h100.config.models == [m if isinstance(m, str) else m["id"] for m in default_models]  # the default suite
     assert h100.config.for_model("tinyllava-1.4b").repeats == 1
     assert local_mismatch(cpu, {"CPU": 2.0, "cpu_bench": 1.0}) is None
     assert "accelerator_type:H100" in local_mismatch(h100, {"CPU": 2.0})
