@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -18,6 +20,30 @@ def few_prompt_ids(n: int = 3) -> list[str]:
     from vlmbench.promptset import load_promptset
 
     return load_promptset().ids()[:n]
+
+
+def processes_where(match: Callable[[list[str]], bool]) -> list:
+    """Live processes whose command line (a list of arguments) satisfies ``match``."""
+    import psutil
+
+    out = []
+    for p in psutil.process_iter(["cmdline"]):
+        try:
+            if match(p.info["cmdline"] or []):
+                out.append(p)
+        except psutil.Error:
+            pass
+    return out
+
+
+def none_left(match: Callable[[list[str]], bool], within_s: float, poll_s: float = 0.2) -> bool:
+    """True once no process matches ``match``, polling for at most ``within_s`` seconds."""
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        if not processes_where(match):
+            return True
+        time.sleep(poll_s)
+    return False
 
 
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -16,7 +16,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from conftest import run_cli
+from conftest import none_left, processes_where, run_cli
 
 from vlmbench.backends.openai.chat_stream import EventLog
 from vlmbench.backends.openai.metrics import EndpointTimeline, endpoint_metrics
@@ -112,24 +112,16 @@ def test_export_writes_what_the_engine_reads(tmp_path):
     assert export_folder(get(ENGINE), tmp_path, get_engine("vllm"), "cpu") == folder  # written once per shapes
 
 
+def _marked(mark: str):
+    return lambda cmd: any(mark in part for part in cmd)
+
+
 def _tree(cmdline_mark: str) -> list[psutil.Process]:
-    out = []
-    for p in psutil.process_iter(["cmdline"]):
-        try:
-            if any(cmdline_mark in part for part in (p.info["cmdline"] or [])):
-                out.append(p)
-        except psutil.Error:
-            pass
-    return out
+    return processes_where(_marked(cmdline_mark))
 
 
 def _gone(mark: str, within_s: float) -> bool:
-    deadline = time.monotonic() + within_s
-    while time.monotonic() < deadline:
-        if not _tree(mark):
-            return True
-        time.sleep(0.2)
-    return False
+    return none_left(_marked(mark), within_s)
 
 
 @pytest.mark.parametrize("how", ["stop", "sigkill-parent"])

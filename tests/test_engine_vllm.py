@@ -19,7 +19,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from conftest import ROOT, run_cli
+from conftest import ROOT, none_left, processes_where, run_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.server]
 MODEL = "llava-1.5-7b-tiny-hd64"
@@ -38,25 +38,16 @@ def vllm_installed():
         pytest.skip(message)
 
 
+def _engine_marked(mark: str):
+    return lambda cmd: any("vllm" in part for part in cmd) and mark in cmd
+
+
 def engine_processes(mark: str) -> list[psutil.Process]:
-    out = []
-    for p in psutil.process_iter(["cmdline"]):
-        try:
-            cmd = p.info["cmdline"] or []
-            if any("vllm" in part for part in cmd) and mark in cmd:
-                out.append(p)
-        except psutil.Error:
-            pass
-    return out
+    return processes_where(_engine_marked(mark))
 
 
 def no_engine_left(mark: str, within_s: float = 60) -> bool:
-    deadline = time.monotonic() + within_s
-    while time.monotonic() < deadline:
-        if not engine_processes(mark):
-            return True
-        time.sleep(0.5)
-    return False
+    return none_left(_engine_marked(mark), within_s, poll_s=0.5)
 
 
 def free_port() -> int:
