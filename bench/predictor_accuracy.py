@@ -19,7 +19,7 @@ The frozen test (``--frozen-test``): once the method is frozen, one command runs
 set below, real-size, on this CPU, and validates the *frozen* calibrated profile on it without
 refitting anything (the profile must not have seen any of these models)::
 
-    python bench/predictor_accuracy.py --frozen-test --profile CALIBRATED.json --out DIR [--plan-only]
+    python bench/predictor_accuracy.py --frozen-test --profile CALIBRATED.json --out DIR [--plan-only] [--lock FILE]
 
 The entries were not used while the method was developed (development: bunny-1.0-2b-zh, llava-1.5-7b,
 mgm-2b, paligemma-3b-224, tinygpt-v, tinyllava-1.4b, tinyllava-legacy-2.0b at batch 1 on
@@ -29,7 +29,13 @@ fit this machine's RAM is not run and is listed as such: on a 24 GiB machine Cog
 AnyRes grid, PaLI-3 about 10.3 GiB). Writes DIR/frozen-test.json and DIR/frozen-test.txt: the
 validation report (median |e| with its bootstrap interval over models, coverage of the profile's
 intervals per stage), the profile's sha256, the git commit, the load, and what was not run.
-Run it on a quiet machine: nothing else running.
+Run it on a quiet machine: nothing else running. On a shared machine ``--lock FILE`` holds an
+exclusive flock on FILE during each measured run only (released between runs and during the
+validation, so other measurements can take their turn between them). A run folder that an earlier
+call finished (its manifest has ``ended_at``) is reused, not measured again.
+
+A bad input (an unknown or malformed ``--profile``, a missing run folder) is one line on stderr and
+exit code 2.
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ from vlmbench.predict.predictor import CountCache  # noqa: E402
 from vlmbench.predict.profiles import Params, Profile, load_profile, write_profile  # noqa: E402
 from vlmbench.predict.heldout import STAGES, lomo_pairs, measured, predicted  # noqa: E402
 from vlmbench.predict.validate import format_report, predict_samples, validate  # noqa: E402
+from vlmbench.errors import VlmbenchError  # noqa: E402
 
 
 # (model, prompt, batch size, what it tests): the frozen test set; never used while developing the method
@@ -94,7 +101,32 @@ def frozen_plan(ram_mb: float) -> tuple[dict[str, dict], list[str]]:
     return plan, left_out
 
 
-def frozen_test(profile_path: str, out: Path, plan_only: bool) -> int:
+def _finished(run_dir: Path) -> bool:
+    try:
+        return bool(json.loads((run_dir / "manifest.json").read_text()).get("ended_at"))
+    except (OSError, ValueError):
+        return False
+
+
+def _measure(cmd: list[str], lock: str | None) -> int:
+    """Run one measurement, holding an exclusive flock on ``lock`` (if given) for its duration only."""
+    import fcntl
+    import os
+    import subprocess
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    if not lock:
+        return subprocess.run(cmd, env=env).returncode
+    with open(lock, "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        print(f"  holding {lock} from {time.strftime('%H:%M:%S')}, load average {os.getloadavg()}", flush=True)
+        try:
+            return subprocess.run(cmd, env=env).returncode
+        finally:
+            print(f"  released {lock} at {time.strftime('%H:%M:%S')}, load average {os.getloadavg()}", flush=True)
+
+
+def frozen_test(profile_path: str, out: Path, plan_only: bool, lock: str | None = None) -> int:
     import hashlib
     import os
     import subprocess
@@ -122,6 +154,7 @@ def frozen_test(profile_path: str, out: Path, plan_only: bool) -> int:
               file=sys.stderr)
         return 2
     out.mkdir(parents=True, exist_ok=True)
+    load_start = list(os.getloadavg())
     runs = []
     for model, p in plan.items():
         # the plan's cases only: one run per batch size, so a prompt is never run at a batch it is not listed with
@@ -132,8 +165,12 @@ def frozen_test(profile_path: str, out: Path, plan_only: bool) -> int:
                    "--batch-sizes", str(batch), "--repeats", str(FROZEN_REPEATS), "--warmup", "1",
                    "--max-new-tokens", str(FROZEN_TOKENS), "--dtype", FROZEN_DTYPE, "--device", "cpu",
                    "--out", str(out / "results"), "--run-id", run_id, "--no-progress"]
+            if _finished(out / "results" / run_id):
+                print(f"reusing the finished run {out / 'results' / run_id}", flush=True)
+                runs.append(out / "results" / run_id)
+                continue
             print("$ " + " ".join(cmd), flush=True)
-            if subprocess.run(cmd, env=dict(os.environ, PYTHONPATH=str(ROOT / "src"))).returncode != 0:
+            if _measure(cmd, lock) != 0:
                 left_out.append(f"{model} batch {batch}: the run failed (see its output above)")
                 continue
             runs.append(out / "results" / run_id)
@@ -147,11 +184,11 @@ def frozen_test(profile_path: str, out: Path, plan_only: bool) -> int:
     report["profile_sha256"] = hashlib.sha256(Path(profile_path).read_bytes()).hexdigest()
     report["git_commit"] = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True,
                                           text=True).stdout.strip()
-    report["load_average"] = list(os.getloadavg())
+    report["load_average_start"], report["load_average"] = load_start, list(os.getloadavg())
     (out / "frozen-test.json").write_text(json.dumps(report, indent=1))
     text = (format_report(report) + "\n\nnot run: " + ("; ".join(left_out) or "none")
             + f"\nprofile sha256 {report['profile_sha256']}, commit {report['git_commit']}, "
-            f"load average {report['load_average']}\n")
+            f"load average at the start {report['load_average_start']}, at the end {report['load_average']}\n")
     (out / "frozen-test.txt").write_text(text)
     print(text)
     return 0
@@ -166,19 +203,29 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frozen-test", action="store_true",
                     help="run the frozen test set real-size on this CPU and validate --profile on it (no refit)")
     ap.add_argument("--plan-only", action="store_true", help="with --frozen-test: print what would run, run nothing")
+    ap.add_argument("--lock", metavar="FILE",
+                    help="with --frozen-test: hold an exclusive flock on FILE during each measured run only")
     args = ap.parse_args(argv)
-    if args.frozen_test:
-        return frozen_test(args.profile, Path(args.out), args.plan_only)
-    if not args.runs:
+    if not args.frozen_test and not args.runs:
         ap.error("--runs is required (or --frozen-test)")
+    try:
+        if args.frozen_test:
+            return frozen_test(args.profile, Path(args.out), args.plan_only, args.lock)
+        return _accuracy(args)
+    except VlmbenchError as exc:
+        print(f"predictor_accuracy: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _accuracy(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     start = load_profile(args.profile)
     rows = load_rows(args.runs)
     if not rows:
         print("no usable measured rows", file=sys.stderr)
         return 2
+    out.mkdir(parents=True, exist_ok=True)
     cache = CountCache()
     used, skipped = [], []
     for model in sorted({r["model_id"] for r in rows}):

@@ -122,6 +122,28 @@ def test_bad_input_one_line_exit_2(args, needle, capsys, tmp_path, monkeypatch):
     assert not (tmp_path / "x.json").exists()
 
 
+@pytest.mark.parametrize("profile, needle", [
+    ("no-such-gpu", "--profile 'no-such-gpu': neither a profile file nor a built-in profile"),
+    ("garbage.json", "not readable JSON"),
+    ("list.json", "not a vlmbench device profile"),
+])
+@pytest.mark.parametrize("mode", [["--runs", "missing-run"], ["--frozen-test"]])
+def test_bench_predictor_accuracy_bad_profile_one_line_exit_2(profile, needle, mode, tmp_path):
+    """bench/predictor_accuracy.py (issue 25 item 4): a bad --profile is one line and exit 2, not a traceback."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    (tmp_path / "garbage.json").write_text("garbage")
+    (tmp_path / "list.json").write_text("[1]")
+    script = Path(__file__).resolve().parents[1] / "bench" / "predictor_accuracy.py"
+    proc = subprocess.run([sys.executable, str(script), "--profile", profile, *mode, "--out", "out"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    err = proc.stderr.strip()
+    assert proc.returncode == 2 and needle in err and len(err.splitlines()) == 1, proc.stdout + proc.stderr
+    assert err.startswith("predictor_accuracy: error: ") and not (tmp_path / "out").exists()
+
+
 def test_calibrate_device_cpu_quick_then_calibrate_on_runs_and_validate(tiny_run, tmp_path, capsys):
     micro = tmp_path / "cpu.json"
     assert main(["calibrate", "--device", "cpu", "--quick", "-o", str(micro)]) == 0
