@@ -63,6 +63,8 @@ SHEET_PARAMS = {
     "llava-onevision-7b": 8_030_807_584,
     "llava-onevision-72b": 73_181_570_592,
     "mistral-small-3.1-24b": 24_011_361_280,
+    "pixtral-12b": 12_682_739_712,  # published "12B + 0.4B vision" (names, not totals)
+    "glm-4.1v-9b": 10_292_777_472,  # published "9B" (the name; LLM 9.40B + vision 0.89B)
 }
 # Active parameters per token of the mixtures of experts (the sheet's computed figures).
 SHEET_ACTIVE = {"qwen3-vl-30b-a3b": 3_891_664_112, "qwen3-vl-235b-a22b": 22_767_151_856,
@@ -90,6 +92,8 @@ SHEET_TOKENS = {
     "Llama 3.2 Vision": (1,) * 7,  # one <|image|> token; the image is cross-attended
     "LLaVA-OneVision": (3699, 2929, 4725, 5967, 7269, 2997, 7309),
     "Mistral-Small-3.1": (256, 414, 1036, 1196, 1705, 432, 2310),  # [IMG] only; with breaks: see below
+    "Pixtral": (784, 1200, 3072, 2304, 2304, 1323, 3072),  # [IMG] only; with breaks: see below
+    "GLM-4.1V": (256, 391, 999, 1196, 2691, 432, 7500),
 }
 # Clamp limits: (width, height) -> tokens at the smallest and largest budgets.
 CLAMPS = {
@@ -108,6 +112,11 @@ CLAMPS = {
     "LLaVA-OneVision": {(20, 20): 1485, (384, 384): 1485, (2304, 2304): 7371, (2304, 384): 5130},
     # never scaled up (a 20 px image is one token); scaled down into the 1540 px square: 55 x 55
     "Mistral-Small-3.1": {(20, 20): 1, (8000, 8000): 3025, (1540, 1540): 3025, (3080, 100): 110},
+    # 16 px tokens without merge: a 20 px image is 2 x 2; scaled down into the 1024 px square: 64 x 64
+    "Pixtral": {(20, 20): 4, (8000, 8000): 4096, (1024, 1024): 4096, (4096, 100): 128},
+    # the budget counts both frames: >= 12544 / 2 px (56 x 56 -> 84 x 84, 9 tokens), <= 11,760,000 / 2
+    # (8000 x 8000 -> 86 x 86 tokens); a side under 28 px is first scaled up to 28 (20 x 600 -> 28 x 840)
+    "GLM-4.1V": {(20, 20): 9, (56, 56): 9, (8000, 8000): 7396, (20, 600): 30, (600, 20): 30},
 }
 # Entries whose rule differs from their family's first entry: id -> the sheet's row.
 OTHER_RULES = {
@@ -128,11 +137,13 @@ FAMILY_ENTRY = {
     "Llama 3.2 Vision": "llama-3.2-11b-vision",
     "LLaVA-OneVision": "llava-onevision-0.5b",
     "Mistral-Small-3.1": "mistral-small-3.1-24b",
+    "Pixtral": "pixtral-12b",
+    "GLM-4.1V": "glm-4.1v-9b",
 }
 CURRENT_MODULES = ("vlmbench.catalog.qwen2_5_vl", "vlmbench.catalog.qwen3_vl", "vlmbench.catalog.gemma3",
                    "vlmbench.catalog.internvl", "vlmbench.catalog.smolvlm",
                    "vlmbench.catalog.llama_vision", "vlmbench.catalog.llava_onevision",
-                   "vlmbench.catalog.mistral3")
+                   "vlmbench.catalog.mistral3", "vlmbench.catalog.pixtral", "vlmbench.catalog.glm4v")
 ENTRIES = [e for m in CURRENT_MODULES for e in importlib.import_module(m).ENTRIES]
 REAL = [e for e in ENTRIES if not e.is_tiny]
 TINY = [e for e in ENTRIES if e.is_tiny]
@@ -391,11 +402,38 @@ def test_current_suite_lists_every_real_entry_at_size_on_a_gpu():
     assert not set(seed.models) & {e.id for e in ENTRIES}  # the seed suite stays the seed systems
 
 
-def test_mistral_small_tokens_with_row_breaks_are_the_sheets():
-    """The sheet counts [IMG_BREAK] / [IMG_END] too: rows x (columns + 1)."""
-    from vlmbench.catalog.token_rules import pixtral_grid
+# The sheet's Mistral-Small-3.1 / Pixtral-12B rows count [IMG_BREAK] / [IMG_END] too: rows x (columns + 1).
+PIXTRAL_WITH_BREAKS = {"mistral-small-3.1-24b": (272, 432, 1064, 1222, 1736, 468, 2352),
+                       "pixtral-12b": (812, 1230, 3120, 2340, 2340, 1386, 3120)}
 
-    sheet = (272, 432, 1064, 1222, 1736, 468, 2352)
-    for size, tokens in zip(SIZES, sheet):
-        rows, cols = pixtral_grid(*size, longest_edge=1540, step=28)
-        assert rows * (cols + 1) == tokens, size
+
+@pytest.mark.parametrize("model_id", sorted(PIXTRAL_WITH_BREAKS))
+def test_pixtral_tokens_with_row_breaks_are_the_sheets(model_id):
+    entry = get(model_id)
+    processor, _ = processor_of(entry)
+    tok = processor.tokenizer
+    markers = {tok.convert_tokens_to_ids(t) for t in (entry.processor.image_token, "[IMG_BREAK]", "[IMG_END]")}
+    for size, tokens in zip(SIZES, PIXTRAL_WITH_BREAKS[model_id]):
+        text = format_prompt(processor, "What is shown?", entry.prompt_template)
+        ids = processor(images=[Image.new("RGB", size)], text=[text], return_tensors="pt")["input_ids"][0]
+        assert sum(int(i) in markers for i in ids) == tokens, size
+
+
+def test_pixtral_12b_is_llava_over_a_pixtral_tower_without_merge():
+    """The HF port: LLaVA's projector straight on 16 px patches (Mistral-Small-3.1 merges 2 x 2 of 14 px)."""
+    config = get("pixtral-12b").build_config()
+    assert config.model_type == "llava" and config.vision_config.model_type == "pixtral"
+    assert config.vision_config.patch_size == 16 and not hasattr(config, "spatial_merge_size")
+    assert config.vision_feature_select_strategy == "full" and config.tie_word_embeddings is False
+
+
+def test_glm4v_tiny_runs_the_real_rope_and_vision_code_path():
+    """Partial rotary (half of each head) split into 3 mRoPE sections; the 24 x 24 position table kept."""
+    real, tiny = get("glm-4.1v-9b").build_config(), get("glm-4.1v-9b-tiny").build_config()
+    for config in (real, tiny):
+        text = config.text_config
+        rope = text.rope_parameters
+        head_dim = text.hidden_size // text.num_attention_heads
+        assert rope["partial_rotary_factor"] == 0.5 and sum(rope["mrope_section"]) == head_dim * 0.5 / 2
+        assert (config.vision_config.image_size, config.vision_config.patch_size) == (336, 14)
+    assert real.text_config.num_attention_heads // real.text_config.num_key_value_heads == 16

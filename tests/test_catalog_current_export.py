@@ -13,7 +13,7 @@ from vlmbench.engines.vllm import VLLM
 
 # One entry per family vLLM serves (Llama 3.2 Vision: dropped after vLLM 0.10.2).
 SERVED = ("qwen2.5-vl-7b", "qwen3-vl-2b", "qwen3-vl-30b-a3b", "gemma-3-4b", "internvl3.5-1b", "smolvlm2-256m", "smolvlm-256m",
-          "llava-onevision-0.5b", "mistral-small-3.1-24b")
+          "llava-onevision-0.5b", "mistral-small-3.1-24b", "pixtral-12b", "glm-4.1v-9b")
 
 
 @pytest.mark.parametrize("model_id", SERVED)

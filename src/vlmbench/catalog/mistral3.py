@@ -47,13 +47,18 @@ def mistral3_config(vision: dict, text: dict) -> Mistral3Config:
                           projector_hidden_act="gelu", tie_word_embeddings=False)
 
 
-def mistral3_processor(tokenizer):
-    ip = image_processor("PixtralImageProcessor", size={"longest_edge": LONGEST}, patch_size=PATCH, resample=3,
+def pixtral_processor(tokenizer, *, patch: int, merge: int, longest: int):
+    """transformers' ``PixtralProcessor`` over a ``PixtralImageProcessor`` (bicubic, CLIP mean/std): the
+    image scaled down into a ``longest`` square, one [IMG] per (patch x merge) px, a break per row."""
+    ip = image_processor("PixtralImageProcessor", size={"longest_edge": longest}, patch_size=patch, resample=3,
                          image_mean=OPENAI_CLIP_MEAN, image_std=OPENAI_CLIP_STD)
-    return transformers.PixtralProcessor(image_processor=ip, tokenizer=tokenizer, patch_size=PATCH,
-                                         spatial_merge_size=MERGE, image_token=IMAGE_TOKEN,
+    return transformers.PixtralProcessor(image_processor=ip, tokenizer=tokenizer, patch_size=patch,
+                                         spatial_merge_size=merge, image_token=IMAGE_TOKEN,
                                          image_break_token="[IMG_BREAK]", image_end_token="[IMG_END]",
                                          chat_template=tokenizer.chat_template)
+
+
+mistral3_processor = functools.partial(pixtral_processor, patch=PATCH, merge=MERGE, longest=LONGEST)
 
 
 FAMILY = NativeFamily(

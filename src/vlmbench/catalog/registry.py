@@ -33,6 +33,8 @@ FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("vlmbench.catalog.llama_vision", ("llama-3.2-",)),
     ("vlmbench.catalog.llava_onevision", ("llava-onevision-",)),
     ("vlmbench.catalog.mistral3", ("mistral-small-",)),
+    ("vlmbench.catalog.pixtral", ("pixtral-",)),
+    ("vlmbench.catalog.glm4v", ("glm-4.1v-",)),
 )
 
 _REGISTRY: dict[str, CatalogEntry] = {}

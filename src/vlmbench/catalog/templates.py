@@ -182,3 +182,14 @@ MISTRAL3_SPECIAL_TOKENS = ("[INST]", "[/INST]", "[IMG_BREAK]", "[IMG_END]")
 MISTRAL3_CHAT = conversation_template(
     preamble="", user_open="[INST]", user_close="[/INST]", assistant_open="", assistant_close="</s>", image="[IMG]",
 )
+
+# GLM-4.1V-Thinking (chat_template.jinja of zai-org/GLM-4.1V-9B-Thinking, as transformers' glm4v docs render it):
+# "[gMASK]<sop><|user|>\n<|begin_of_image|><|image|><|end_of_image|>{prompt}<|assistant|>\n"; the next role tag
+# ends a turn. The processor expands <|image|> to the image's tokens.
+GLM4V_IMAGE = "<|begin_of_image|><|image|><|end_of_image|>"
+GLM4V_SPECIAL_TOKENS = ("[gMASK]", "<sop>", "<|system|>", "<|user|>", "<|assistant|>", "<|begin_of_image|>",
+                        "<|end_of_image|>", "<|video|>", "<|begin_of_video|>", "<|end_of_video|>", "<|endoftext|>")
+GLM4V_CHAT = conversation_template(
+    preamble="[gMASK]<sop>", user_open="<|user|>\n", user_close="", assistant_open="<|assistant|>\n",
+    assistant_close="", image=GLM4V_IMAGE,
+)

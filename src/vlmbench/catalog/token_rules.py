@@ -36,6 +36,17 @@ def qwen_vl_tokens(width: int, height: int, *, factor: int, min_pixels: int, max
     return (w // factor) * (h // factor)
 
 
+def glm4v_tokens(width: int, height: int, *, factor: int, min_pixels: int, max_pixels: int, temporal: int = 2) -> int:
+    """GLM-4.1V: Qwen-VL's resize with the pixel budget counting the ``temporal`` frames of the patch (an
+    image is two identical frames), so the area is clamped to [min_pixels / 2, max_pixels / 2]; an image
+    narrower than ``factor`` is first scaled up (truncated) until its short side is ``factor``."""
+    if height < factor or width < factor:
+        scale = max(factor / height, factor / width)
+        height, width = int(height * scale), int(width * scale)
+    return qwen_vl_tokens(width, height, factor=factor, min_pixels=min_pixels // temporal,
+                          max_pixels=max_pixels // temporal)
+
+
 def gemma3_crops(width: int, height: int, *, min_crop: int = 256, max_crops: int = 4, min_ratio: float = 1.2) -> int:
     """Gemma 3 pan-and-scan (off by default): crops cut along the long side, 0 when not activated."""
     long_side, short_side = max(width, height), min(width, height)

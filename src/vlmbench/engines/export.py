@@ -36,7 +36,7 @@ def register_export(*model_types: str) -> Callable[[ExportHook], ExportHook]:
 
 # Transformers processors save their own files: the seed LLaVA families and today's VLMs (catalog issue 24).
 @register_export("llava", "llava_next", "qwen2_5_vl", "qwen3_vl", "qwen3_vl_moe", "gemma3", "internvl", "smolvlm",
-                 "idefics3", "llava_onevision", "mistral3")
+                 "idefics3", "llava_onevision", "mistral3", "glm4v")
 def save_processor_folder(entry: Any, config: Any, folder: Path) -> None:
     """config.json + the transformers processor's own files (tokenizer, processor config, chat template)."""
     processor = stand_in_processor(entry, config)

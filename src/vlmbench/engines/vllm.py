@@ -14,9 +14,10 @@ class VLLM(Engine):
     name = "vllm"
     package = "vllm"
     # vLLM's registry (main, 0002bff0): llava, llava_next, qwen2_5_vl, qwen3_vl(_moe), gemma3_mm, InternVL HF format
-    # (served by interns1), smolvlm, idefics3, llava_onevision, mistral3; Mllama was dropped after 0.10.2.
+    # (served by interns1), smolvlm, idefics3, llava_onevision, mistral3, glm4v (as glm4_1v; Pixtral-12B's HF port
+    # is llava); Mllama was dropped after 0.10.2.
     model_types = ("llava", "llava_next", "qwen2_5_vl", "qwen3_vl", "qwen3_vl_moe", "gemma3", "internvl", "smolvlm",
-                   "idefics3", "llava_onevision", "mistral3")
+                   "idefics3", "llava_onevision", "mistral3", "glm4v")
     server_kind = "vllm"
     # vLLM's CPU attention (v1/attention/backends/cpu_attn.py, 0.32) serves these head widths only.
     cpu_head_sizes = (32, 64, 80, 96, 112, 128, 160, 192, 224, 256, 512)
