@@ -76,15 +76,16 @@ MISTRAL_SMALL = FAMILY.entry(
     reference_params=24_011_361_280, language_model="Mistral-Small-3.1 (5120 x 40)",
 )
 
+# The tiny variants' shapes (Mistral-Small-3.1 and Pixtral-12B): 2 + 2 layers, width 64, head dim 16.
+TINY_VISION = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, head_dim=16)
+TINY_TEXT = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, head_dim=16,
+                 intermediate_size=128)
+TINY_SCALED_DOWN = "2+2 layers, width 64, head dim 16, real vocabulary"
+
 ENTRIES = (
     MISTRAL_SMALL,
-    tiny_variant(MISTRAL_SMALL,
-                 build_config=lambda: mistral3_config(
-                     dict(VISION, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-                          head_dim=16),
-                     dict(TEXT, hidden_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-                          head_dim=16, intermediate_size=128)),
-                 scaled_down="2+2 layers, width 64, head dim 16, real vocabulary",
+    tiny_variant(MISTRAL_SMALL, build_config=lambda: mistral3_config({**VISION, **TINY_VISION}, {**TEXT, **TINY_TEXT}),
+                 scaled_down=TINY_SCALED_DOWN,
                  same="processor, native aspect ratio up to 1540 px, 2 x 2 patch merger and token counts",
                  vision_encoder="Pixtral-ViT (tiny), native aspect, merge 2x2", language_model="Mistral (tiny)"),
 )

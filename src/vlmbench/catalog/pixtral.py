@@ -23,7 +23,8 @@ import functools
 from transformers import LlavaConfig, LlavaForConditionalGeneration, MistralConfig, PixtralVisionConfig
 
 from vlmbench.catalog.entry import ProcessorSpec, tiny_variant
-from vlmbench.catalog.mistral3 import IMAGE_TOKEN, PROMPT, pixtral_processor
+from vlmbench.catalog.mistral3 import (IMAGE_TOKEN, PROMPT, TINY_SCALED_DOWN, TINY_TEXT, TINY_VISION,
+                                       pixtral_processor)
 from vlmbench.catalog.native import NativeFamily
 from vlmbench.catalog.templates import MISTRAL3_CHAT, MISTRAL3_SPECIAL_TOKENS
 from vlmbench.catalog.token_rules import pixtral_tokens
@@ -66,13 +67,8 @@ PIXTRAL_12B = FAMILY.entry(
 
 ENTRIES = (
     PIXTRAL_12B,
-    tiny_variant(PIXTRAL_12B,
-                 build_config=lambda: pixtral_config(
-                     dict(VISION, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-                          head_dim=16),
-                     dict(TEXT, hidden_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-                          head_dim=16, intermediate_size=128)),
-                 scaled_down="2+2 layers, width 64, head dim 16, real vocabulary",
+    tiny_variant(PIXTRAL_12B, build_config=lambda: pixtral_config({**VISION, **TINY_VISION}, {**TEXT, **TINY_TEXT}),
+                 scaled_down=TINY_SCALED_DOWN,
                  same="processor, native aspect ratio up to 1024 px, 16 px patches without merge and token counts",
                  vision_encoder="Pixtral-ViT (tiny), native aspect", language_model="Mistral (tiny)"),
 )
