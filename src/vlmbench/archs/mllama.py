@@ -13,7 +13,23 @@ import torch
 from transformers import MllamaForConditionalGeneration
 
 
+def cross_kv_rows(config) -> int:
+    """Image K/V rows one image puts in each cross-attention layer's cache: tiles x (patches + CLS),
+    the processor always padding to ``max_num_tiles`` tiles (the ViT's padding to a multiple of 8 is cut
+    off before the projector)."""
+    vision = config.vision_config
+    return vision.max_num_tiles * ((vision.image_size // vision.patch_size) ** 2 + 1)
+
+
 class MllamaForBenchmark(MllamaForConditionalGeneration):
+    @staticmethod
+    def kv_cache_layout(config) -> tuple[int, int, int]:
+        """(layers whose cache grows with the text, cross-attention layers, image K/V rows each of those
+        holds per image): the memory estimate's KV term (``catalog/memory.py``)."""
+        text = config.text_config
+        cross = len(text.cross_attention_layers)
+        return text.num_hidden_layers - cross, cross, cross_kv_rows(config)
+
     def _cross_layers(self) -> list[torch.nn.Module]:
         text = self.config.text_config
         return [self.model.language_model.layers[i] for i in text.cross_attention_layers]
@@ -24,15 +40,13 @@ class MllamaForBenchmark(MllamaForConditionalGeneration):
 
     def decode_self_attention_layers(self) -> int:
         """Layers whose cache grows with the text (the others hold the image's K/V)."""
-        text = self.config.text_config
-        return text.num_hidden_layers - len(text.cross_attention_layers)
+        return self.kv_cache_layout(self.config)[0]
 
     def decode_cross_kv_bytes(self) -> float:
         """Cached image K/V every decode step reads, one image: cross layers x 2 (K, V) x tiles x
         (patches + CLS) x KV heads x head dim x bytes per element."""
-        text, vision = self.config.text_config, self.config.vision_config
-        rows = vision.max_num_tiles * ((vision.image_size // vision.patch_size) ** 2 + 1)
+        text = self.config.text_config
+        _, cross, rows = self.kv_cache_layout(self.config)
         head_dim = text.hidden_size // text.num_attention_heads
         proj = self._cross_layers()[0].cross_attn.k_proj.weight
-        return float(len(text.cross_attention_layers) * 2 * rows * text.num_key_value_heads * head_dim
-                     * proj.element_size())
+        return float(cross * 2 * rows * text.num_key_value_heads * head_dim * proj.element_size())

@@ -4,7 +4,10 @@
 
 - weights: parameters (meta-device count) x bytes per element of the dtype;
 - KV cache: 2 (K and V) x layers x KV heads x head dim x batch x (prompt + output tokens) x bytes,
-  prompt = visual tokens + ``TEXT_TOKENS`` text tokens;
+  prompt = visual tokens + ``TEXT_TOKENS`` text tokens; where the model class states its cache layout
+  (``kv_cache_layout(config)`` -> self-attention layers, cross-attention layers, image rows per image:
+  Llama 3.2 Vision), only the self-attention layers grow with the sequence and each cross-attention
+  layer holds the image's K/V rows (one image: 8 x 2 x 8 x 128 x 4 x 1601 x 2 bytes = 0.20 GiB at 11B bf16);
 - activations (prefill, the peak): batch x prompt x (6 x hidden + 2 x FFN width) x bytes for one
   layer's working set (a mixture of experts: FFN width = k routed experts x expert width),
   plus fp32 logits for the last position (batch x vocab x 4 x 2);
@@ -71,7 +74,8 @@ def estimate(entry: CatalogEntry, batch_size: int, max_new_tokens: int, dtype_na
 
     nbytes = dtype_bytes(dtype_name)
     n_params = params if params is not None else parameter_count(entry.id)
-    text = _text_config(entry.build_config())
+    config = entry.build_config()
+    text = _text_config(config)
     hidden = _first(text, "hidden_size", "d_model", default=4096)
     layers = _first(text, "num_hidden_layers", "num_layers", default=32)
     heads = _first(text, "num_attention_heads", "num_heads", default=32)
@@ -85,7 +89,9 @@ def estimate(entry: CatalogEntry, batch_size: int, max_new_tokens: int, dtype_na
     vocab = _first(text, "vocab_size", default=32000)
     prompt = (entry.visual_tokens or 576) + TEXT_TOKENS
     seq = prompt + max_new_tokens
-    kv = 2 * layers * kv_heads * head_dim * batch_size * seq * nbytes
+    layout = getattr(entry.model_class, "kv_cache_layout", None)
+    self_layers, cross_layers, image_rows = layout(config) if layout else (layers, 0, 0)
+    kv = 2 * kv_heads * head_dim * batch_size * (self_layers * seq + cross_layers * image_rows) * nbytes
     activations = batch_size * prompt * (6 * hidden + 2 * ffn) * nbytes + batch_size * vocab * 4 * 2
     overhead = CUDA_OVERHEAD_MB if device_type == "cuda" else CPU_OVERHEAD_MB
     return MemoryEstimate(n_params * nbytes / MIB, kv / MIB, activations / MIB, overhead)
