@@ -17,7 +17,9 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Iterator
 
 import pytest
 
@@ -56,17 +58,16 @@ def _free_port() -> int:
     return 6391
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    saved = {k: os.environ.get(k) for k in ENV}
-    os.environ.update(ENV)  # for the Ray processes this test starts, not for the product
+@contextmanager
+def loopback_cluster(env: dict[str, str] = ENV, **head: Any) -> Iterator[Cluster]:
+    """A Ray test cluster on 127.0.0.1 (a head node with ``head``'s arguments), ``env`` set for the Ray
+    processes it starts (not for the product) and restored afterwards; shut down at the end."""
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
     c = Cluster(initialize_head=True, head_node_args={
-        **NODE, "gcs_server_port": _free_port(), "num_cpus": 2, "resources": {"accelerator_type:FAKE_H100": 1},
-        "_system_config": FAST_DEATH})
-    l4 = [c.add_node(**NODE, num_cpus=1, resources={"fake_l4": 1}) for _ in range(2)]
-    c.wait_for_nodes()
+        **NODE, "gcs_server_port": _free_port(), "_system_config": FAST_DEATH, **head})
     try:
-        yield c, l4
+        yield c
     finally:
         c.shutdown()
         for k, v in saved.items():
@@ -74,6 +75,14 @@ def cluster():
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with loopback_cluster(num_cpus=2, resources={"accelerator_type:FAKE_H100": 1}) as c:
+        l4 = [c.add_node(**NODE, num_cpus=1, resources={"fake_l4": 1}) for _ in range(2)]
+        c.wait_for_nodes()
+        yield c, l4
 
 
 def _campaign_file(tmp_path: Path, name: str, targets: str, prompts: list[str], tokens: int = 2,

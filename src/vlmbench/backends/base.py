@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 # emit(cell, slot, columns): one measured request of a backend that drives its own job
 Emit = Callable[[Cell, int, dict[str, Any]], None]
+# side(file, record): one line for a side file of the run folder, written by the driver wherever the worker ran
+Side = Callable[[str, dict[str, Any]], None]
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class Backend(ABC):
     def __init__(self, config: RunConfig, spec: ModelSpec) -> None:
         self.config = config
         self.spec = spec
+        self.side: Side = lambda file, record: None  # the worker connects it to the driver (SideRecord)
 
     # -- class level: before any worker starts ---------------------------------------------
     @classmethod

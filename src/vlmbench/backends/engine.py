@@ -9,7 +9,8 @@ through its supervisor (``engines/process.py``) on ``--engine-host`` (127.0.0.1)
 ``--engine-port``), and waits for ``GET /health`` within ``--engine-start-timeout``. A start that fails
 is a model-load failure: every row of the model becomes ``status=error`` with the engine log's last
 lines, and the next model goes on. Each load window is bracketed by scrapes of the engine's
-``/metrics`` (``engines/server_metrics.py``). ``close`` stops the engine before the next model's starts;
+``/metrics`` (``engines/server_metrics.py``); the deltas go to the driver as side records (``self.side``),
+which writes them into the run folder, also when the job ran on a cluster node. ``close`` stops the engine before the next model's starts;
 a worker that dies takes the engine with it (the supervisor's parent-death signal).
 """
 
@@ -187,7 +188,6 @@ class EngineBackend(OpenAIBackend):
 
     # -- windows: /metrics before and after, engine death -----------------------------------
     def run_job(self, run_id: str, cells, promptset: PromptSet, emit) -> None:
-        self._run_dir = Path(self.config.out) / run_id
         self._dead: Optional[str] = None
         super().run_job(run_id, cells, promptset, emit)
 
@@ -214,10 +214,10 @@ class EngineBackend(OpenAIBackend):
         super()._window(builder, cells, promptset, scenario, mode, window_id, counted, cold, **window)
         after = server_metrics.scrape(url) if self.engine.metrics_path else None
         delta = server_metrics.delta(before, after)
-        server_metrics.append_window(self._run_dir, {
+        self.side(server_metrics.FILE_NAME, server_metrics.window_line({
             "model_id": self.spec.model, "window_id": window_id, "scenario": scenario.name, "stack": self.stack,
             "started_at": t0, "ended_at": time.time(), "requests": len(emitted),
-            "summary": server_metrics.summary(delta), **delta})
+            "summary": server_metrics.summary(delta), **delta}))
         if not self.process.alive:
             self._dead = f"engine died (exit {self.process.proc.returncode}); last log lines: {self.process.tail()}"
 

@@ -85,10 +85,9 @@ def summary(d: dict[str, Any]) -> dict[str, Optional[float]]:
     }
 
 
-def append_window(run_dir: Path, record: dict[str, Any]) -> None:
-    run_dir.mkdir(parents=True, exist_ok=True)
-    with open(run_dir / FILE_NAME, "a") as f:
-        f.write(json.dumps({"format_version": FORMAT_VERSION, **record}, default=str) + "\n")
+def window_line(record: dict[str, Any]) -> dict[str, Any]:
+    """One window's line of ``FILE_NAME`` (the driver appends it to the run folder: ``vocab.files.append_side_record``)."""
+    return {"format_version": FORMAT_VERSION, **record}
 
 
 def read(run_dir: Path) -> list[dict[str, Any]]:

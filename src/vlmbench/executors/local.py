@@ -15,5 +15,6 @@ class LocalExecutor:
         where = {"hostname": socket.gethostname(), "ray_node_id": None, "pid": os.getpid()}
         for unit in units:
             sink.started(unit, where)
-            info = run_unit(unit, lambda row, unit=unit: sink.row(unit, row))
+            info = run_unit(unit, lambda row, unit=unit: sink.row(unit, row),
+                            side=lambda record, unit=unit: sink.side(unit, record))
             sink.finished(unit, info)

@@ -4,7 +4,8 @@ On the node the task runs the job exactly as ``vlmbench run`` does (``jobs.job.r
 model in its own worker process, the same timeouts, OOM handling and row building); times are
 taken there by the measure layer. Ray only carries finished rows back: the task is a streaming
 generator (``num_returns="streaming"``) that yields each row the moment the worker sent it, so
-the driver writes it at once.
+the driver writes it at once; the worker's side-file records (an engine's /metrics deltas) travel
+the same way and are written into the target's run folder by the driver, not on the node.
 
 - Isolation (unless the target says ``cpus``): the driver places each job on one fitting node
   (hard node affinity; the node with the fewest of this campaign's jobs placed on it) and
@@ -37,7 +38,7 @@ import ray
 from vlmbench.jobs.job import JobUnit, RowSink, run_unit
 from vlmbench.results.schema import Status
 from vlmbench.vocab.cells import ModelJob
-from vlmbench.vocab.messages import JobFinished, JobMessage, JobRow, JobStarted
+from vlmbench.vocab.messages import JobFinished, JobMessage, JobRow, JobStarted, SideRecord
 
 MAX_ATTEMPTS = 3  # a job's cells are submitted at most this many times (node losses)
 _WORKER_ENV = ("CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS")  # Ray's assignment, handed to the model worker
@@ -54,7 +55,8 @@ def node_fingerprint() -> dict[str, Any]:
 
 
 def _job_task(unit: JobUnit, promptset_args: tuple) -> Iterator[JobMessage]:
-    """Runs on the node: JobStarted, then a JobRow per row as measured, then JobFinished."""
+    """Runs on the node: JobStarted, then a JobRow per row as measured (and the worker's SideRecords), then
+    JobFinished."""
     from vlmbench.jobs.processes import warm_up_server
     from vlmbench.promptset.compose import run_promptset
 
@@ -67,7 +69,7 @@ def _job_task(unit: JobUnit, promptset_args: tuple) -> Iterator[JobMessage]:
 
     def body() -> None:
         try:
-            info = run_unit(unit, lambda row: messages.put(JobRow(row)), env)
+            info = run_unit(unit, lambda row: messages.put(JobRow(row)), env, side=messages.put)
             messages.put(JobFinished(info))
         except BaseException as exc:  # noqa: BLE001 - reported to the driver, which writes rows
             messages.put(JobFinished({}, f"{type(exc).__name__}: {exc}"[:500]))
@@ -234,6 +236,8 @@ class RayExecutor:
             sink.started(state.unit, {**message.where, "reservation": state.reservation})
         elif isinstance(message, JobRow):
             sink.row(state.unit, message.row)
+        elif isinstance(message, SideRecord):
+            sink.side(state.unit, message)
         elif isinstance(message, JobFinished):
             self._ended(running.pop(gen))
             sink.finished(state.unit, message.info, message.error)

@@ -28,7 +28,7 @@ from vlmbench.jobs.worker import WorkerJob, worker_main
 from vlmbench.promptset import PromptSet
 from vlmbench.results.schema import Status
 from vlmbench.vocab.cells import Cell, ModelJob
-from vlmbench.vocab.messages import Done, Fatal, Loaded, LoadFailed, Rows, Started, Stopped
+from vlmbench.vocab.messages import Done, Fatal, Loaded, LoadFailed, Rows, SideRecord, Started, Stopped
 
 _JOIN_TIMEOUT_S = 30.0
 
@@ -86,15 +86,18 @@ class JobRunner:
 
     ``done_ids`` are request ids whose rows exist already (a resumed run): they are not sent
     again. ``worker_env`` is applied in the worker before anything runs (an executor's device
-    assignment, e.g. ``CUDA_VISIBLE_DEVICES`` given to a Ray task)."""
+    assignment, e.g. ``CUDA_VISIBLE_DEVICES`` given to a Ray task). ``side`` receives the worker's
+    side-file records (``SideRecord``) for the driver to write."""
 
     def __init__(self, run_id: str, config: RunConfig, promptset: PromptSet, emit: Callable[[dict[str, Any]], None],
                  models_info: dict[str, Any], done_ids: Optional[set[str]] = None,
-                 worker_env: Optional[dict[str, str]] = None) -> None:
+                 worker_env: Optional[dict[str, str]] = None,
+                 side: Optional[Callable[[SideRecord], None]] = None) -> None:
         self.run_id = run_id
         self.config = config
         self.promptset = promptset
         self.emit = emit
+        self.side = side or (lambda record: None)
         self.models_info = models_info
         self.done_ids = set(done_ids or ())
         self.worker_env = dict(worker_env or {})
@@ -179,6 +182,9 @@ class JobRunner:
     def _on_fatal(self, message: Fatal, attempt: _Attempt) -> None:
         attempt.end((Status.ERROR, f"worker crashed: {message.traceback.strip().splitlines()[-1]}"))
 
+    def _on_side_record(self, message: SideRecord, attempt: _Attempt) -> None:
+        self.side(message)
+
     def _on_done(self, message: Done, attempt: _Attempt) -> None:
         attempt.end()
 
@@ -205,7 +211,7 @@ class JobRunner:
     _HANDLERS: dict[type, Callable[["JobRunner", Any, _Attempt], None]] = {
         Rows: _on_rows, Started: _on_started, Loaded: _on_loaded, Stopped: _on_stopped,
         LoadFailed: _on_load_failed, Fatal: _on_fatal, Done: _on_done, _Exited: _on_exited,
-        _Deadline: _on_deadline,
+        _Deadline: _on_deadline, SideRecord: _on_side_record,
     }
 
     # -- finish: rows for what is left, the process reaped -----------------------------------------
@@ -279,6 +285,10 @@ class RowSink:
         """Request ids of the unit's target that have their row written."""
         raise NotImplementedError
 
+    def side(self, unit: JobUnit, message: SideRecord) -> None:
+        """A line for a side file of the unit's run folder (e.g. the engine's /metrics deltas of a window)."""
+        raise NotImplementedError
+
     def interrupted(self, unit: JobUnit, reason: str) -> None:
         """The job stopped early (node or Ray worker lost); what is missing runs again."""
 
@@ -299,9 +309,10 @@ class RowSink:
 
 
 def run_unit(unit: JobUnit, emit: Callable[[dict[str, Any]], None],
-             worker_env: Optional[dict[str, str]] = None) -> dict[str, Any]:
+             worker_env: Optional[dict[str, str]] = None,
+             side: Optional[Callable[[SideRecord], None]] = None) -> dict[str, Any]:
     """Run one unit's job here; returns the per-model facts for the manifest."""
     models_info: dict[str, Any] = {}
     JobRunner(unit.run_id, unit.config, unit.promptset, emit, models_info, set(unit.done_ids),
-              worker_env).run(unit.job)
+              worker_env, side).run(unit.job)
     return models_info

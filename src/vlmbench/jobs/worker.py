@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 from vlmbench.config import RunConfig
 from vlmbench.vocab.cells import ModelJob
-from vlmbench.vocab.messages import Done, Fatal, Loaded, LoadFailed, Rows, Started, Stopped
+from vlmbench.vocab.messages import Done, Fatal, Loaded, LoadFailed, Rows, SideRecord, Started, Stopped
 
 
 @dataclass
@@ -126,6 +126,7 @@ def _serve(conn: Connection, wjob: WorkerJob) -> None:
     promptset = run_promptset(config, ids=wjob.prompt_ids)
     job = wjob.job
     backend = backend_class(config.backend)(config, job.spec)
+    backend.side = lambda file, record: conn.send(SideRecord(file, record))
 
     # Scenarios that cannot fit are recorded as skipped without being tried.
     skipped: dict[str, str] = {}

@@ -40,7 +40,8 @@ from vlmbench.runner.plan import plan
 from vlmbench.runner.progress import Progress
 from vlmbench.vocab.cells import Cell
 from vlmbench.runner.validate import validate
-from vlmbench.vocab.files import CAMPAIGN_FILE, REQUESTS_FILE
+from vlmbench.vocab.files import CAMPAIGN_FILE, REQUESTS_FILE, append_side_record
+from vlmbench.vocab.messages import SideRecord
 
 
 @dataclass
@@ -161,6 +162,9 @@ class CampaignSink(RowSink):
             run.by_status[row["status"]] = run.by_status.get(row["status"], 0) + 1
             job["rows_written"] = job.get("rows_written", 0) + 1
             self.progress.advance(row)
+
+    def side(self, unit: JobUnit, message: SideRecord) -> None:
+        append_side_record(self.runs[unit.target].run_dir, message.file, message.record)
 
     def interrupted(self, unit: JobUnit, reason: str) -> None:
         for cell in unit.job.cells:  # a window the lost attempt had only partly sent runs again whole

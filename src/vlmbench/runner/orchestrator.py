@@ -36,7 +36,8 @@ from vlmbench.results.writer import RowWriter
 from vlmbench.runner.plan import ModelJob, plan
 from vlmbench.runner.progress import Progress
 from vlmbench.runner.validate import validate
-from vlmbench.vocab.files import REQUESTS_FILE
+from vlmbench.vocab.files import REQUESTS_FILE, append_side_record
+from vlmbench.vocab.messages import SideRecord
 
 @dataclass
 class RunResult:
@@ -85,6 +86,9 @@ class RunSink(RowSink):
 
     def done(self, unit: JobUnit) -> set[str]:
         return self.done_ids
+
+    def side(self, unit: JobUnit, message: SideRecord) -> None:
+        append_side_record(self.result.run_dir, message.file, message.record)
 
     def finished(self, unit: JobUnit, models_info: dict[str, Any], error: Optional[str] = None) -> None:
         for model, info in models_info.items():

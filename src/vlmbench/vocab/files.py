@@ -43,3 +43,14 @@ def write_json_atomic(path: "str | os.PathLike[str]", data: Any, **dump: Any) ->
     """``data`` as JSON (``dump``: json.dumps options; default indent 2), written atomically."""
     dump.setdefault("indent", 2)
     write_atomic(path, json.dumps(data, **dump) + "\n")
+
+
+def append_side_record(run_dir: "str | os.PathLike[str]", file: str, record: dict[str, Any]) -> None:
+    """Append ``record`` as one JSON line to the side file ``file`` of ``run_dir`` (a plain file name: a
+    record from a worker or a cluster node never names a path outside the run folder)."""
+    if not file or Path(file).name != file or file.startswith(".") or file in (REQUESTS_FILE, MANIFEST_FILE):
+        raise ValueError(f"side file {file!r}: not a plain side-file name")
+    path = Path(run_dir) / file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(record, default=str) + "\n")

@@ -3,10 +3,14 @@
 Worker process -> its job (``jobs/worker.py`` -> ``jobs/job.py``, over a pipe)::
 
     Rows*  Loaded | LoadFailed  (Started  Rows)*  Stopped?  Done       (Fatal at any point)
+    (SideRecord at any point after Loaded)
 
 A Ray job task -> the driver (``executors/ray.py``, a streaming generator)::
 
-    JobStarted  JobRow*  JobFinished
+    JobStarted  (JobRow | SideRecord)*  JobFinished
+
+A SideRecord travels the whole way (worker -> job -> executor -> driver): the driver, which alone knows the
+run folder, appends it to the side file it names.
 """
 
 from __future__ import annotations
@@ -66,7 +70,16 @@ class Done:
     """Every cell was handled."""
 
 
-WorkerMessage = Union[Loaded, LoadFailed, Started, Rows, Stopped, Fatal, Done]
+@dataclass(frozen=True)
+class SideRecord:
+    """One line for a side file of the run folder (``file``: a plain file name, e.g. the engine's per-window
+    /metrics deltas), already in that file's format; the driver appends it wherever the worker ran."""
+
+    file: str
+    record: dict[str, Any]
+
+
+WorkerMessage = Union[Loaded, LoadFailed, Started, Rows, Stopped, Fatal, Done, SideRecord]
 
 
 # -- Ray job task -> driver ---------------------------------------------------------------------
@@ -86,4 +99,4 @@ class JobFinished:
     error: Optional[str] = None
 
 
-JobMessage = Union[JobStarted, JobRow, JobFinished]
+JobMessage = Union[JobStarted, JobRow, SideRecord, JobFinished]
