@@ -292,3 +292,18 @@ def test_metrics_deltas_from_a_real_prometheus_endpoint():
     summary = server_metrics.summary(delta)
     assert summary["engine_ttft_ms"] == pytest.approx(200.0) and summary["engine_prefix_cache_hits"] == 2
     assert server_metrics.delta(None, {}) == {"available": False}
+
+
+def test_side_records_are_written_by_the_driver_into_the_run_folder_only(tmp_path):
+    """A worker's (or a cluster node's) side record names a plain file of the run folder; the driver appends it
+    there as one JSON line in the file's own format, and refuses a path or the run's own files."""
+    from vlmbench.engines import server_metrics
+    from vlmbench.vocab.files import append_side_record
+
+    for n in (1, 2):
+        append_side_record(tmp_path, server_metrics.FILE_NAME, server_metrics.window_line({"window_id": f"w{n}"}))
+    assert [w["window_id"] for w in server_metrics.read(tmp_path)] == ["w1", "w2"]
+    for bad in ("../escape.jsonl", "/tmp/x.jsonl", "sub/x.jsonl", "requests.csv", "manifest.json", ".hidden", ""):
+        with pytest.raises(ValueError, match="not a plain side-file name"):
+            append_side_record(tmp_path, bad, {})
+    assert sorted(p.name for p in tmp_path.iterdir()) == [server_metrics.FILE_NAME]
