@@ -307,3 +307,20 @@ def test_side_records_are_written_by_the_driver_into_the_run_folder_only(tmp_pat
         with pytest.raises(ValueError, match="not a plain side-file name"):
             append_side_record(tmp_path, bad, {})
     assert sorted(p.name for p in tmp_path.iterdir()) == [server_metrics.FILE_NAME]
+
+
+def test_campaign_driver_leaves_the_engine_environment_to_the_node(tmp_path, monkeypatch):
+    """A campaign's driver need not have the engine installed (its nodes start it): validation without the
+    device (a campaign target) skips the environment and port checks that a local run makes."""
+    from vlmbench.engines.install import ENGINES_DIR_ENV
+    from vlmbench.errors import UsageError
+    from vlmbench.runner.campaign_file import parse_campaign
+    from vlmbench.runner.validate import validate
+
+    monkeypatch.setenv(ENGINES_DIR_ENV, str(tmp_path / "no-engines-here"))
+    path = tmp_path / "c.yaml"
+    path.write_text(f"name: remote\nsuite: {{models: [{ENGINE}]}}\ntargets:\n  - {{label: node, engine: vllm}}\n")
+    (target,) = parse_campaign(path).targets
+    validate(target.config, check_device=False)
+    with pytest.raises(UsageError, match="not installed; run `vlmbench engine install vllm`"):
+        validate(target.config)

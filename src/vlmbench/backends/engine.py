@@ -31,12 +31,16 @@ from vlmbench.results.schema import Status
 ENGINE_DTYPES = {"auto": "auto", "float32": "float32", "bfloat16": "bfloat16", "float16": "float16"}
 
 
-def engine_python(config: RunConfig, engine: Any) -> str:
+def engine_python(config: RunConfig, engine: Any, here: bool = True) -> Optional[str]:
     """The engine environment's interpreter: ``engine: python:`` / ``--engine-python``, else the one
-    ``vlmbench engine install NAME`` built, else an error naming that command."""
+    ``vlmbench engine install NAME`` built, else an error naming that command. ``here=False`` (a campaign
+    target: the engine runs on a cluster node, whose environment the node checks when it starts it): only
+    what does not depend on the machine is checked, and None is returned."""
     from vlmbench.engines.install import installed, venv_python
 
     if config.engine_python:
+        if not here:
+            return None
         path = shutil.which(config.engine_python) or config.engine_python
         if not Path(path).exists():
             raise UsageError(f"--engine-python {config.engine_python!r}: no such interpreter")
@@ -44,6 +48,8 @@ def engine_python(config: RunConfig, engine: Any) -> str:
     if config.device.startswith("cpu") and engine.not_on_cpu:
         raise UsageError(f"--engine {engine.name}: does not run on a CPU as installed from the registry: "
                          f"{engine.not_on_cpu}")
+    if not here:
+        return None
     python = venv_python(engine.name)
     if engine.default_python() and not python.exists():
         return engine.default_python()
@@ -79,12 +85,12 @@ class EngineBackend(OpenAIBackend):
         if config.options.endpoint:
             raise UsageError("--endpoint: not with --engine (vlmbench starts the server and names its address)")
         engine = get_engine(config.engine)
-        engine_python(config, engine)
+        engine_python(config, engine, here=check_device)
         if config.dtype not in ENGINE_DTYPES:
             raise UsageError(f"--dtype {config.dtype!r}: must be one of {', '.join(ENGINE_DTYPES)}")
         for model in config.models:
             _model_config(model, config.weights, engine, config.device)
-        if config.engine_port is not None:
+        if config.engine_port is not None and check_device:  # a campaign's node checks its own port
             check_port_free(config.engine_host, config.engine_port)
         cls.validate_load(config)
 
