@@ -10,6 +10,8 @@ The simulated archive (the one the audit of issue 21 used):
 - between-run noise: per run and cell, lognormal with sigma = ln(1 + noise) (3/5/10/15 %),
   the same factor on both metrics of a cell (a slow run is slow everywhere in the cell);
 - heavy tails (``tails``): one run in ten is also 1.3x slower on every cell (a noisy neighbour);
+- one slow run (``one slow``): exactly one of the K archived runs (at a random place) is 1.3x
+  slower on every cell, the new run and its re-measurement are not (the baseline outlier case);
 - K archived runs (3/5/10), then the new run with every cell slowed by +0/10/25/50 %.
 
 A trial "catches" the slowdown when the gate of the new run fails (any cell REGRESSION); the
@@ -22,7 +24,8 @@ tails), unchanged or with a sustained +10 % step of the last 5 runs (a step in t
 false alarms = unchanged series with any change point; detection = step series with a change
 point within one run of the step. The curve over penalty factors is printed.
 
-Usage: ``python bench/gate_power.py [--trials 100] [--aa-trials 300] [--quick] [--changepoints] [--jobs N]``.
+Usage: ``python bench/gate_power.py [--trials 100] [--aa-trials 300] [--quick | --outliers] [--changepoints]
+[--jobs N]``.
 Pure CPU, no model; about 0.1 s per gated run.
 """
 
@@ -50,11 +53,15 @@ SLOW_RUN_P = 0.10
 SLOW_RUN_FACTOR = 1.3
 
 
+GAUSSIAN, TAILS, ONE_SLOW = "Gaussian", "heavy tails", "one slow run"
+
+
 def _run_frame(rng: np.random.Generator, run: int, costs: np.ndarray, noise: float, effect: float,
-               tails: bool, models: int = MODELS) -> pd.DataFrame:
-    """One simulated run's rows: costs[model, prompt, metric] x run factor x request noise."""
+               tails: bool, models: int = MODELS, slow: bool = False) -> pd.DataFrame:
+    """One simulated run's rows: costs[model, prompt, metric] x run factor x request noise;
+    ``slow``: this run is the noisy neighbour's (x1.3 on every cell)."""
     per_run = np.exp(rng.normal(0.0, math.log1p(noise), size=models))
-    if tails and rng.random() < SLOW_RUN_P:
+    if slow or (tails and rng.random() < SLOW_RUN_P):
         per_run = per_run * SLOW_RUN_FACTOR
     n = models * PROMPTS * REPEATS
     model = np.repeat(np.arange(models), PROMPTS * REPEATS)
@@ -84,11 +91,15 @@ def _costs(rng: np.random.Generator, models: int = MODELS) -> np.ndarray:
     return base * np.exp(rng.normal(0.0, 0.3, size=(models, PROMPTS, 2)))
 
 
-def gate_trial(seed: int, noise: float, runs: int, effect: float, tails: bool) -> tuple[bool, bool]:
-    """(gate failed, failed after --confirm) of one simulated archive and new run."""
+def gate_trial(seed: int, noise: float, runs: int, effect: float, mode: str) -> tuple[bool, bool]:
+    """(gate failed, failed after --confirm) of one simulated archive and new run; ``mode``:
+    GAUSSIAN, TAILS or ONE_SLOW (module doc)."""
     rng = np.random.default_rng(seed)
     costs = _costs(rng)
-    archive = pd.concat([_run_frame(rng, i, costs, noise, 0.0, tails) for i in range(runs)], ignore_index=True)
+    tails = mode == TAILS
+    slow_at = int(rng.integers(runs)) if mode == ONE_SLOW else -1
+    archive = pd.concat([_run_frame(rng, i, costs, noise, 0.0, tails, slow=i == slow_at) for i in range(runs)],
+                        ignore_index=True)
     new = _run_frame(rng, runs, costs, noise, effect, tails)
     result = gate_frames(new, archive, env_of=lambda _: {})
     if result.passed:
@@ -110,17 +121,17 @@ def power_rows(trials: int, aa_trials: int, rows, effects, pool=None) -> list[st
              "| noise | archived runs | run noise | " + " | ".join(f"+{100 * e:.0f}%" for e in effects) + " |",
              "|---:|---:|:---|" + "---:|" * len(effects)]
     print("\n".join(lines), flush=True)
-    for noise, runs, tails in rows:
+    for noise, runs, mode in rows:
         cells = []
         for effect in effects:
             n = aa_trials if effect == 0 else trials
-            jobs = [(10_000 * runs + 1000 * int(100 * noise) + i + int(1e6 * effect), noise, runs, effect, tails)
+            jobs = [(10_000 * runs + 1000 * int(100 * noise) + i + int(1e6 * effect), noise, runs, effect, mode)
                     for i in range(n)]
             outcomes = list(pool.map(_trial, jobs)) if pool is not None else [_trial(j) for j in jobs]
             raw = sum(o[0] for o in outcomes) / n
             confirmed = sum(o[1] for o in outcomes) / n
             cells.append(f"{100 * raw:.0f}% [{100 * confirmed:.0f}%]")
-        lines.append(f"| {100 * noise:.0f}% | {runs} | {'heavy tails' if tails else 'Gaussian'} | "
+        lines.append(f"| {100 * noise:.0f}% | {runs} | {mode} | "
                      + " | ".join(cells) + " |")
         print(lines[-1], flush=True)
     return lines
@@ -168,16 +179,21 @@ def main() -> int:
     p.add_argument("--trials", type=int, default=100, help="trials per slowed configuration")
     p.add_argument("--aa-trials", type=int, default=300, help="trials per A/A configuration")
     p.add_argument("--quick", action="store_true", help="5 %% noise and 5 runs only (the targets' row)")
+    p.add_argument("--outliers", action="store_true",
+                   help="5 %% noise, 5 and 10 runs: Gaussian, heavy tails and one slow run in the baseline")
     p.add_argument("--changepoints", action="store_true", help="also the change-point curve")
     p.add_argument("--cp-trials", type=int, default=400)
     p.add_argument("--jobs", type=int, default=1, help="processes")
     args = p.parse_args()
     started = time.time()
-    rows = [(0.05, 5, False), (0.05, 3, False), (0.05, 10, False), (0.05, 5, True), (0.03, 5, False),
-            (0.10, 5, False), (0.15, 5, False), (0.05, 10, True), (0.03, 3, False), (0.03, 10, False),
-            (0.10, 3, False), (0.10, 10, False), (0.15, 3, False), (0.15, 10, False)]
+    g, t, o = GAUSSIAN, TAILS, ONE_SLOW
+    rows = [(0.05, 5, g), (0.05, 3, g), (0.05, 10, g), (0.05, 5, t), (0.05, 5, o), (0.03, 5, g),
+            (0.10, 5, g), (0.15, 5, g), (0.05, 10, t), (0.05, 10, o), (0.03, 3, g), (0.03, 10, g),
+            (0.10, 3, g), (0.10, 10, g), (0.15, 3, g), (0.15, 10, g)]
     if args.quick:
         rows = rows[:1]
+    if args.outliers:
+        rows = [r for r in rows if r[0] == 0.05 and r[1] in (5, 10)]
     effects = (0.0, 0.10, 0.25, 0.50)
     import multiprocessing
 

@@ -81,6 +81,26 @@ def test_between_run_spread_is_learned_from_run_medians(frame, tmp_path_factory)
     assert set(one["source"]) == {"assumed"} and np.allclose(one["sigma"], ASSUMED_SIGMA)
 
 
+def test_one_slow_run_does_not_inflate_the_spread(frame):
+    """A noisy neighbour: one run of the real archive (day 3) 1.3x slower in every cell. Left out
+    as an outlier, it leaves the spread where the archive without it puts it; kept in, it would
+    move two of each cell's consecutive differences."""
+    medians = run_medians(frame)
+    spread = spread_from_medians(medians, metrics=["tpot_ms"]).set_index("scenario")
+    assert (spread["outlier_runs"] == 0).all()  # the real archive has none (its step is no outlier)
+    slowed = medians.copy()
+    day3 = slowed["run_id"] == "day3"
+    slowed.loc[day3, "tpot_ms"] = slowed.loc[day3, "tpot_ms"] * 1.3
+    noisy = spread_from_medians(slowed, metrics=["tpot_ms"]).set_index("scenario")
+    assert (noisy["outlier_runs"] == 1).all() and (noisy["diffs"] == 6).all()
+    without = spread_from_medians(medians[~day3], metrics=["tpot_ms"]).set_index("scenario")
+    assert np.allclose(noisy["sigma"], without.loc[noisy.index, "sigma"])
+    # the same archive judged by the plain MAD of consecutive differences (outliers kept)
+    x = np.log(slowed[slowed["scenario"] == KEPT_SCENARIO]["tpot_ms"].to_numpy())
+    plain = 1.4826 * np.median(np.abs(np.diff(x))) / math.sqrt(2)
+    assert noisy.loc[KEPT_SCENARIO, "sigma"] < plain
+
+
 def _pool(frame) -> float:
     medians = run_medians(frame)
     diffs = medians.groupby("scenario")["tpot_ms"].transform(lambda s: np.log(s).diff()).abs().dropna()

@@ -50,21 +50,31 @@ class Change:
         return 100.0 * math.expm1(self.after - self.before)
 
 
+def outlier_gap(x: np.ndarray, i: int, sigma: float) -> float:
+    """How far run ``i`` of the series ``x`` (ln run medians) stands from its neighbours, in
+    ``sigma``: its distance from the median of up to ``OUTLIER_SPAN`` runs on each side it has, the
+    smaller one where the sides agree in direction, 0 where they do not; NaN with fewer than two
+    neighbours (module doc)."""
+    if len(x) < 3 or not math.isfinite(sigma) or sigma <= 0 or not math.isfinite(x[i]):
+        return math.nan
+    sides = [x[max(0, i - OUTLIER_SPAN):i], x[i + 1:i + 1 + OUTLIER_SPAN]]
+    sides = [side[np.isfinite(side)] for side in sides if np.isfinite(side).sum() >= 1]
+    if not sides or sum(len(side) for side in sides) < 2:
+        return math.nan
+    gaps = [(x[i] - float(np.median(side))) / sigma for side in sides]
+    return min(gaps) if min(gaps) > 0 else max(gaps) if max(gaps) < 0 else 0.0
+
+
+def is_outlier(x: np.ndarray, i: int, sigma: float) -> bool:
+    """Whether run ``i`` is a single run more than ``OUTLIER_Z`` sigma from its neighbours on every
+    side it has, in the same direction (module doc)."""
+    return abs(outlier_gap(x, i, sigma)) > OUTLIER_Z
+
+
 def outliers(log_values: Sequence[float], sigma: float) -> list[int]:
     """Indices of single runs far from their neighbours on every side they have (module doc)."""
     x = np.asarray(log_values, dtype=float)
-    if len(x) < 3 or not math.isfinite(sigma) or sigma <= 0:
-        return []
-    out = []
-    for i in range(len(x)):
-        sides = [x[max(0, i - OUTLIER_SPAN):i], x[i + 1:i + 1 + OUTLIER_SPAN]]
-        sides = [side[np.isfinite(side)] for side in sides if np.isfinite(side).sum() >= 1]
-        if not sides or sum(len(side) for side in sides) < 2:
-            continue
-        gaps = [(x[i] - float(np.median(side))) / sigma for side in sides]
-        if all(g > OUTLIER_Z for g in gaps) or all(g < -OUTLIER_Z for g in gaps):
-            out.append(i)
-    return out
+    return [i for i in range(len(x)) if is_outlier(x, i, sigma)]
 
 
 def penalty(sigma: float, n: int) -> float:

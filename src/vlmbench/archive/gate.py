@@ -11,7 +11,10 @@ The question is one-sided (did it get slower?) and the answer must hold for the 
    (``d > 0`` is slower; the sign flips for a rate); ``ratio = exp(d)``.
 3. **Noise**: the cell's between-run sigma ``s`` of ln(run median) (:mod:`vlmbench.archive.noise`),
    learned **only from archived runs that started before the new one** (the new run never counts
-   in the noise it is tested against). A run median already carries its own within-run sampling
+   in the noise it is tested against), with outlier runs (one-off slow runs) left out, so one
+   slow run in the baseline does not inflate it; the count is shown beside the spread. The
+   assumption is then Gaussian run-to-run noise: a new run that is itself a one-off slow run
+   fails the gate alone, which is what ``--confirm`` is for. A run median already carries its own within-run sampling
    noise (every run measures the same prompts and repeats), so ``s`` learned from run medians
    holds the within-run term: it is not added again. Where ``s`` is assumed (too little history:
    10 %), the within-run term of the new run's median (its bootstrap CI, resampling observations)
@@ -88,6 +91,7 @@ class CellCheck:
     level: float = CONFIDENCE
     mds_pct: Optional[float] = None  # minimum detectable slowdown (80 % power), percent
     within_pct: Optional[float] = None  # within-run term added (assumed spread only), percent
+    outlier_runs: int = 0  # this cell's archived runs left out of its spread as outliers
     note: str = ""
 
     @property
@@ -99,9 +103,10 @@ class CellCheck:
 
     def detail(self, threshold_pct: float) -> str:
         within = f" + within-run {self.within_pct:.1f}%" if self.within_pct is not None else ""
+        odd = f"; {self.outlier_runs} outlier run(s) left out" if self.outlier_runs else ""
         return (f"{self.label} p50 {self.old_p50:.4g} -> {self.new_p50:.4g} {self.unit} (cost x{self.ratio:.3f}; "
                 f"one-sided {100 * self.level:.2f}% bounds x{self.lower:.3f}-x{self.upper:.3f}; between-run spread "
-                f"{self.spread_pct:.1f}% [{self.spread_source}]{within}; baseline median of "
+                f"{self.spread_pct:.1f}% [{self.spread_source}{odd}]{within}; baseline median of "
                 f"{len(self.baseline_runs)} run(s); limit x{1 + threshold_pct / 100:.3f}; "
                 f"detects >= +{self.mds_pct:.0f}%)")
 
@@ -207,6 +212,7 @@ def gate_frames(new: pd.DataFrame, archive: pd.DataFrame, threshold_pct: float =
     spread = spread_from_medians(before, metrics=[c for choices in GATE_FAMILY for c in choices])
     known = {(cell_key(row), row["metric"]): (float(row["sigma"]), str(row["source"]), int(row["pool_diffs"]))
              for row in spread.to_dict("records")}
+    left_out = {(cell_key(row), row["metric"]): int(row["outlier_runs"]) for row in spread.to_dict("records")}
 
     def spread_of(cell: dict, column: str) -> tuple[float, str, int]:
         found = known.get((cell_key(cell), column))
@@ -259,7 +265,8 @@ def gate_frames(new: pd.DataFrame, archive: pd.DataFrame, threshold_pct: float =
         checks.append(CellCheck(
             cell, column, metric.label, metric.unit, verdict, float(np.exp(np.median(logs))), float(cell_new[column]),
             math.exp(d), math.exp(d - q * se), math.exp(d + q * se), sigma, source, list(base["run_id"].astype(str)),
-            changed, level=1 - alpha, mds_pct=mds, within_pct=None if within is None else 100 * math.expm1(within)))
+            changed, level=1 - alpha, mds_pct=mds, within_pct=None if within is None else 100 * math.expm1(within),
+            outlier_runs=left_out.get((cell_key(cell), column), 0)))
     return GateResult(", ".join(run_ids), threshold_pct, checks)
 
 
