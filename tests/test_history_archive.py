@@ -14,10 +14,12 @@ import pytest
 from conftest import run_cli
 from test_archive_support import FIRST_SLOW_DAY, KEPT_SCENARIO, SLOW_SCENARIO, series_archive, series_runs
 
+from vlmbench.analysis.observations import observation_labels
+from vlmbench.analysis.statistics import bootstrap_median_ci
 from vlmbench.archive import changepoints
 from vlmbench.archive.history import build_history
 from vlmbench.archive.noise import ASSUMED_SIGMA, MIN_SIGMA, between_run_spread, spread_from_medians
-from vlmbench.archive.series import current_values, run_medians
+from vlmbench.archive.series import ci_text, current_values, run_medians
 from vlmbench.results import load
 
 
@@ -41,6 +43,60 @@ def test_run_medians_are_the_medians_of_each_runs_warm_rows(frame):
         assert row["tpot_ms_lo"] <= row["tpot_ms"] <= row["tpot_ms_hi"]
         assert row["n"] == len(rows)
     assert list(medians[medians["scenario"] == SLOW_SCENARIO]["run_id"]) == [f"day{n}" for n in range(1, 9)]
+
+
+def test_run_median_ci_keeps_the_prompt_set_fixed(frame):
+    """The history plots one prompt set's median run after run, so its CI is the spread of that
+    median when the same prompts are measured again: resampled within each prompt. One prompt's
+    rows: the single-run report's bootstrap interval (small-sample widening aside). A scaled copy of a real run with
+    18 prompts and a known per-request noise: the interval covers the known median close to as
+    often as it says (a percentile bootstrap of 3 repeats runs a little short), where resampling
+    across prompts (the report's unit) is several times wider and covers every time."""
+    from scipy.optimize import brentq
+    from scipy.stats import norm
+
+    warm = frame[(frame["status"] == "ok") & ~frame["cold"].astype(bool)]
+    day1 = warm[(warm["run_id"] == "day1") & (warm["scenario"] == KEPT_SCENARIO)]
+    one = day1[day1["prompt_id"] == day1["prompt_id"].iloc[0]]
+    row = run_medians(one).iloc[0]
+    report = bootstrap_median_ci(one["tpot_ms"].tolist(), clusters=observation_labels(one).tolist())
+    # the same draws; widened by sqrt(k / (k - 1)) about the median for k repeats (a resample of k
+    # draws varies (k - 1) / k as much as a new measurement of k would)
+    centre, widen = float(np.median(one["tpot_ms"])), math.sqrt(len(one) / (len(one) - 1))
+    assert row["tpot_ms_lo"] == pytest.approx(centre - widen * (centre - report[0]), rel=1e-9)
+    assert row["tpot_ms_hi"] == pytest.approx(centre + widen * (report[1] - centre), rel=1e-9)
+
+    prompts, repeats, sigma = 18, 3, 0.05
+    real = day1.groupby("prompt_id")["tpot_ms"].median()
+    templates = [day1[day1["prompt_id"] == p].iloc[0] for p in real.index]
+    scale = np.exp(np.linspace(-0.3, 0.3, prompts))
+    base = np.array([real.iloc[j % len(real)] * scale[j] for j in range(prompts)])
+    rows = []
+    for j in range(prompts):
+        for r in range(repeats):
+            copy = templates[j % len(templates)].copy()
+            copy["prompt_id"], copy["repeat"], copy["request_id"] = f"p{j}", r, f"copy|p{j}|{r}"
+            rows.append(copy)
+    template = pd.DataFrame(rows).reset_index(drop=True)
+    cut = lambda t: norm.cdf((np.log(t) - np.log(base)) / sigma).mean() - 0.5  # noqa: E731
+    truth = brentq(cut, base.min() / 2, base.max() * 2)
+    rng = np.random.default_rng(11)
+    ours, across = [], []
+    for _ in range(120):
+        copy = template.assign(tpot_ms=np.repeat(base, repeats) * np.exp(rng.normal(0.0, sigma, len(template))))
+        m = run_medians(copy).iloc[0]
+        ours.append((m["tpot_ms_lo"], m["tpot_ms_hi"]))
+        across.append(bootstrap_median_ci(copy["tpot_ms"].tolist(), clusters=observation_labels(copy).tolist()))
+    ours, across = np.array(ours), np.array(across)
+    covered = np.mean((ours[:, 0] <= truth) & (truth <= ours[:, 1]))
+    covered_across = np.mean((across[:, 0] <= truth) & (truth <= across[:, 1]))
+    width, width_across = np.mean(ours[:, 1] - ours[:, 0]), np.mean(across[:, 1] - across[:, 0])
+    print(f"coverage {covered:.2f} (across prompts {covered_across:.2f}); width ratio {width_across / width:.1f}")
+    assert 0.75 <= covered <= 0.995  # nominal 95 %: a percentile bootstrap of 3 repeats runs short (~86 %)
+    assert covered_across >= 0.99 and width_across > 1.5 * width  # across prompts: wider than it says
+    # each prompt measured once: nothing varies within a prompt, so no CI, with the reason
+    once = run_medians(template.assign(tpot_ms=np.repeat(base, repeats))[template["repeat"] == 0]).iloc[0]
+    assert np.isnan(once["tpot_ms_lo"]) and "each prompt measured once" in ci_text(once, "tpot_ms")
 
 
 def test_current_value_over_last_n_runs_or_last_days(frame, tmp_path_factory):

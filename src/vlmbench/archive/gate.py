@@ -17,8 +17,8 @@ The question is one-sided (did it get slower?) and the answer must hold for the 
    fails the gate alone, which is what ``--confirm`` is for. A run median already carries its own within-run sampling
    noise (every run measures the same prompts and repeats), so ``s`` learned from run medians
    holds the within-run term: it is not added again. Where ``s`` is assumed (too little history:
-   10 %), the within-run term of the new run's median (its bootstrap CI, resampling observations)
-   is added in quadrature, since nothing measured stands behind the assumption.
+   10 %), the within-run term of the new run's median (its bootstrap CI, resampling observations
+   within each prompt) is added in quadrature, since nothing measured stands behind the assumption.
    ``se = s sqrt(1 + c_k / k)``, ``c_k`` the variance factor of a median of ``k`` runs (1 for
    k <= 2, pi/2 beyond).
 4. **Level**: the run's ``m`` tests share one exit code: each at ``alpha / m`` one-sided

@@ -3,10 +3,15 @@ the current value of each series. pandas throughout (groupby, rolling, quantiles
 
 - Rows used: the warm ok rows of :mod:`vlmbench.results.selection`, as everywhere in the reports.
 - Run median of a metric: the median of that run's warm rows of the cell, with the percentile
-  bootstrap CI of :func:`vlmbench.analysis.statistics.bootstrap_median_ci`, resampling observations
-  (:func:`vlmbench.analysis.observations.observation_labels`: the rows of one batched call together,
-  as the reporter and the gate do); no CI from a single observation (``observations`` < 2: the
-  reason is shown instead). Peak memory is the run's maximum over its ok rows instead, the cold
+  bootstrap CI of :func:`vlmbench.analysis.statistics.bootstrap_median_ci` **stratified by prompt**:
+  a history compares runs of the same prompts, so the CI says how far this prompt set's median
+  moves when the same prompts are measured again: each resample redraws every prompt's repeats
+  (observations, :func:`vlmbench.analysis.observations.observation_labels`: the rows of one
+  batched call together) within that prompt (:func:`~vlmbench.analysis.observations.observation_strata`),
+  never one prompt in another's place. The single-run report's CI resamples across prompts (the
+  typical request of the prompt set), which here added the spread between prompts that is the
+  same in every run. No CI from a single observation, nor where each prompt was measured once
+  (the reason is shown instead). Peak memory is the run's maximum over its ok rows instead, the cold
   one included (a peak, not a distribution; ``results.selection``), without CI.
 - Run time: the run's ``started_at`` from its manifest (``run_started_at``, archives), else the
   earliest row's ``started_at``.
@@ -23,7 +28,7 @@ from typing import Callable, Optional
 import numpy as np
 import pandas as pd
 
-from vlmbench.analysis.observations import observation_labels
+from vlmbench.analysis.observations import observation_labels, observation_strata
 from vlmbench.analysis.statistics import bootstrap_median_ci, ci_missing_reason
 from vlmbench.results.selection import PEAK_MEMORY, ok_mask, warm_ok, with_peak_memory
 from vlmbench.vocab.metrics import Metric, metrics
@@ -88,9 +93,10 @@ def config_changes(old: str, new: str) -> list[str]:
     return [f"{k} {a.get(k) or '–'} -> {b.get(k) or '–'}" for k in dict.fromkeys([*a, *b]) if a.get(k) != b.get(k)]
 
 
-def _ci(values: pd.Series, units: pd.Series) -> tuple[float, float]:
-    """Bootstrap CI of the median, resampling observations (a batched call's rows together)."""
-    ci = bootstrap_median_ci(values.tolist(), clusters=units.tolist())
+def _ci(values: pd.Series, units: pd.Series, strata: pd.Series) -> tuple[float, float]:
+    """Bootstrap CI of the median, resampling observations (a batched call's rows together) within
+    each prompt."""
+    ci = bootstrap_median_ci(values.tolist(), clusters=units.tolist(), strata=strata.tolist())
     return ci if ci is not None else (np.nan, np.nan)
 
 
@@ -104,9 +110,9 @@ def run_medians(frame: pd.DataFrame, keys: tuple[str, ...] = SERIES_KEYS, ci: bo
         ok = with_config(ok)
     by = list(keys) + ["run_id"]
     if ok.empty:
-        return pd.DataFrame(columns=by + ["run_time", "n", "observations", "size_class", "partial"]
+        return pd.DataFrame(columns=by + ["run_time", "n", "observations", "most_per_prompt", "size_class", "partial"]
                             + [f"{m.column}{s}" for m in METRICS for s in ("", "_lo", "_hi")])
-    ok = ok.assign(_unit=observation_labels(ok))
+    ok = ok.assign(_unit=observation_labels(ok), _stratum=observation_strata(ok))
     groups = ok.groupby(by, dropna=False, sort=False)
     out = groups[[m.column for m in METRICS if m.distribution]].median()
     # a run's peak memory is the maximum over its ok rows, the cold one included (results.selection);
@@ -118,7 +124,7 @@ def run_medians(frame: pd.DataFrame, keys: tuple[str, ...] = SERIES_KEYS, ci: bo
         if m.distribution and not ci:
             out[f"{m.column}_lo"] = out[f"{m.column}_hi"] = np.nan
         elif m.distribution:  # groups iterate in the order of the medians above (sort=False)
-            ci = [_ci(pd.to_numeric(g[m.column], errors="coerce"), g["_unit"]) for _, g in groups]
+            ci = [_ci(pd.to_numeric(g[m.column], errors="coerce"), g["_unit"], g["_stratum"]) for _, g in groups]
             out[f"{m.column}_lo"] = np.asarray([c[0] for c in ci], dtype="float64")
             out[f"{m.column}_hi"] = np.asarray([c[1] for c in ci], dtype="float64")
         else:
@@ -129,6 +135,9 @@ def run_medians(frame: pd.DataFrame, keys: tuple[str, ...] = SERIES_KEYS, ci: bo
     out["run_time"] = started
     out["n"] = groups.size()
     out["observations"] = groups["_unit"].nunique()  # independent units: fewer than 2 gives no CI
+    # the most observations of one prompt: 1 (each prompt measured once) gives no within-prompt CI
+    out["most_per_prompt"] = ok.groupby(by + ["_stratum"], dropna=False, sort=False)["_unit"].nunique() \
+        .groupby(level=list(range(len(by))), dropna=False, sort=False).max()
     out["size_class"] = groups["size_class"].first() if "size_class" in ok.columns else None
     out["partial"] = groups["partial"].first().fillna(False).astype(bool) if "partial" in ok.columns else False
     out["run_dir"] = groups["run_dir"].first()
@@ -147,8 +156,9 @@ def ci_text(row: pd.Series, column: str, fmt: Callable[[float], str] = lambda v:
     metric = METRIC_BY_COLUMN.get(column)
     if metric is not None and not metric.distribution:
         return "(a peak: no CI)"
-    units = row.get("observations")
-    reason = ci_missing_reason(int(units)) if units is not None and units == units else ""
+    units, most = row.get("observations"), row.get("most_per_prompt")
+    reason = ci_missing_reason(int(units), int(most) if most is not None and most == most else None) \
+        if units is not None and units == units else ""
     return f"({reason or 'no CI'})"
 
 
