@@ -37,6 +37,11 @@ class Metric:
         inside = ", ".join(x for x in (unit, scope) if x)
         return f"{head} ({inside})" if inside else head
 
+    def title(self, rest: str = "") -> str:
+        """A chart title about this metric: its label, first letter capitalised, then ``rest``
+        ("Decode tokens/s by model")."""
+        return f"{self.label[:1].upper()}{self.label[1:]} {rest}".strip()
+
     def cost_ratio(self, old: float, new: float) -> float:
         """new / old oriented as a cost: > 1 is always worse (old / new for a rate)."""
         return old / new if self.higher_is_better else new / old

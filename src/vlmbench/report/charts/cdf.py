@@ -16,9 +16,9 @@ from vlmbench.report.charts.style import ChartContext, new_figure, style_axes
 from vlmbench.vocab.metrics import metric
 
 NAME = "latency_cdf"
-TITLE = "Latency CDF per model (TTFT and E2E)"
 PANELS = (("ttft_user_ms", metric("ttft_user_ms").heading() + ": request → first token"),
           ("e2e_ms", metric("e2e_ms").heading() + ": start → last token"))
+TITLE = "Latency CDF per model (" + " and ".join(metric(column).label for column, _ in PANELS) + ")"
 
 
 def draw(ctx: ChartContext) -> Optional[Figure]:

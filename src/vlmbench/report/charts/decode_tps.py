@@ -14,11 +14,11 @@ from vlmbench.report.charts.style import ChartContext
 from vlmbench.vocab.metrics import metric
 
 NAME = "decode_tps_by_model"
-TITLE = "Decode tokens/s by model (p50 bar, dots = requests)"
 COLUMN = "decode_tps"  # request-row column; the summary has COLUMN_p50
+TITLE = metric(COLUMN).title("by model (p50 bar, dots = requests)")
 
 
 def draw(ctx: ChartContext) -> Optional[Figure]:
-    return bar_chart(ctx, what="Decode tokens/s by model",
+    return bar_chart(ctx, what=metric(COLUMN).title("by model"),
                      xlabel=metric(COLUMN).heading() + ": (n_out − 1) / (t_last − t_first)",
                      bars=[Bars(f"{COLUMN}_p50", "p50")], dots=COLUMN)

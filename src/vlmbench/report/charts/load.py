@@ -66,7 +66,7 @@ def draw(ctx: ChartContext) -> Optional[Figure]:
     left.set_xlabel(xlabel)
     left.set_ylabel(metric("window_output_tps").heading())
     right.set_xlabel(xlabel)
-    right.set_ylabel("latency p50 (ms)")
+    right.set_ylabel(f"latency p50 ({metric('ttft_user_ms').unit})")
     for ax in (left, right):
         if wide(y for line in ax.get_lines() for y in line.get_ydata()):
             ax.set_yscale("log")

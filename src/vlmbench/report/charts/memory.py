@@ -16,7 +16,7 @@ from vlmbench.report.charts.style import ChartContext
 from vlmbench.vocab.metrics import PEAK_MEMORY, metric
 
 NAME = "peak_memory"
-TITLE = "Peak memory by model (MiB)"
+TITLE = metric(PEAK_MEMORY).title(f"by model ({metric(PEAK_MEMORY).unit})")
 KINDS: tuple[Bars, ...] = (
     Bars("peak_rss_mb_max", "process RSS (host)", "#8da0cb"),
     Bars("peak_cuda_allocated_mb_max", "CUDA allocated", "#66c2a5"),
@@ -27,5 +27,5 @@ WEIGHTS = Tick("weights_mb", "weights", size=20, width=2, color="black", zorder=
 
 
 def draw(ctx: ChartContext) -> Optional[Figure]:
-    return bar_chart(ctx, what="Peak memory by model", xlabel=metric(PEAK_MEMORY).heading(), bars=KINDS,
+    return bar_chart(ctx, what=metric(PEAK_MEMORY).title("by model"), xlabel=metric(PEAK_MEMORY).heading(), bars=KINDS,
                      ticks=[WEIGHTS])

@@ -17,13 +17,15 @@ from vlmbench.report.charts.style import ChartContext, new_figure, style_axes
 from vlmbench.vocab.metrics import metric
 
 NAME = "ttft_vs_tps_pareto"
-TITLE = "TTFT vs decode tokens/s (Pareto front marked)"
+X, Y = metric("ttft_user_ms"), metric("decode_tps")  # summary fields X.column_p50, Y.column_p50
+TITLE = X.title(f"vs {Y.label} (Pareto front marked)")
 LABEL_OFFSETS = (6, -8, 16, -18)  # points; alternate so labels of nearby points do not overlap
 
 
 def draw(ctx: ChartContext) -> Optional[Figure]:
-    points = [(i, s["ttft_user_ms_p50"], s["decode_tps_p50"]) for i, s in enumerate(ctx.summaries)
-              if s["ttft_user_ms_p50"] is not None and s["decode_tps_p50"] is not None]
+    x_field, y_field = f"{X.column}_p50", f"{Y.column}_p50"
+    points = [(i, s[x_field], s[y_field]) for i, s in enumerate(ctx.summaries)
+              if s[x_field] is not None and s[y_field] is not None]
     if not points:
         return None
     fig = new_figure(ctx, height_in=5.2)
@@ -40,12 +42,12 @@ def draw(ctx: ChartContext) -> Optional[Figure]:
     if front_points:
         xs, ys = zip(*front_points)
         ax.plot(xs, ys, linestyle="--", color="#333333", linewidth=1, zorder=2,
-                label="Pareto front (lower TTFT, higher tokens/s)", marker="o", markerfacecolor="none",
+                label=f"Pareto front (lower {X.label}, higher {Y.label})", marker="o", markerfacecolor="none",
                 markersize=12)
         ax.legend(fontsize=8, loc="best", framealpha=0.9)
     log_x, log_y = wide(x for _, x, _ in points), wide(y for _, _, y in points)
-    ax.set_xlabel(metric("ttft_user_ms").heading("p50") + "  ← better" + (LOG_NOTE if log_x else ""))
-    ax.set_ylabel(metric("decode_tps").heading("p50") + "  ↑ better" + (LOG_NOTE if log_y else ""))
+    ax.set_xlabel(X.heading("p50") + "  ← better" + (LOG_NOTE if log_x else ""))
+    ax.set_ylabel(Y.heading("p50") + "  ↑ better" + (LOG_NOTE if log_y else ""))
     ax.margins(x=0.25, y=0.15)
     if log_x:
         ax.set_xscale("log")
@@ -55,6 +57,6 @@ def draw(ctx: ChartContext) -> Optional[Figure]:
         ax.set_yscale("log")
     else:
         ax.set_ylim(bottom=0)
-    ax.set_title(ctx.title("TTFT vs decode tokens/s"), fontsize=10.5)
+    ax.set_title(ctx.title(X.title(f"vs {Y.label}")), fontsize=10.5)
     style_axes(ax, "both")
     return fig

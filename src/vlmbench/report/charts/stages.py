@@ -16,30 +16,34 @@ from vlmbench.analysis.statistics import percentile
 from vlmbench.report.charts.scale import panels
 from vlmbench.report.charts.style import ChartContext, label_rows, new_figure, plain_numbers, style_axes
 from vlmbench.report.groups import RequestGroup
+from vlmbench.vocab.metrics import metric
 
 NAME = "stage_breakdown"
-TITLE = "Stage breakdown (median ms of each stage)"
+PREPROCESS, VISION, PREFILL, TTFT = (metric(c) for c in ("preprocess_ms", "vision_ms", "prefill_ms", "ttft_ms"))
+OTHER, DECODE = f"other {TTFT.label}", "decode"
+UNIT = TTFT.unit  # every segment is a time in the registry's unit of TTFT
+TITLE = f"Stage breakdown (median {UNIT} of each stage)"
 SEGMENTS: tuple[tuple[str, str], ...] = (
-    ("preprocess", "#8da0cb"), ("vision", "#66c2a5"), ("prefill", "#fc8d62"),
-    ("other TTFT", "#bbbbbb"), ("decode", "#e78ac3"),
+    (PREPROCESS.label, "#8da0cb"), (VISION.label, "#66c2a5"), (PREFILL.label, "#fc8d62"),
+    (OTHER, "#bbbbbb"), (DECODE, "#e78ac3"),
 )
 
 
 def _segments(row: dict[str, Any]) -> dict[str, Optional[float]]:
-    ttft, e2e = row.get("ttft_ms"), row.get("e2e_ms")
-    vision, prefill = row.get("vision_ms"), row.get("prefill_ms")
+    ttft, e2e = row.get(TTFT.column), row.get("e2e_ms")
+    vision, prefill = row.get(VISION.column), row.get(PREFILL.column)
     other = None if ttft is None else max(0.0, ttft - (vision or 0.0) - (prefill or 0.0))
     return {
-        "preprocess": row.get("preprocess_ms"),
-        "vision": vision,
-        "prefill": prefill,
-        "other TTFT": other,
-        "decode": None if ttft is None or e2e is None else e2e - ttft,
+        PREPROCESS.label: row.get(PREPROCESS.column),
+        VISION.label: vision,
+        PREFILL.label: prefill,
+        OTHER: other,
+        DECODE: None if ttft is None or e2e is None else e2e - ttft,
     }
 
 
 def stage_medians(group: RequestGroup) -> dict[str, float]:
-    """Median (ms) of each segment over warm rows; a segment never measured is 0 in the stack."""
+    """Median (in UNIT) of each segment over warm rows; a segment never measured is 0 in the stack."""
     per_row = [_segments(r) for r in group.warm_rows]
     out = {}
     for name, _ in SEGMENTS:
@@ -57,7 +61,8 @@ def draw(ctx: ChartContext) -> Optional[Figure]:
     layout = panels(ctx.groups, [[sum(m.values())] for m in medians], allow_log=False)
     fig = new_figure(ctx, len(ctx.groups) + 2 * (len(layout) - 1))
     axes = fig.subplots(len(layout), 1, squeeze=False, height_ratios=[len(p.indices) for p in layout])[:, 0]
-    title = ctx.title("Where the time goes: preprocess / vision / prefill / decode")
+    title = ctx.title("Where the time goes: " + " / ".join(m.label for m in (PREPROCESS, VISION, PREFILL))
+                      + f" / {DECODE}")
     for n, (ax, panel) in enumerate(zip(axes, layout)):
         rows = [medians[i] for i in panel.indices]
         left = [0.0] * len(rows)
@@ -67,7 +72,7 @@ def draw(ctx: ChartContext) -> Optional[Figure]:
                     edgecolor="white", linewidth=0.6)
             left = [a + b for a, b in zip(left, widths)]
         label_rows(ax, [ctx.labels[i] for i in panel.indices])
-        ax.set_xlabel("time (ms), median of each stage over warm requests")
+        ax.set_xlabel(f"time ({UNIT}), median of each stage over warm requests")
         plain_numbers(ax.xaxis)
         if panel.name:
             ax.set_title(panel.name, fontsize=9.5, loc="left")

@@ -16,7 +16,8 @@ from vlmbench.report.charts.style import ChartContext, new_figure, plain, plain_
 from vlmbench.vocab.metrics import metric
 
 NAME = "ttft_vs_visual_tokens"
-TITLE = "TTFT against visual tokens (points: requests; line: fitted cost)"
+FITTED = "ttft_ms"  # the fitted request-row column
+TITLE = metric(FITTED).title("against visual tokens (points: requests; line: fitted cost)")
 COLUMNS = 2
 
 
@@ -25,7 +26,8 @@ def fit_label(fit) -> str:
     low, high = ci["ms_per_1k_tokens_ci_low"], ci["ms_per_1k_tokens_ci_high"]
     band = f" [{low:,.1f}, {high:,.1f}]" if low is not None else ""
     quad = " + quadratic" if fit.c is not None else ""
-    return f"{fit.ms_per_1k:,.1f} ms / 1k tokens{band}, intercept {fit.a:,.1f} ms{quad}"
+    unit = metric(FITTED).unit
+    return f"{fit.ms_per_1k:,.1f} {unit} / 1k tokens{band}, intercept {fit.a:,.1f} {unit}{quad}"
 
 
 def panel_title(key: dict) -> str:
@@ -35,14 +37,14 @@ def panel_title(key: dict) -> str:
 
 def draw(ctx: ChartContext) -> Optional[Figure]:
     frame = pd.concat([g.frame for g in ctx.groups], ignore_index=True) if ctx.groups else pd.DataFrame()
-    fits = [f for f in fit_all(frame, ("ttft_ms",)) if f.fitted]
+    fits = [f for f in fit_all(frame, (FITTED,)) if f.fitted]
     if not fits:
         return None
     rows = math.ceil(len(fits) / COLUMNS)
     cols = min(COLUMNS, len(fits))
     fig = new_figure(ctx, height_in=1.2 + 3.0 * rows)
     axes = fig.subplots(rows, cols, squeeze=False)
-    fig.suptitle(ctx.title("TTFT against visual tokens"), fontsize=10)
+    fig.suptitle(ctx.title(metric(FITTED).title("against visual tokens")), fontsize=10)
     for index, fit in enumerate(fits):
         ax = axes[index // cols][index % cols]
         x = np.asarray([p[0] for p in fit.points])
@@ -52,7 +54,7 @@ def draw(ctx: ChartContext) -> Optional[Figure]:
         ax.plot(line, fit.predict(line), color="#333333", linewidth=1.4, label="fit")
         ax.set_title(panel_title(fit.key) + "\n" + plain(fit_label(fit)), fontsize=8)
         ax.set_xlabel("visual tokens", fontsize=8)
-        ax.set_ylabel(metric("ttft_ms").heading(), fontsize=8)
+        ax.set_ylabel(metric(FITTED).heading(), fontsize=8)
         plain_numbers(ax.yaxis)
         style_axes(ax, "both")
     for index in range(len(fits), rows * cols):
