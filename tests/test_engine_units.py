@@ -165,8 +165,8 @@ def test_supervisor_stops_the_whole_tree(tmp_path, how):
 def test_bad_engine_input_is_one_line_exit_2(tmp_path):
     cases = [
         (["--engine", "nope"], {}, "--engine 'nope': unknown engine; known: sglang, transformers, vllm"),
-        (["--engine", "vllm"], {"VLMBENCH_ENGINES_DIR": str(tmp_path / "none")},
-         "not installed; run `vlmbench engine install vllm`"),
+        (["--engine", "vllm", "--engines-dir", str(tmp_path / "none")], {},
+         f"not installed in {tmp_path / 'none'}; run `vlmbench engine install vllm --engines-dir {tmp_path / 'none'}`"),
         (["--engine", "sglang"], {}, "sglang-kernel-cpu"),
     ]
     for extra, env, needle in cases:

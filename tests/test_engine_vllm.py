@@ -178,3 +178,83 @@ def test_report_puts_engine_figures_beside_the_clients(engine_run, tmp_path):
     html = (tmp_path / "report" / "index.html").read_text()
     assert "Engine figures beside the client" in html and windows[-1]["window"] in html
     assert {s["stack"] for s in report.summaries} == {windows[0]["stack"]}
+
+
+TESTS = Path(__file__).resolve().parent
+SECOND = "llava-tiny-hd64-second"  # the same tiny LLaVA under a second id (tests/plugins/engine_models.py)
+
+
+def _engine_of(parent: psutil.Process, served: str) -> psutil.Process | None:
+    """The vLLM API server vlmbench (``parent``) started for the model served as ``served``."""
+    for p in parent.children(recursive=True):
+        try:
+            cmd = p.cmdline()
+        except psutil.Error:
+            continue
+        if "vllm.entrypoints.openai.api_server" in cmd and served in cmd:
+            return p
+    return None
+
+
+def test_engine_dies_mid_window_and_the_next_model_goes_on(tmp_path):
+    """The engine is SIGKILLed in the middle of a load window (after the cold request, the warmup and two
+    of the window's requests finished, by its own /metrics): rows measured before stay on disk as ok,
+    the window's unfinished ones become errors naming the engine's death and its log's last lines, and
+    the run's next model starts its own engine and measures (ok rows)."""
+    import urllib.request
+
+    from vlmbench.results.reader import read_rows
+
+    env = dict(os.environ, HF_HUB_OFFLINE="1",
+               PYTHONPATH=os.pathsep.join(p for p in (str(TESTS), os.environ.get("PYTHONPATH", "")) if p))
+    repeats = 60  # one prompt: a cold request, then a sequential window of 59 at 64 tokens (seconds long)
+    proc = subprocess.Popen([sys.executable, "-m", "vlmbench", "run", "--plugin", "plugins.engine_models",
+                             "--engine", "vllm", "--model", MODEL, "--model", SECOND,
+                             "--prompts", "diagram-shapes-336x336", "--repeats", str(repeats), "--warmup", "1",
+                             "--max-new-tokens", "64", "--out", str(tmp_path), "--run-id", "t", "--no-progress"],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    parent = psutil.Process(proc.pid)
+    killed = None
+    try:
+        deadline = time.monotonic() + 900
+        while killed is None and time.monotonic() < deadline and proc.poll() is None:
+            engine = _engine_of(parent, MODEL)
+            cmd = engine.cmdline() if engine is not None else []
+            if "--port" in cmd:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{cmd[cmd.index('--port') + 1]}/metrics",
+                                                timeout=2) as resp:
+                        text = resp.read().decode()
+                    done = sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                               if line.startswith("vllm:request_success_total{"))
+                except (OSError, ValueError, IndexError):
+                    done = 0
+                if done >= 4:  # cold + warmup + 2 measured in the window
+                    engine.send_signal(signal.SIGKILL)
+                    killed = engine.pid
+            time.sleep(0.05)
+        assert killed is not None, "the first model's engine should have been serving"
+        _, stderr = proc.communicate(timeout=900)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, stderr[-3000:]  # some rows measured: the run itself succeeded
+    rows = read_rows(tmp_path / "t" / "requests.csv")
+    first = [r for r in rows if r["model_id"] == MODEL]
+    second = [r for r in rows if r["model_id"] == SECOND]
+    assert len(first) == repeats and len(second) == repeats  # every planned row is on disk, none twice
+    cold = [r for r in first if r["cold"]]
+    window = [r for r in first if not r["cold"]]
+    assert len(cold) == 1 and cold[0]["status"] == "ok" and cold[0]["ttft_ms"] > 0
+    ok = [r for r in window if r["status"] == "ok"]
+    failed = [r for r in window if r["status"] != "ok"]
+    assert len(ok) >= 2 and all(r["ttft_ms"] > 0 and r["n_output_tokens"] == 64 for r in ok)  # measured before
+    assert failed and len(ok) + len(failed) == repeats - 1
+    for r in failed:
+        assert r["status"] == "error" and r["error"].startswith("engine_died: the engine died (killed by SIGKILL)")
+        assert "last log lines:" in r["error"] and "the engine exited unasked" in r["error"], r["error"]
+    assert all(r["status"] == "ok" and r["ttft_ms"] > 0 for r in second), {r["error"] for r in second}
+    manifest = json.loads((tmp_path / "t" / "manifest.json").read_text())["models"]
+    ports = [m["engine"]["command"][m["engine"]["command"].index("--port") + 1] for m in manifest.values()]
+    assert len(set(ports)) == 2  # each model had its own engine
+    assert all(no_engine_left(port, within_s=10) for port in ports)

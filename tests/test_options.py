@@ -27,7 +27,7 @@ RELEASED_FLAGS = {
     "--images-per-request",
     # serving engines (issue 22)
     "--engine", "--engine-python", "--engine-arg", "--engine-start-timeout", "--engine-host", "--engine-port",
-    "--engine-recipe",
+    "--engine-recipe", "--engines-dir",
 }
 RELEASED_SUITE_KEYS = {
     "name", "description", "models", "weights", "backend", "device", "dtype", "prompts", "promptset", "repeats",
@@ -35,6 +35,7 @@ RELEASED_SUITE_KEYS = {
     "model_timeout_s", "request_timeout_s", "trust_remote_code", "images", "image_format", "images_per_request",
     "dataset", "image_grid", "cache_states",
     "engine",  # serving engines (issue 22): a name or {name, python, args, ...}
+    "engines_dir",
 }
 
 

@@ -1,5 +1,5 @@
 """Software and driver changes between two runs, from their manifests' fingerprints: the fields
-``report/fingerprints.py`` compares (hardware and software) plus the git commit, which matters
+``report/fingerprints.py`` compares (hardware, software, a serving engine's) plus the git commit, which matters
 here (a scheduled run that got slower after a commit should say so)."""
 
 from __future__ import annotations
@@ -7,10 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from vlmbench.measure.fingerprint import HARDWARE_FIELDS, SOFTWARE_FIELDS, lookup
+from vlmbench.measure.fingerprint import ENGINE_FIELDS, HARDWARE_FIELDS, SOFTWARE_FIELDS, lookup
 from vlmbench.results.manifest import read_manifest
 
-FIELDS: tuple[str, ...] = SOFTWARE_FIELDS + HARDWARE_FIELDS + ("git_commit",)
+FIELDS: tuple[str, ...] = SOFTWARE_FIELDS + HARDWARE_FIELDS + ENGINE_FIELDS + ("git_commit",)
 
 
 def manifest_environment(run_dir: str | Path) -> dict[str, Any]:

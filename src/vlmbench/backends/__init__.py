@@ -67,3 +67,15 @@ def capabilities(name: Any) -> Capabilities:
 def manifest_facts(name: str) -> dict[str, Any]:
     """``manifest.json``'s ``backend``: its name and capabilities."""
     return {"name": name, **dataclasses.asdict(capabilities(name))}
+
+
+def run_fingerprint(config: Any) -> dict[str, Any]:
+    """The fingerprint a run records and report/archive compare: the machine's (``measure/fingerprint.py``)
+    and the sections its backend adds (an engine's version, torch/CUDA and command lines)."""
+    from vlmbench.measure.fingerprint import fingerprint
+
+    try:
+        facts = backend_class(config.backend).environment_facts(config)
+    except UsageError as exc:  # e.g. a campaign node without the engine: its job fails with this reason
+        facts = {"unavailable": str(exc)}
+    return {**fingerprint(), **facts}

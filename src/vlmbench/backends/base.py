@@ -61,6 +61,12 @@ class Backend(ABC):
         return None
 
     @classmethod
+    def environment_facts(cls, config: RunConfig) -> dict[str, Any]:
+        """Sections this backend adds to the run's fingerprint (``manifest.json`` -> ``environment``)
+        beside the machine's: facts that change what timings mean (an engine's version and command line)."""
+        return {}
+
+    @classmethod
     def fallback_columns(cls, config: RunConfig) -> dict[str, Any]:
         """Columns for rows the runner writes itself when a worker dies before loading."""
         return {"backend": config.backend, "device": config.device}

@@ -28,6 +28,11 @@ from vlmbench.errors import UsageError
 from vlmbench.promptset import PromptSet
 from vlmbench.results.schema import Status
 
+ERROR_CHARS = 2000
+# After requests of a window failed: how long an engine that neither answers GET /health nor has exited
+# may take to be torn down by its supervisor (its grace time, 10 s, and the SIGKILL after) before it
+# counts as hung and is stopped.
+DEATH_WAIT_S = 30.0
 ENGINE_DTYPES = {"auto": "auto", "float32": "float32", "bfloat16": "bfloat16", "float16": "float16"}
 
 
@@ -36,7 +41,7 @@ def engine_python(config: RunConfig, engine: Any, here: bool = True) -> Optional
     ``vlmbench engine install NAME`` built, else an error naming that command. ``here=False`` (a campaign
     target: the engine runs on a cluster node, whose environment the node checks when it starts it): only
     what does not depend on the machine is checked, and None is returned."""
-    from vlmbench.engines.install import installed, venv_python
+    from vlmbench.engines.install import engines_dir, installed, venv_python
 
     if config.engine_python:
         if not here:
@@ -50,12 +55,14 @@ def engine_python(config: RunConfig, engine: Any, here: bool = True) -> Optional
                          f"{engine.not_on_cpu}")
     if not here:
         return None
-    python = venv_python(engine.name)
+    python = venv_python(engine.name, config.engines_dir)
     if engine.default_python() and not python.exists():
         return engine.default_python()
-    if installed(engine.name) is None or not python.exists():
-        raise UsageError(f"--engine {engine.name}: not installed; run `vlmbench engine install {engine.name}` "
-                         f"(or name an interpreter that has it with --engine-python)")
+    if installed(engine.name, config.engines_dir) is None or not python.exists():
+        flag = f" --engines-dir {config.engines_dir}" if config.engines_dir else ""
+        raise UsageError(f"--engine {engine.name}: not installed in {engines_dir(config.engines_dir)}; run "
+                         f"`vlmbench engine install {engine.name}{flag}` (or name an interpreter that has it with "
+                         "--engine-python)")
     return str(python)
 
 
@@ -95,6 +102,32 @@ class EngineBackend(OpenAIBackend):
         cls.validate_load(config)
 
     @classmethod
+    def environment_facts(cls, config: RunConfig) -> dict[str, Any]:
+        """The fingerprint's ``engine`` section: name, version, the engine environment's torch and CUDA, and
+        per model the command line that starts it, with the interpreter, the model folder and the port
+        as placeholders (they differ between machines and starts without changing what is measured)."""
+        from vlmbench.catalog import get
+        from vlmbench.engines import get_engine
+
+        engine = get_engine(config.engine)
+        python = engine_python(config, engine)
+        version, torch = _versions(config, engine, python)
+        commands = {}
+        for model in config.models:
+            if config.weights == "random":
+                model_type = str(get(model).build_config().model_type)
+            else:
+                model_type = _model_type_of(_pretrained_source(model))
+            cfg = config.for_model(model)
+            _, _, launch = _launch(cfg, engine, python, Path(MODEL_MARK), engine.served_name(model, MODEL_MARK),
+                                   model_type, 0)
+            argv = [PYTHON_MARK if arg == python else arg for arg in launch.argv]
+            if "--port" in argv[:-1]:
+                argv[argv.index("--port") + 1] = PORT_MARK
+            commands[model] = " ".join(argv)
+        return {"engine": {"name": engine.name, "version": version, **torch, "commands": commands}}
+
+    @classmethod
     def fallback_columns(cls, config: RunConfig) -> dict[str, Any]:
         return {"backend": cls.name, "device": config.device, "weights": config.weights,
                 "stack": config.engine, "hardware": _hardware(config.device)}
@@ -103,11 +136,9 @@ class EngineBackend(OpenAIBackend):
     def load(self) -> dict[str, Any]:
         from vlmbench.catalog import get
         from vlmbench.engines import get_engine
-        from vlmbench.engines.base import LaunchSpec
         from vlmbench.engines.export import export_folder
-        from vlmbench.engines.install import distribution_version, engines_dir
+        from vlmbench.engines.install import engines_dir
         from vlmbench.engines.process import EngineProcess, EngineStartError, check_port_free, free_port
-        from vlmbench.engines import recipes
 
         cfg = self.config
         self.engine = engine = get_engine(cfg.engine)
@@ -116,37 +147,27 @@ class EngineBackend(OpenAIBackend):
         t0 = time.perf_counter()
         if dummy:
             entry = get(self.spec.model)
-            folder: Path | str = export_folder(entry, engines_dir() / "models", engine, cfg.device)
+            folder: Path | str = export_folder(entry, engines_dir(cfg.engines_dir) / "models", engine, cfg.device)
             if engine.needs_weights:
                 from vlmbench.engines.export import with_random_weights
 
                 folder = with_random_weights(entry, Path(folder), cfg.seed)
             model_type = str(entry.build_config().model_type)
         else:
-            folder = self._pretrained_source()
+            folder = _pretrained_source(self.spec.model)
             model_type = _model_type_of(folder)
         host = cfg.engine_host
         if cfg.engine_port is not None:
             check_port_free(host, cfg.engine_port)
         port = cfg.engine_port or free_port(host)
-        env_lib = Path(python).parent.parent / "lib"
-        recipe_path = recipes.find(engine.name, model_type, cfg.engine_recipe)
-        self.recipe = recipes.resolve(recipe_path, "cpu" if cfg.device.startswith("cpu") else "cuda", env_lib)
         self._served = engine.served_name(self.spec.model, str(folder))
-        spec = LaunchSpec(model_dir=Path(folder) if dummy else folder, served_name=self._served, host=host,
-                          port=port, device=cfg.device, dtype=ENGINE_DTYPES[cfg.dtype],
-                          dummy_weights=dummy and not engine.needs_weights,
-                          recipe_args=self.recipe.args, user_args=tuple(cfg.engine_args),
-                          trust_remote_code=cfg.trust_remote_code)
-        launch = engine.launch(spec, python)
+        spec, self.recipe, launch = _launch(cfg, engine, python, Path(folder) if dummy else folder, self._served,
+                                            model_type, port)
         env = {**self.recipe.env, **launch.env}
-        plan = engine.install_plan("cpu" if cfg.device.startswith("cpu") else "cuda")
-        self.version = (distribution_version(python, plan.package) if plan else None) \
-            or distribution_version(python, engine.package)
+        self.version, self.torch = _versions(cfg, engine, python)
         self.stack = f"{engine.name}-{self.version}+{self.recipe.hash}"
-        self.torch = _torch_versions(python)
         url_host = f"[{host}]" if ":" in host else host
-        log = engines_dir() / "logs" / f"{time.strftime('%Y%m%dT%H%M%S')}-{self.spec.model.replace('/', '_')}-{port}.log"
+        log = engines_dir(cfg.engines_dir) / "logs" / f"{time.strftime('%Y%m%dT%H%M%S')}-{self.spec.model.replace('/', '_')}-{port}.log"
         self.process = EngineProcess(launch.argv, env, log, f"http://{url_host}:{port}", engine.health_path)
         self.command = launch.argv
         self.env = env
@@ -171,14 +192,6 @@ class EngineBackend(OpenAIBackend):
     def served_name(self) -> str:
         return getattr(self, "_served", self.spec.model)
 
-    def _pretrained_source(self) -> str:
-        from vlmbench.catalog import get, has
-
-        if has(self.spec.model):
-            return get(self.spec.model).checkpoints[0]
-        path = Path(self.spec.model).expanduser()
-        return str(path) if path.exists() else self.spec.model
-
     def manifest_info(self) -> dict[str, Any]:
         info = super().manifest_info()
         info["engine"] = {
@@ -199,39 +212,87 @@ class EngineBackend(OpenAIBackend):
 
     def _window(self, builder, cells, promptset, scenario: LoadScenario, mode: LoadMode, window_id: str, emit,
                 cold: bool = False, **window: Any) -> None:
+        """One load window bracketed by /metrics scrapes. An engine that dies in it: the window's rows
+        measured before its death stay ``ok``; its unfinished ones become ``status=error`` naming the death
+        (and the log's last lines); every later window of the model is error rows without a request."""
         from vlmbench.engines import server_metrics
 
-        if self._dead is None and not self.process.alive:
-            self._dead = f"engine died (exit {self.process.proc.returncode}); last log lines: {self.process.tail()}"
+        if self._dead is None:
+            self._dead = self.process.death()
         if self._dead is not None:
             for cell in cells:
-                emit(cell, 0, {"status": Status.ERROR.value, "error": self._dead[:2000], "window_id": window_id,
-                               "weights": self.row_weights, "cold": cold})
+                emit(cell, 0, {"status": Status.ERROR.value, "error": f"not sent: {self._dead}"[:ERROR_CHARS],
+                               "window_id": window_id, "weights": self.row_weights, "cold": cold})
             return
         url = self.process.base_url + (self.engine.metrics_path or "/metrics")
         before = server_metrics.scrape(url) if self.engine.metrics_path else None
         t0 = time.time()
-        emitted = []  # a window may send more requests than its planned cells (a steady-interval window)
-
-        def counted(cell, slot, row):
-            emitted.append(row)
+        rows: list[tuple[Any, int, dict]] = []  # a window may send more requests than its planned cells
+        super()._window(builder, cells, promptset, scenario, mode, window_id,
+                        lambda cell, slot, row: rows.append((cell, slot, row)), cold, **window)
+        if any(row.get("status") != Status.OK.value for _, _, row in rows):
+            self._dead = self.process.gone(within_s=DEATH_WAIT_S)
+        if self._dead is not None:
+            for _, _, row in rows:
+                if row.get("status") != Status.OK.value:
+                    row.update(status=Status.ERROR.value,
+                               error=f"engine_died: {self._dead}; the request: {row.get('error')}"[:ERROR_CHARS])
+        for cell, slot, row in rows:
             emit(cell, slot, row)
-
-        super()._window(builder, cells, promptset, scenario, mode, window_id, counted, cold, **window)
-        after = server_metrics.scrape(url) if self.engine.metrics_path else None
+        after = server_metrics.scrape(url) if self.engine.metrics_path and self._dead is None else None
         delta = server_metrics.delta(before, after)
         self.side(server_metrics.FILE_NAME, server_metrics.window_line({
             "model_id": self.spec.model, "window_id": window_id, "scenario": scenario.name, "stack": self.stack,
-            "started_at": t0, "ended_at": time.time(), "requests": len(emitted),
+            "started_at": t0, "ended_at": time.time(), "requests": len(rows),
             "summary": server_metrics.summary(delta), **delta}))
-        if not self.process.alive:
-            self._dead = f"engine died (exit {self.process.proc.returncode}); last log lines: {self.process.tail()}"
 
     def close(self) -> None:
         super().close()
         process = getattr(self, "process", None)
         if process is not None:
             process.stop()
+
+
+PYTHON_MARK, MODEL_MARK, PORT_MARK = "{python}", "{model}", "{port}"
+
+
+def _pretrained_source(model: str) -> str:
+    from vlmbench.catalog import get, has
+
+    if has(model):
+        return get(model).checkpoints[0]
+    path = Path(model).expanduser()
+    return str(path) if path.exists() else model
+
+
+def _build(device: str) -> str:
+    return "cpu" if device.startswith("cpu") else "cuda"
+
+
+def _launch(cfg: RunConfig, engine: Any, python: str, folder: Path | str, served: str, model_type: str, port: int):
+    """The engine's launch spec, resolved recipe and command line for one model (used to start it, and with
+    placeholders for the run's fingerprint)."""
+    from vlmbench.engines import recipes
+    from vlmbench.engines.base import LaunchSpec
+
+    dummy = cfg.weights == "random"
+    env_lib = Path(python).parent.parent / "lib"
+    recipe = recipes.resolve(recipes.find(engine.name, model_type, cfg.engine_recipe), _build(cfg.device), env_lib)
+    spec = LaunchSpec(model_dir=folder, served_name=served, host=cfg.engine_host, port=port, device=cfg.device,
+                      dtype=ENGINE_DTYPES[cfg.dtype], dummy_weights=dummy and not engine.needs_weights,
+                      recipe_args=recipe.args, user_args=tuple(cfg.engine_args),
+                      trust_remote_code=cfg.trust_remote_code)
+    return spec, recipe, engine.launch(spec, python)
+
+
+def _versions(cfg: RunConfig, engine: Any, python: str) -> tuple[Optional[str], dict[str, Optional[str]]]:
+    """The engine's version and its environment's torch and CUDA versions."""
+    from vlmbench.engines.install import distribution_version
+
+    plan = engine.install_plan(_build(cfg.device))
+    version = (distribution_version(python, plan.package) if plan else None) \
+        or distribution_version(python, engine.package)
+    return version, _torch_versions(python)
 
 
 def _hardware(device: str = "cpu") -> str:

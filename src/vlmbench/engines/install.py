@@ -1,8 +1,8 @@
 """``vlmbench engine install NAME``: an engine's own virtual environment under the project.
 
 An engine pins its own torch (vLLM's CPU build pins torch 2.13.0, vlmbench runs 2.14), so it lives in a
-virtual environment of its own, ``<project>/.engines/<name>/`` (git-ignored), which ``--engine NAME``
-finds by default. An install is a list of typed steps per build (cpu, cuda); each engine module declares
+virtual environment of its own, ``<engines dir>/<name>/`` (``--engines-dir``, default
+``<project>/.engines``, git-ignored), which ``--engine NAME`` finds there. An install is a list of typed steps per build (cpu, cuda); each engine module declares
 its own. Exact versions: the engine's package is pinned in its module; everything it pulls in is pinned by
 a lock file beside this module (``locks/<name>-<build>.txt``), which a first install without one writes
 (``<venv>/vlmbench-freeze.txt``) so it can be committed.
@@ -20,12 +20,12 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Optional
 
 from vlmbench.errors import UsageError
 
 LOCKS = Path(__file__).with_name("locks")
 MARKER = "vlmbench-engine.json"
-ENGINES_DIR_ENV = "VLMBENCH_ENGINES_DIR"
 
 
 def project_root() -> Path:
@@ -38,13 +38,14 @@ def project_root() -> Path:
     return Path.cwd()
 
 
-def engines_dir() -> Path:
-    env = os.environ.get(ENGINES_DIR_ENV)
-    return Path(env) if env else project_root() / ".engines"
+def engines_dir(given: Optional[Path | str] = None) -> Path:
+    """``--engines-dir`` where given, else ``<project>/.engines``: engine environments, exported model
+    folders and engine logs."""
+    return Path(given).expanduser() if given else project_root() / ".engines"
 
 
-def venv_python(name: str) -> Path:
-    return engines_dir() / name / "bin" / "python"
+def venv_python(name: str, root: Optional[Path | str] = None) -> Path:
+    return engines_dir(root) / name / "bin" / "python"
 
 
 def cuda_machine() -> bool:
@@ -195,9 +196,9 @@ def distribution_version(python: Path | str, package: str) -> str | None:
     return proc.stdout.strip() or None if proc.returncode == 0 else None
 
 
-def installed(name: str) -> dict | None:
+def installed(name: str, root: Optional[Path | str] = None) -> dict | None:
     """The marker an install wrote, or None where the engine's environment is absent or unfinished."""
-    marker = engines_dir() / name / MARKER
+    marker = engines_dir(root) / name / MARKER
     try:
         return json.loads(marker.read_text())
     except (OSError, ValueError):

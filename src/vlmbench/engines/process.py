@@ -40,8 +40,10 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def check_port_free(host: str, port: int) -> None:
-    """UsageError naming the port when something listens on it (or it cannot be bound)."""
+    """UsageError naming the port when something listens on it (or it cannot be bound). Connections of
+    an engine stopped before (TIME_WAIT) do not count: the engines bind with SO_REUSEADDR too."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError as exc:
@@ -91,22 +93,58 @@ class EngineProcess:
     def tail(self) -> str:
         return log_tail(self.log_path)
 
+    def healthy(self, timeout_s: float = 2.0) -> bool:
+        """``GET health_path`` answers 200."""
+        try:
+            with urllib.request.urlopen(self.base_url + self.health_path, timeout=timeout_s) as resp:
+                return resp.status == 200
+        except (urllib.error.URLError, OSError, ValueError):
+            return False
+
+    def exit_text(self) -> str:
+        """How the engine ended, from the supervisor's exit status (128 + N: killed by signal N)."""
+        code = self.proc.returncode if self.proc is not None else None
+        if code is None:
+            return "still running"
+        if code > 128:
+            try:
+                return f"killed by {signal.Signals(code - 128).name}"
+            except ValueError:
+                pass
+        return f"exit code {code}"
+
+    def death(self) -> Optional[str]:
+        """None while the engine runs; else one line naming its end and the log's last lines."""
+        if self.alive:
+            return None
+        return f"the engine died ({self.exit_text()}); last log lines: {self.tail()} [log {self.log_path}]"
+
+    def gone(self, within_s: float) -> Optional[str]:
+        """After requests failed: has the engine died? Waits while it neither answers ``GET health_path``
+        nor has exited (a dying engine is torn down by its supervisor within its grace time). An engine
+        that answers is alive (None); one that stays silent for ``within_s`` is stopped and reported."""
+        deadline = time.monotonic() + within_s
+        while self.alive:
+            if self.healthy():
+                return None
+            if time.monotonic() >= deadline:
+                self.stop()
+                return (f"the engine stopped answering GET {self.health_path} for {within_s:g} s and was stopped; "
+                        f"last log lines: {self.tail()} [log {self.log_path}]")
+            time.sleep(POLL_S)
+        return self.death()
+
     def wait_ready(self, timeout_s: float) -> float:
         """Seconds until ``GET health_path`` answered 200; raises EngineStartError (exit or deadline)."""
         assert self.proc is not None and self.started_s is not None
         deadline = self.started_s + timeout_s
-        url = self.base_url + self.health_path
         while True:
             if self.proc.poll() is not None:
-                raise EngineStartError(f"exited (code {self.proc.returncode}) before it was ready; last log lines: "
+                raise EngineStartError(f"exited ({self.exit_text()}) before it was ready; last log lines: "
                                        f"{self.tail()} [log {self.log_path}]")
-            try:
-                with urllib.request.urlopen(url, timeout=2) as resp:
-                    if resp.status == 200:
-                        self.ready_s = time.monotonic() - self.started_s
-                        return self.ready_s
-            except (urllib.error.URLError, OSError, ValueError):
-                pass
+            if self.healthy():
+                self.ready_s = time.monotonic() - self.started_s
+                return self.ready_s
             if time.monotonic() >= deadline:
                 self.stop()
                 raise EngineStartError(f"not ready within --engine-start-timeout {timeout_s:g} s (GET "

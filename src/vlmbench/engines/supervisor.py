@@ -11,7 +11,8 @@ nothing of vlmbench. It
 - starts the engine as the leader of a new process group (its own session), output to LOG;
 - on SIGTERM, SIGINT, end of stdin or the engine's exit: SIGTERM to the engine's group and every
   descendant, up to GRACE_S for them to exit, then SIGKILL to whatever is left; exits with the engine's
-  exit code (or 0 after a requested stop).
+  exit code (128 + N for signal N; 0 after a requested stop). An engine that exits unasked gets a last
+  line in LOG saying so (its code or signal), so the log's tail names its death.
 """
 
 from __future__ import annotations
@@ -116,8 +117,30 @@ def main(argv: list[str]) -> int:
                     stop["asked"] = True
     finally:
         code = engine.poll()
+        if code is not None and not stop["asked"]:
+            _note_exit(log_path, code)
         stop_tree(engine)
-    return 0 if code is None else code
+    if code is None or stop["asked"]:
+        return 0
+    return 128 - code if code < 0 else code
+
+
+def exit_text(code: int) -> str:
+    """``code 1`` / ``signal SIGKILL``: a Popen return code (negative: killed by that signal)."""
+    if code < 0:
+        try:
+            return f"signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"signal {-code}"
+    return f"code {code}"
+
+
+def _note_exit(log_path: str, code: int) -> None:
+    try:
+        with open(log_path, "a") as log:
+            log.write(f"[vlmbench supervisor] the engine exited unasked ({exit_text(code)})\n")
+    except OSError:
+        pass
 
 
 if __name__ == "__main__":

@@ -44,14 +44,15 @@ MAX_ATTEMPTS = 3  # a job's cells are submitted at most this many times (node lo
 _WORKER_ENV = ("CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS")  # Ray's assignment, handed to the model worker
 
 
-def node_fingerprint() -> dict[str, Any]:
-    from vlmbench.measure.fingerprint import fingerprint
+def node_fingerprint(config: Any) -> dict[str, Any]:
+    """This node's fingerprint for a job of ``config`` (with its engine's facts where it starts one)."""
+    from vlmbench.backends import run_fingerprint
 
     context = ray.get_runtime_context()
     threads = os.environ.get("OMP_NUM_THREADS")  # Ray's, from the reservation; the worker applies it
     return {"hostname": socket.gethostname(), "ray_node_id": context.get_node_id(), "pid": os.getpid(),
             "worker_threads": int(threads) if threads and threads.isdigit() else None,
-            "fingerprint": fingerprint()}
+            "fingerprint": run_fingerprint(config)}
 
 
 def _job_task(unit: JobUnit, promptset_args: tuple) -> Iterator[JobMessage]:
@@ -61,7 +62,7 @@ def _job_task(unit: JobUnit, promptset_args: tuple) -> Iterator[JobMessage]:
     from vlmbench.promptset.compose import run_promptset
 
     warm_up_server()  # the fork server imports torch while this process fingerprints the node
-    yield JobStarted(node_fingerprint())
+    yield JobStarted(node_fingerprint(unit.config))
     _version, ids, _root = promptset_args
     unit = replace(unit, promptset=run_promptset(unit.config, ids=ids))
     env = {k: os.environ[k] for k in _WORKER_ENV if k in os.environ}

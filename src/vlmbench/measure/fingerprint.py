@@ -22,6 +22,13 @@ SOFTWARE_FIELDS: tuple[str, ...] = tuple(
                                     "accelerate", "cuda", "cudnn", "driver")
 )
 
+# The section a run on a serving engine adds (backends/engine.py): its version, its environment's torch and
+# CUDA, and per model its command line with the machine's paths and the port left out.
+ENGINE_FIELDS: tuple[str, ...] = tuple(f"engine.{name}" for name in ("name", "version", "torch", "cuda", "commands"))
+# What report and archive compare, by kind.
+COMPARED_FIELDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("hardware", HARDWARE_FIELDS), ("software", SOFTWARE_FIELDS), ("engine", ENGINE_FIELDS))
+
 
 def lookup(data: dict[str, Any], dotted: str) -> Optional[Any]:
     """``data['a']['b']`` for ``'a.b'``; None where a level is missing."""

@@ -85,11 +85,13 @@ def choices(annotation: Any) -> Optional[tuple[Any, ...]]:
     return typing.get_args(inner) if typing.get_origin(inner) is Literal else None
 
 
-def add_arguments(parser: Any, model: type[BaseModel], skip: tuple[str, ...] = ()) -> None:
-    """One argparse option per declared field of ``model``; every default is None, so only what
-    is given on the command line overrides a suite (``dest`` = the field name)."""
+def add_arguments(parser: Any, model: type[BaseModel], skip: tuple[str, ...] = (),
+                  only: Optional[tuple[str, ...]] = None) -> None:
+    """One argparse option per declared field of ``model`` (or of the fields ``only`` names: another
+    command sharing a run option); every default is None, so only what is given on the command line
+    overrides a suite (``dest`` = the field name)."""
     for name, field, opt in options_of(model):
-        if name in skip:
+        if name in skip or (only is not None and name not in only):
             continue
         kwargs: dict[str, Any] = {"dest": name, "default": None, "help": opt.help}
         if opt.action == "bool":

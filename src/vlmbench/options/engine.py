@@ -53,6 +53,10 @@ class EngineOptions(EndpointOptions):
                                     help="address the engine binds (default 127.0.0.1)")] = "127.0.0.1"
     engine_port: Annotated[Optional[int], Opt("--engine-port", metavar="PORT",
                                               help="the engine's port (default: a free one)")] = None
+    engines_dir: Annotated[Optional[str], Opt(
+        "--engines-dir", metavar="DIR", suite=True,
+        help="where engine environments (`vlmbench engine install`), exported model folders and engine logs "
+             "live (default: <project>/.engines)")] = None
     engine_recipe: Annotated[Optional[str], Opt(
         "--engine-recipe", metavar="FILE",
         help="a recipe YAML instead of the packaged one for the engine and model family")] = None

@@ -1,6 +1,7 @@
 """Differences between two runs' machines and settings that change what timings mean.
 
-Environment (``manifest.json`` -> ``environment``): the fields below are compared; the host name,
+Environment (``manifest.json`` -> ``environment``): the fields below are compared (with an engine's
+version, torch/CUDA and command lines where the run started one); the host name,
 kernel string and git commit are not (a scheduled job changes them without changing speed).
 Settings (per model, from the rows): device, dtype, attention, cache, compile, processor kind,
 backend, weights, output length, prompt-set version and hardware label.
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vlmbench.measure.fingerprint import HARDWARE_FIELDS, SOFTWARE_FIELDS, lookup
+from vlmbench.measure.fingerprint import COMPARED_FIELDS, lookup
 from vlmbench.report.groups import RequestGroup
 from vlmbench.report.runs import RunData
 
@@ -27,13 +28,13 @@ def _gpu_names(gpus: Any) -> Any:
 
 
 def environment_differences(run_a: RunData, run_b: RunData) -> list[str]:
-    """One line per differing hardware or software field; empty when either manifest lacks them."""
+    """One line per differing hardware, software or engine field; empty when either manifest lacks them."""
     env_a, env_b = run_a.environment, run_b.environment
     if not env_a or not env_b:
         missing = run_a.run_dir if not env_a else run_b.run_dir
         return [f"no environment fingerprint in {missing}/manifest.json: cannot check hardware and software"]
     lines = []
-    for kind, fields in (("hardware", HARDWARE_FIELDS), ("software", SOFTWARE_FIELDS)):
+    for kind, fields in COMPARED_FIELDS:
         for name in fields:
             a, b = lookup(env_a, name), lookup(env_b, name)
             if name == "gpus":

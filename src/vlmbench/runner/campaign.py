@@ -111,9 +111,9 @@ class CampaignSink(RowSink):
         node = where.get("ray_node_id") or where.get("hostname")
         nodes = run.manifest.setdefault("nodes", {})
         if node not in nodes and "fingerprint" not in where:  # the local executor: this machine
-            from vlmbench.measure.fingerprint import fingerprint
+            from vlmbench.backends import run_fingerprint
 
-            where = {**where, "fingerprint": fingerprint()}
+            where = {**where, "fingerprint": run_fingerprint(unit.config)}
         if node not in nodes:
             nodes[node] = {k: v for k, v in where.items() if k != "pid"}
             if where.get("fingerprint") and not run.manifest.get("environment"):

@@ -20,13 +20,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional
 
-from vlmbench.backends import manifest_facts
+from vlmbench.backends import manifest_facts, run_fingerprint
 from vlmbench.config import RunConfig
 from vlmbench.errors import SchemaError, UsageError
 from vlmbench.executors import executor_class
 from vlmbench.jobs.job import JobUnit, RowSink
 from vlmbench.jobs.processes import warm_up_server
-from vlmbench.measure.fingerprint import fingerprint
 from vlmbench.promptset import PromptSet
 from vlmbench.promptset.compose import manifest_images
 from vlmbench.results.manifest import read_manifest, write_manifest
@@ -158,7 +157,7 @@ def run_benchmark(config: RunConfig, promptset: Optional[PromptSet] = None, resu
             "config": config.to_json(),
             "backend": manifest_facts(config.backend),
             "promptset": {"version": promptset.version, "ids": promptset.ids()},
-            "environment": fingerprint(),
+            "environment": run_fingerprint(config),
             "models": {},
             "rows_expected": rows_expected,
             **manifest_images(promptset, config),

@@ -1,0 +1,93 @@
+"""``vlmbench run --engine transformers``: a real ``transformers serve`` (vlmbench's own environment, no install)
+started on 127.0.0.1 for a tiny catalog LLaVA (random weights written into its exported folder), measured over
+the endpoint path and stopped: ok rows with TTFT, the stack column naming it, no process left. The same run's
+fingerprint carries the engine's facts (version, its environment's torch/CUDA, the command line without
+machine paths or port), and report and archive call two runs whose engine facts differ not comparable."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import shutil
+
+import pytest
+import torch
+
+from conftest import none_left, processes_where, run_cli
+
+pytestmark = [pytest.mark.slow, pytest.mark.server]
+MODEL = "llava-1.5-7b-tiny"  # transformers serve has no CPU head-width limit: the plain tiny entry
+
+
+def _served_on(port: str):
+    return lambda cmd: "serve" in cmd and port in cmd and any("transformers" in part for part in cmd)
+
+
+@pytest.fixture(scope="module")
+def served_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("tf-serve")
+    proc = run_cli("run", "--engine", "transformers", "--model", MODEL, "--prompts", "diagram-shapes-336x336",
+                   "--repeats", "3", "--max-new-tokens", "4", "--warmup", "1", "--out", str(out), "--run-id", "t",
+                   "--no-progress", timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_dir = out / "t"
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    command = manifest["models"][MODEL]["engine"]["command"]
+    return run_dir, manifest, command[command.index("--port") + 1]
+
+
+def test_rows_are_ok_with_ttft_and_name_the_stack(served_run):
+    from vlmbench.results.reader import read_rows
+
+    run_dir, _, _ = served_run
+    rows = read_rows(run_dir / "requests.csv")
+    assert len(rows) == 3
+    version = importlib.metadata.version("transformers")
+    for r in rows:
+        assert r["status"] == "ok", r["error"]
+        assert r["ttft_ms"] is not None and 0 < r["ttft_ms"] <= r["e2e_ms"]
+        assert r["n_output_tokens"] == 4 and r["length_enforced"] is True
+        assert r["backend"] == "engine" and r["weights"] == "random"
+        assert r["stack"].startswith(f"transformers-{version}+")  # engine, version and recipe hash
+
+
+def test_no_server_process_is_left(served_run):
+    _, _, port = served_run
+    assert none_left(_served_on(port), within_s=5), [p.cmdline() for p in processes_where(_served_on(port))]
+
+
+def test_fingerprint_holds_the_engine_facts(served_run):
+    _, manifest, port = served_run
+    facts = manifest["environment"]["engine"]
+    assert facts["name"] == "transformers" and facts["version"] == importlib.metadata.version("transformers")
+    assert facts["torch"] == torch.__version__ and facts["cuda"] == torch.version.cuda
+    # the command line that started it, with the interpreter, model folder and port as placeholders
+    info = manifest["models"][MODEL]["engine"]
+    real = info["command"]
+    template = facts["commands"][MODEL].split()
+    assert len(template) == len(real) and template[0] == "{python}" and "{port}" in template and "{model}" in template
+    marks = {"{python}": real[0], "{model}": info["model_folder"], "{port}": port}
+    assert [marks.get(part, part) for part in template] == real
+    assert info["version"] == facts["version"] and info["torch"] == {"torch": facts["torch"], "cuda": facts["cuda"]}
+
+
+def test_report_and_archive_call_a_changed_engine_not_comparable(served_run, tmp_path):
+    from vlmbench.archive.environment import changes, manifest_environment
+    from vlmbench.report.fingerprints import environment_differences
+    from vlmbench.report.runs import load_run
+
+    run_dir, manifest, _ = served_run
+    same = load_run(run_dir)
+    assert environment_differences(same, same) == []
+    other = tmp_path / "other"
+    shutil.copytree(run_dir, other)
+    changed = json.loads(json.dumps(manifest))
+    changed["environment"]["engine"]["version"] = "0.0.1"
+    changed["environment"]["engine"]["commands"][MODEL] += " --max-batch-size 4"
+    (other / "manifest.json").write_text(json.dumps(changed))
+    lines = environment_differences(same, load_run(other))
+    assert any(line.startswith("engine differs: engine.version") for line in lines), lines
+    assert any(line.startswith("engine differs: engine.commands") for line in lines), lines
+    assert len(lines) == 2
+    archived = changes(manifest_environment(run_dir), manifest_environment(other))
+    assert [line.split(":")[0] for line in archived] == ["engine.version", "engine.commands"]
