@@ -309,18 +309,20 @@ def test_side_records_are_written_by_the_driver_into_the_run_folder_only(tmp_pat
     assert sorted(p.name for p in tmp_path.iterdir()) == [server_metrics.FILE_NAME]
 
 
-def test_campaign_driver_leaves_the_engine_environment_to_the_node(tmp_path, monkeypatch):
+def test_campaign_driver_leaves_the_engine_environment_to_the_node(tmp_path):
     """A campaign's driver need not have the engine installed (its nodes start it): validation without the
     device (a campaign target) skips the environment and port checks that a local run makes."""
-    from vlmbench.engines.install import ENGINES_DIR_ENV
     from vlmbench.errors import UsageError
     from vlmbench.runner.campaign_file import parse_campaign
     from vlmbench.runner.validate import validate
 
-    monkeypatch.setenv(ENGINES_DIR_ENV, str(tmp_path / "no-engines-here"))
+    nowhere = tmp_path / "no-engines-here"
     path = tmp_path / "c.yaml"
-    path.write_text(f"name: remote\nsuite: {{models: [{ENGINE}]}}\ntargets:\n  - {{label: node, engine: vllm}}\n")
+    path.write_text(f"name: remote\nsuite: {{models: [{ENGINE}]}}\n"
+                    f"targets:\n  - {{label: node, engine: vllm, engines_dir: {nowhere}}}\n")
     (target,) = parse_campaign(path).targets
+    assert target.config.engines_dir == str(nowhere)  # the suite/target key of --engines-dir
     validate(target.config, check_device=False)
-    with pytest.raises(UsageError, match="not installed; run `vlmbench engine install vllm`"):
+    with pytest.raises(UsageError, match=f"not installed in {nowhere}; run `vlmbench engine install vllm "
+                                         f"--engines-dir {nowhere}`"):
         validate(target.config)
