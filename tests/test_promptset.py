@@ -267,3 +267,41 @@ def test_generator_reproduces_the_photos(generator, manifest):
     expected = {e["id"]: e for e in manifest["items"]}
     for item_id, (spec, data) in generator.render(generator.PHOTO_IDS).items():
         assert generator.item_record(spec, data) == expected[item_id], item_id
+
+
+def test_prompt_set_and_dataset_refuse_a_bad_image_file_with_the_same_line(copy_v1, ps, tmp_path):
+    """One reader (promptset/image_file.py) serves the manifest and --dataset: the same bad file
+    (a truncated copy of a shipped image, checksum made to match) gets the same one-line refusal
+    from both, naming the input first; so does a missing file."""
+    from vlmbench.promptset.dataset import load_dataset
+
+    victim = ps.get("chart-bar-640x480")
+    image = copy_v1 / "images" / victim.file.name
+    truncated = image.read_bytes()[: image.stat().st_size // 2]
+    image.write_bytes(truncated)
+    manifest_path = copy_v1 / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    for entry in manifest["items"]:
+        if entry["id"] == victim.id:
+            entry["sha256"] = hashlib.sha256(truncated).hexdigest()
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    item = load_promptset("v1", ids=[victim.id], root=copy_v1).get(victim.id)  # the checksum holds
+    with pytest.raises(PromptSetError) as from_set:
+        item.open_image()
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / victim.file.name).write_bytes(truncated)
+    (data / "d.jsonl").write_text(json.dumps({"prompt": "Hi", "image_file": victim.file.name}) + "\n")
+    with pytest.raises(UsageError) as from_dataset:
+        load_dataset(data / "d.jsonl")
+    set_msg, dataset_msg = str(from_set.value), str(from_dataset.value)
+    assert "\n" not in set_msg and "\n" not in dataset_msg
+    assert set_msg.startswith(f"prompt-set item {victim.id!r}: ") and dataset_msg.startswith(f"{data / 'd.jsonl'}:1: ")
+    reason = " is not a readable image: "
+    assert reason in set_msg and set_msg.split(reason)[1] == dataset_msg.split(reason)[1]  # same words, same reason
+    image.unlink()
+    (data / victim.file.name).unlink()
+    with pytest.raises(PromptSetError, match=f"prompt-set item {victim.id!r}: image file is missing: "):
+        load_promptset("v1", ids=[victim.id], root=copy_v1)
+    with pytest.raises(UsageError, match=r"d\.jsonl:1: image file is missing: "):
+        load_dataset(data / "d.jsonl")

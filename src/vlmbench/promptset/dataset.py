@@ -17,12 +17,12 @@ The file's sha256 and each image's sha256 go into the run manifest.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from pathlib import Path
 from typing import Any
 
 from vlmbench.errors import UsageError
+from vlmbench.promptset.image_file import read_image
 
 ID_PREFIX = "ds-"
 
@@ -143,8 +143,6 @@ def _content_parts(where: str, content: Any) -> list[tuple[str, str]]:
 
 
 def _image(where: str, base: Path, ref: str) -> Any:
-    from PIL import Image, UnidentifiedImageError
-
     from vlmbench.promptset.loader import ImagePart
 
     if ref.startswith(("http://", "https://", "data:")):
@@ -152,16 +150,5 @@ def _image(where: str, base: Path, ref: str) -> Any:
     path = Path(ref[len("file://"):] if ref.startswith("file://") else ref)
     if not path.is_absolute():
         path = base / path
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise UsageError(f"{where}: image file is missing: {path}") from None
-    except OSError as exc:
-        raise UsageError(f"{where}: cannot read image file {path}: {exc.strerror or exc}") from None
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            im.load()
-            fmt, (w, h) = im.format, im.size
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise UsageError(f"{where}: {path} is not a readable image: {exc}") from None
-    return ImagePart(path, hashlib.sha256(data).hexdigest(), w, h, fmt or "PNG", data)
+    image = read_image(path, where)
+    return ImagePart(path, image.sha256, image.width, image.height, image.format, image.data)

@@ -10,8 +10,6 @@ what a backend sends is exactly what was checked.
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -19,6 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from vlmbench.errors import PromptSetError
+from vlmbench.promptset.image_file import decode, read_bytes
 
 DEFAULT_VERSION = "v1"
 MANIFEST_NAME = "manifest.json"
@@ -82,15 +81,8 @@ class PromptItem:
 
     def open_image(self) -> Any:
         """Decode the image fully and return it as an RGB ``PIL.Image.Image`` of the manifest's size."""
-        from PIL import Image, UnidentifiedImageError
-
-        try:
-            with Image.open(io.BytesIO(self.image_bytes)) as im:
-                im.load()
-                fmt, size = im.format, im.size
-                rgb = im.convert("RGB")
-        except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-            raise PromptSetError(f"prompt-set item {self.id!r} ({self.file}): cannot decode the image: {exc}") from exc
+        im = decode(self.image_bytes, _where(self.id), self.file)
+        fmt, size = im.format, im.size
         if size != (self.width, self.height):
             raise PromptSetError(
                 f"prompt-set item {self.id!r} ({self.file}): image is {size[0]}x{size[1]}, "
@@ -100,7 +92,7 @@ class PromptItem:
             raise PromptSetError(
                 f"prompt-set item {self.id!r} ({self.file}): image format is {fmt}, the manifest says {self.format}"
             )
-        return rgb
+        return im.convert("RGB")
 
 
 @dataclass(frozen=True)
@@ -116,14 +108,7 @@ class ImagePart:
     data: bytes = field(repr=False)
 
     def open(self, item_id: str) -> Any:
-        from PIL import Image, UnidentifiedImageError
-
-        try:
-            with Image.open(io.BytesIO(self.data)) as im:
-                im.load()
-                return im.convert("RGB")
-        except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-            raise PromptSetError(f"prompt-set item {item_id!r} ({self.file}): cannot decode the image: {exc}") from exc
+        return decode(self.data, _where(item_id), self.file).convert("RGB")
 
 
 @dataclass(frozen=True)
@@ -238,20 +223,12 @@ def load_promptset(
 # --------------------------------------------------------------------------- helpers
 
 
+def _where(item_id: str) -> str:
+    return f"prompt-set item {item_id!r}"
+
+
 def _read_verified(item_id: str, path: Path, sha256: str) -> bytes:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise PromptSetError(f"prompt-set item {item_id!r}: image file is missing: {path}") from None
-    except OSError as exc:
-        raise PromptSetError(f"prompt-set item {item_id!r}: cannot read image file {path}: {exc}") from exc
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != sha256:
-        raise PromptSetError(
-            f"prompt-set item {item_id!r}: image file was modified: {path} "
-            f"(sha256 {digest}, the manifest expects {sha256})"
-        )
-    return data
+    return read_bytes(path, _where(item_id), sha256)
 
 
 def _read_manifest(path: Path) -> dict:
