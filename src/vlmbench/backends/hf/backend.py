@@ -198,9 +198,10 @@ class HFBackend(Backend):
     def prepare(self, items: Sequence[PromptItem]) -> tuple[Any, float]:
         """The processor call, timed: image decode, resize, normalise, tokenise, expand."""
         t0 = time.perf_counter_ns()
-        if all(item.n_images == 1 for item in items):
-            images: list[Any] = [item.open_image() for item in items]
-        else:  # one list of images per prompt
+        if len(items) == 1 and items[0].n_images == 1:
+            images: list[Any] = [items[0].open_image()]
+        else:  # one list of images per prompt: a flat list of a batch's images is one prompt's to
+            # some processors (SmolVLM, Idefics3, Gemma 3), and every processor reads the nested form
             images = [item.open_images() for item in items]
         texts = [format_prompt(self.loaded.processor, item, self.loaded.prompt_template) for item in items]
         kwargs: dict[str, Any] = {"images": images, "text": texts, "return_tensors": "pt"}
