@@ -91,3 +91,22 @@ def test_report_and_archive_call_a_changed_engine_not_comparable(served_run, tmp
     assert len(lines) == 2
     archived = changes(manifest_environment(run_dir), manifest_environment(other))
     assert [line.split(":")[0] for line in archived] == ["engine.version", "engine.commands"]
+
+
+def test_readiness_deadline_gives_error_rows_with_the_log_tail(tmp_path):
+    """transformers serve cannot answer /health within 0.5 s: every row is an error naming the deadline
+    and carrying the log's last lines, the run exits 1 (nothing measured), and the server is gone."""
+    from vlmbench.results.reader import read_rows
+
+    proc = run_cli("run", "--engine", "transformers", "--model", MODEL, "--prompts", "diagram-shapes-336x336",
+                   "--repeats", "2", "--max-new-tokens", "4", "--engine-start-timeout", "0.5", "--out", str(tmp_path),
+                   "--run-id", "t", "--no-progress", timeout=300)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    rows = read_rows(tmp_path / "t" / "requests.csv")
+    assert len(rows) == 2 and {r["status"] for r in rows} == {"error"}
+    error = rows[0]["error"]
+    assert "transformers did not start: not ready within --engine-start-timeout 0.5 s (GET /health)" in error, error
+    assert "last log lines: " in error and "[log " in error
+    log = error.rsplit("[log ", 1)[1].rstrip("]")
+    port = log.rsplit("-", 1)[1].removesuffix(".log")  # engine logs are named ...-<port>.log
+    assert none_left(_served_on(port), within_s=10)

@@ -177,29 +177,88 @@ def test_bad_engine_input_is_one_line_exit_2(tmp_path):
     assert proc.returncode == 2 and "no cpu build installs from the registry" in proc.stderr
 
 
+def _one_line_exit_2(proc) -> str:
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    return proc.stderr
+
+
 def test_unsupported_entry_lists_the_supported_ones(tmp_path):
+    # transformers serve runs from vlmbench's own environment: this case never needs an install
+    err = _one_line_exit_2(run_cli("run", "--engine", "transformers", "--model", "paligemma-3b-224-tiny",
+                                   "--out", str(tmp_path)))
+    assert "--model 'paligemma-3b-224-tiny': transformers cannot serve this catalog entry" in err
+    assert "model type 'paligemma'" in err and f"it serves: " in err and "llava-1.5-7b-tiny," in err
     from vlmbench.engines.install import installed
 
     if installed("vllm") is None:
-        pytest.skip("needs `vlmbench engine install vllm` (the slow engine tests fail in CI without it)")
-    proc = run_cli("run", "--engine", "vllm", "--model", "llava-1.5-7b-tiny", "--out", str(tmp_path))
-    assert proc.returncode == 2 and "heads are 16 wide" in proc.stderr and f"{ENGINE}" in proc.stderr
-    proc = run_cli("run", "--engine", "vllm", "--model", "paligemma-3b-224-tiny", "--out", str(tmp_path))
-    assert proc.returncode == 2 and "model type 'paligemma'" in proc.stderr
+        pytest.skip("the vLLM cases need `vlmbench engine install vllm` (the slow engine tests fail in CI without it)")
+    err = _one_line_exit_2(run_cli("run", "--engine", "vllm", "--model", "llava-1.5-7b-tiny", "--out", str(tmp_path)))
+    assert "heads are 16 wide" in err and f"{ENGINE}" in err
+    err = _one_line_exit_2(run_cli("run", "--engine", "vllm", "--model", "paligemma-3b-224-tiny", "--out",
+                                   str(tmp_path)))
+    assert "model type 'paligemma'" in err
 
 
-def test_port_in_use_is_refused_before_anything_starts(tmp_path):
+@pytest.mark.parametrize("engine", ["transformers", "vllm"])
+def test_port_in_use_is_refused_before_anything_starts(tmp_path, engine):
     from vlmbench.engines.install import installed
 
-    if installed("vllm") is None:
+    if engine == "vllm" and installed("vllm") is None:
         pytest.skip("needs `vlmbench engine install vllm`")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        proc = run_cli("run", "--engine", "vllm", "--model", ENGINE, "--engine-port", str(port), "--out", str(tmp_path))
-    assert proc.returncode == 2 and f"--engine-port {port}: in use" in proc.stderr
+        err = _one_line_exit_2(run_cli("run", "--engine", engine, "--model", ENGINE, "--engine-port", str(port),
+                                       "--out", str(tmp_path)))
+    assert f"--engine-port {port}: in use" in err
     assert not list(Path(tmp_path).glob("*/requests.csv"))
+
+
+def _stand_in(tmp_path, code: str):
+    """An EngineProcess whose engine is a real HTTP server on 127.0.0.1 (GET / answers 200) run by ``code``."""
+    from vlmbench.engines.process import EngineProcess, free_port
+
+    port = free_port()
+    argv = [sys.executable, "-c", code, str(port)]
+    return EngineProcess(argv, {}, tmp_path / "e.log", f"http://127.0.0.1:{port}", health_path="/"), port
+
+
+SERVE = ("import sys, http.server; print('serving', flush=True); "
+         "http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), http.server.SimpleHTTPRequestHandler).serve_forever()")
+
+
+def test_an_engine_that_dies_is_named_with_its_signal_and_log(tmp_path):
+    """The engine killed outright: the supervisor notes it in the log, exits 128 + N, and death()/gone() name
+    the signal and the log's last lines (the text error rows of the window carry, backends/engine.py)."""
+    process, _ = _stand_in(tmp_path, SERVE)
+    process.start()
+    try:
+        process.wait_ready(60)
+        assert process.death() is None and process.gone(within_s=5) is None  # it answers: alive
+        (engine,) = [p for p in psutil.Process(process.proc.pid).children() if SERVE in p.cmdline()]
+        engine.send_signal(signal.SIGKILL)
+        text = process.gone(within_s=30)
+    finally:
+        process.stop()
+    assert process.proc.returncode == 128 + signal.SIGKILL
+    assert text.startswith("the engine died (killed by SIGKILL); last log lines: ")
+    assert "[vlmbench supervisor] the engine exited unasked (signal SIGKILL)" in text
+
+
+def test_an_engine_that_stops_answering_is_stopped(tmp_path):
+    """Alive but silent (SIGSTOP: it neither answers /health nor exits): after the wait it is stopped and named."""
+    process, _ = _stand_in(tmp_path, SERVE)
+    process.start()
+    try:
+        process.wait_ready(60)
+        (engine,) = [p for p in psutil.Process(process.proc.pid).children() if SERVE in p.cmdline()]
+        engine.send_signal(signal.SIGSTOP)
+        text = process.gone(within_s=3)
+        assert text.startswith("the engine stopped answering GET / for 3 s and was stopped; last log lines: ")
+        assert not process.alive and not engine.is_running()
+    finally:
+        process.stop()
 
 
 def test_suite_engine_key(tmp_path):
