@@ -47,6 +47,8 @@ def test_rows_are_ok_with_ttft_and_name_the_stack(served_run):
         assert r["status"] == "ok", r["error"]
         assert r["ttft_ms"] is not None and 0 < r["ttft_ms"] <= r["e2e_ms"]
         assert r["n_output_tokens"] == 4 and r["length_enforced"] is True
+        # logit_bias -100 on ids without visible text: every token arrives as a text chunk, so TPOT is defined
+        assert r["n_chunks"] == 4 and len(r["token_times_ms"].split()) == 4 and r["tpot_ms"] > 0
         assert r["backend"] == "engine" and r["weights"] == "random"
         assert r["stack"].startswith(f"transformers-{version}+")  # engine, version and recipe hash
 
@@ -69,6 +71,7 @@ def test_fingerprint_holds_the_engine_facts(served_run):
     marks = {"{python}": real[0], "{model}": info["model_folder"], "{port}": port}
     assert [marks.get(part, part) for part in template] == real
     assert info["version"] == facts["version"] and info["torch"] == {"torch": facts["torch"], "cuda": facts["cuda"]}
+    assert info["logit_bias_ids"] > 200 and info["visible_text"].startswith("logit_bias")  # byte and special ids
 
 
 def test_report_and_archive_call_a_changed_engine_not_comparable(served_run, tmp_path):

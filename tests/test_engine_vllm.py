@@ -108,6 +108,12 @@ def test_manifest_records_the_engine(engine_run):
     assert info["version"] == "0.32.0" and info["torch"]["torch"].startswith("2.13.0")
     assert "--load-format" in info["command"] and str(port) in info["command"]
     assert "--no-enable-prefix-caching" in info["recipe"]["args"] and info["allowed_token_ids"] > 100
+    # the run's fingerprint (what report and archive compare): the same facts, the command without port or paths
+    facts = json.loads((run_dir / "manifest.json").read_text())["environment"]["engine"]
+    assert (facts["name"], facts["version"], facts["torch"]) == ("vllm", "0.32.0", info["torch"]["torch"])
+    template = facts["commands"][MODEL].split()
+    assert template[0] == "{python}" and "{port}" in template and str(port) not in template
+    assert template[template.index("--load-format") + 1] == "dummy" and "--no-enable-prefix-caching" in template
 
 
 def test_teardown_leaves_no_engine_process(engine_run):

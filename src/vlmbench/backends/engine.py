@@ -179,7 +179,7 @@ class EngineBackend(OpenAIBackend):
             self.process.stop()
             raise RuntimeError(f"{engine.name} did not start: {exc}") from None
         load_ms = (time.perf_counter() - t0) * 1000
-        self.request_extras = engine.request_extras(Path(folder), spec.dummy_weights)
+        self.request_extras = engine.request_extras(Path(folder), dummy)
         self.row_weights = cfg.weights
         self.config = cfg.replace(endpoint=f"http://{url_host}:{port}", server_kind=engine.server_kind,
                                   tokenizer=cfg.tokenizer or (str(folder) if dummy else None))
@@ -200,6 +200,7 @@ class EngineBackend(OpenAIBackend):
             "model_folder": self.folder, "log": str(self.process.log_path), "ready_s": self.ready_s,
             "torch": self.torch, "visible_text": self.engine.visible_text_policy if self.request_extras else None,
             "allowed_token_ids": len(self.request_extras.get("allowed_token_ids", ())) or None,
+            "logit_bias_ids": len(self.request_extras.get("logit_bias", ())) or None,
             "caches": "off unless --engine-arg turns them on (recipe: "
                       + ", ".join(a for a in self.recipe.args if "cach" in a) + ")",
         }

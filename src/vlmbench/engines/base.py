@@ -62,8 +62,8 @@ class Engine(ABC):
 
     package: ClassVar[str] = ""
 
-    def request_extras(self, model_dir: Path, dummy_weights: bool) -> dict:
-        """Extra JSON fields for every chat request (e.g. vLLM's allowed_token_ids)."""
+    def request_extras(self, model_dir: Path, random_weights: bool) -> dict:
+        """Extra JSON fields for every chat request (e.g. vLLM's allowed_token_ids with random weights)."""
         return {}
 
     # The folder must hold weights (an engine without a dummy load format): random ones are written into it.
