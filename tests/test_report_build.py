@@ -14,7 +14,7 @@ from test_report_support import load_run
 
 from vlmbench.cli import main
 from vlmbench.report.build import build_report
-from vlmbench.report.charts import CHARTS, contexts, visual_tokens
+from vlmbench.report.charts import CHARTS, contexts, stacks, visual_tokens
 from vlmbench.report.groups import group_requests
 from vlmbench.report.runs import load_runs
 from vlmbench.report.summary import SUMMARY_COLUMNS, summarise
@@ -114,8 +114,9 @@ def test_tables_md_and_index_html_show_the_response_time_table_per_hardware(repo
 def test_every_chart_is_written_as_png_and_svg(report):
     names = {c.name for c in report.charts}
     # two batch sizes: the load chart is drawn too; every prompt gives LLaVA-1.5 576 visual tokens, so
-    # there is no visual-token cost to fit (that chart is tested in test_image_axis.py)
-    assert names == {chart.NAME for chart in CHARTS} - {visual_tokens.NAME}
+    # there is no visual-token cost to fit (that chart is tested in test_image_axis.py); every model ran
+    # on one stack (in-process), so there are no stacks to put side by side (tests/test_stacks.py)
+    assert names == {chart.NAME for chart in CHARTS} - {visual_tokens.NAME, stacks.NAME}
     for c in report.charts:
         with Image.open(report.out_dir / c.png) as im:
             assert im.format == "PNG" and im.size[0] > 500 and im.size[1] > 250
@@ -128,7 +129,7 @@ def test_chart_titles_name_hardware_and_prompt_set_and_axes_have_units(runs):
     ctx = contexts(groups, summarise(groups))[0]
     for chart in CHARTS:
         fig = chart.draw(ctx)
-        if chart is visual_tokens:  # one visual-token count in these runs: nothing to fit
+        if chart in (visual_tokens, stacks):  # one visual-token count, one stack: nothing to fit or compare
             assert fig is None
             continue
         assert fig is not None, chart.NAME

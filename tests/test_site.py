@@ -69,7 +69,7 @@ def test_one_sortable_table_per_hardware_with_filters_and_badges(site):
     assert sections == hardware
     assert len([a for a in page.all("table") if "sortable" in a.get("class", "")]) == 3
     options = {a["data-filter"] for a in page.all("select")}
-    assert options == {"hardware", "size", "weights"}
+    assert options == {"hardware", "size", "weights", "stack"}  # issue 22 item 6: a stack filter
     option_values = {a["value"] for a in page.all("option")}
     assert set(hardware) | {"tiny (<100M)", "random", ""} <= option_values
     rows = [a for a in page.all("tr") if "data-hardware" in a]

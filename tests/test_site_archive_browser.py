@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from test_site_archive import MACHINE_B, archive_site
-from test_site_browser import _open, browser, chromium_present  # noqa: F401 - fixtures
+from test_site_browser import _open, browser, chromium_present, filter_rows  # noqa: F401 - fixtures
 
 pytestmark = [pytest.mark.browser]
 
@@ -66,14 +66,9 @@ def test_trend_charts_fit_their_box_at_common_widths(browser, built, width, heig
 
 def test_hardware_filter_in_chromium(browser, built):  # noqa: F811
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select
 
     _open(browser, built["site"] / "index.html")
-    total = browser.execute_script("return document.querySelectorAll('table.results tbody tr').length")
-    Select(browser.find_element(By.ID, "filter-hardware")).select_by_value(MACHINE_B)
-    visible = browser.execute_script(
-        "return [...document.querySelectorAll('table.results tbody tr')].filter(r => !r.hidden)"
-        ".map(r => r.getAttribute('data-hardware'))")
+    total, visible = filter_rows(browser, "filter-hardware", MACHINE_B, "data-hardware")
     assert visible and set(visible) == {MACHINE_B} and len(visible) < total
     shown = browser.execute_script(
         "return [...document.querySelectorAll('section.hardware')].filter(s => !s.hidden).length")

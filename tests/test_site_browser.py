@@ -72,6 +72,18 @@ def _open(driver, path: Path) -> None:
         lambda d: d.execute_script("return document.documentElement.getAttribute('data-ready')") == "1")
 
 
+def filter_rows(driver, select_id: str, value: str, attribute: str) -> tuple[int, list[str]]:
+    """Choose ``value`` in the filter ``select_id``: (rows in the results tables, ``attribute`` of those shown)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    total = driver.execute_script("return document.querySelectorAll('table.results tbody tr').length")
+    Select(driver.find_element(By.ID, select_id)).select_by_value(value)
+    return total, driver.execute_script(
+        "return [...document.querySelectorAll('table.results tbody tr')].filter(r => !r.hidden)"
+        ".map(r => r.getAttribute(arguments[0]))", attribute)
+
+
 def _column(driver, table, header_text: str) -> tuple[list[str], list[float | None]]:
     """(row keys, numeric sort values) of one column of ``table``, in display order."""
     return driver.execute_script(

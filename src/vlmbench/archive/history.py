@@ -11,7 +11,8 @@ import pandas as pd
 
 from vlmbench.archive.changepoints import DEFAULT_MIN_SHIFT_PCT, changes as find_changes, outliers
 from vlmbench.archive.noise import spread_from_medians
-from vlmbench.archive.series import DEFAULT_LAST_N, METRICS, SERIES_KEYS, add_rolling, current_values, run_medians
+from vlmbench.archive.series import (DEFAULT_LAST_N, METRICS, SERIES_KEYS, add_rolling, current_values, run_medians,
+                                     with_stack)
 
 
 @dataclass
@@ -63,4 +64,4 @@ def build_history(frame: pd.DataFrame, last_n: int = DEFAULT_LAST_N, days: Optio
     wide = spread.pivot_table(index=list(SERIES_KEYS), columns="metric", values="spread_pct", dropna=False)
     wide.columns = [f"{c}_spread_pct" for c in wide.columns]
     current = current.join(wide, on=list(SERIES_KEYS))
-    return History(medians, current, spread, changes, odd)
+    return History(with_stack(medians), with_stack(current), spread, changes, odd)

@@ -87,6 +87,25 @@ def parse_config(config: str) -> dict[str, str]:
     return dict(part.split("=", 1) for part in str(config).split("; ") if "=" in part)
 
 
+UNKNOWN_STACK = "not recorded"
+
+
+def stack_of(config: str) -> str:
+    """A series' serving stack, from its configuration: ``hf`` (in-process; rows before schema version 3
+    carry none), an engine's ``<name>-<version>+<recipe>``, ``endpoint:<kind>``; endpoint rows before schema
+    version 3 did not record it."""
+    parts = parse_config(config)
+    return parts.get("stack") or ("hf" if parts.get("backend") == "hf" else UNKNOWN_STACK)
+
+
+def with_stack(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (series rows with a ``config`` column) with a ``stack`` column: stacks are an axis of the
+    leaderboard, never pooled (they are already apart in the series keys, through ``config``)."""
+    out = frame.copy()
+    out["stack"] = [stack_of(c) for c in out[CONFIG]] if len(out) else pd.Series([], dtype="object")
+    return out
+
+
 def config_changes(old: str, new: str) -> list[str]:
     """``KEY old -> new`` for each configuration field that differs between two ``config`` values."""
     a, b = parse_config(old), parse_config(new)

@@ -8,14 +8,15 @@ from typing import Callable, Optional
 
 import pandas as pd
 
-from vlmbench.archive.series import CELL_KEYS, METRICS, SERIES_KEYS, ci_text
-from vlmbench.archive_site.svg import trend_svg
+from vlmbench.archive.series import CELL_KEYS, CONFIG, METRICS, SERIES_KEYS, ci_text, stack_of
+from vlmbench.archive_site.svg import stack_bars_svg, trend_svg
 from vlmbench.report.html import esc
 from vlmbench.report.response_table import by_size
 from vlmbench.vocab.metrics import metrics
 
 HEADLINE = ("ttft_ms", "ttft_user_ms", "tpot_ms", "decode_tps", "peak_memory_mb")
 TREND_METRICS = ("ttft_ms", "ttft_user_ms", "tpot_ms", "decode_tps")
+STACK_METRICS = ("ttft_user_ms", "tpot_ms")  # one model on several stacks: what a user waits for, per token
 
 
 def _num(value: Optional[float], digits: int = 4) -> str:
@@ -56,13 +57,18 @@ def _current_cell(row: pd.Series, column: str) -> str:
 def leaderboard_html(current: pd.DataFrame, changes: pd.DataFrame, model_href: Callable[[str], str],
                      window: str) -> str:
     hardware = sorted(current["hardware"].astype(str).unique())
-    options = "".join(f'<option value="{esc(h)}">{esc(h)}</option>' for h in hardware)
-    filters = (f'<div class="filters"><label>Hardware<select data-filter="hardware" id="filter-hardware">'
-               f'<option value="">all</option>{options}</select></label>'
+    selects = "".join(
+        f'<label>{esc(label)}<select data-filter="{name}" id="filter-{name}"><option value="">all</option>'
+        + "".join(f'<option value="{esc(v)}">{esc(v)}</option>' for v in values) + "</select></label>"
+        for name, label, values in (("hardware", "Hardware", hardware),
+                                    ("stack", "Stack", sorted(current["stack"].astype(str).unique()))))
+    filters = (f'<div class="filters">{selects}'
                f'<span class="count"><span id="shown-count">{len(current)}</span> of {len(current)} rows</span></div>')
     changed = set(changes["model_id"].astype(str) + "\0" + changes["hardware"].astype(str)
-                  + "\0" + changes["scenario"].astype(str)) if len(changes) else set()
-    head = ("<th>Model</th><th>Scenario</th><th>Prompt set</th><th class=\"num\" data-sort-type=\"num\">Runs</th>"
+                  + "\0" + changes["scenario"].astype(str) + "\0" + changes[CONFIG].map(stack_of)) \
+        if len(changes) else set()
+    head = ("<th>Model</th><th>Stack</th><th>Scenario</th><th>Prompt set</th>"
+            "<th class=\"num\" data-sort-type=\"num\">Runs</th>"
             + "".join(f'<th class="num" data-sort-type="num">{esc(m.label)} ({esc(m.unit)})</th>'
                       for m in METRICS if m.column in HEADLINE)
             + "<th>Last run</th><th>Change points</th>")
@@ -73,11 +79,12 @@ def leaderboard_html(current: pd.DataFrame, changes: pd.DataFrame, model_href: C
         for heading, part in by_size([dict(r, size_class=_size(r)) for r in records]):
             rows = []
             for r in part:
-                key = f"{r['model_id']}\0{r['hardware']}\0{r['scenario']}"
+                key = f"{r['model_id']}\0{r['hardware']}\0{r['scenario']}\0{r['stack']}"
                 rows.append(
-                    f'<tr data-hardware="{esc(hw)}" data-size-class="{esc(r["size_class"])}">'
+                    f'<tr data-hardware="{esc(hw)}" data-size-class="{esc(r["size_class"])}" data-stack="{esc(r["stack"])}">'
                     f'<td class="c-model"><a href="{esc(model_href(str(r["model_id"])))}">'
-                    f'{esc(r["model_id"])}</a></td><td>{esc(r["scenario"])}</td><td>{esc(r["promptset_version"])}</td>'
+                    f'{esc(r["model_id"])}</a></td><td class="c-stack">{esc(r["stack"])}</td>'
+                    f'<td>{esc(r["scenario"])}</td><td>{esc(r["promptset_version"])}</td>'
                     f'<td class="num" data-sort="{esc(r["runs"])}">{esc(r["runs"])}</td>'
                     + "".join(_current_cell(r, c) for c in HEADLINE)
                     + f'<td>{esc(_day(r["last"]))}</td><td>{"yes" if key in changed else ""}</td></tr>')
@@ -102,6 +109,7 @@ def hardware_comparison_html(current: pd.DataFrame, model_href: Callable[[str], 
     the ratio to the first machine (alphabetical) that has the series."""
     hardware = sorted(current["hardware"].astype(str).unique())
     keys = [k for k in CELL_KEYS if k != "hardware"]
+    keys.insert(1, "stack")  # a model on two stacks is two series: compared across machines stack by stack
     blocks = []
     for m in metrics("ttft_ms", "tpot_ms", "decode_tps"):
         column, label = m.column, f"{m.label} p50 ({m.unit})"
@@ -109,7 +117,7 @@ def hardware_comparison_html(current: pd.DataFrame, model_href: Callable[[str], 
         wide = wide.reindex(columns=hardware)
         reference = wide.bfill(axis=1).iloc[:, 0] if len(wide.columns) else wide
         ratios = wide.div(reference, axis=0)
-        head = ("<th>Model</th><th>Scenario</th><th>Prompt set</th>"
+        head = ("<th>Model</th><th>Stack</th><th>Scenario</th><th>Prompt set</th>"
                 + "".join(f'<th class="num" data-sort-type="num">{esc(h)}</th>' for h in hardware))
         body = []
         for idx, values in wide.iterrows():
@@ -119,13 +127,15 @@ def hardware_comparison_html(current: pd.DataFrame, model_href: Callable[[str], 
                 + (f' <span class="ratio">(×{esc(_num(ratios.loc[idx, h], 3))})</span>' if values[h] == values[h] else "")
                 + "</td>" for h in hardware)
             body.append(f'<tr><td class="c-model"><a href="{esc(model_href(str(cell["model_id"])))}">'
-                        f'{esc(cell["model_id"])}</a></td><td>{esc(cell["scenario"])}</td>'
+                        f'{esc(cell["model_id"])}</a></td><td class="c-stack">{esc(cell["stack"])}</td>'
+                        f'<td>{esc(cell["scenario"])}</td>'
                         f'<td>{esc(cell["promptset_version"])}</td>{tds}</tr>')
         blocks.append(f'<h2>{esc(label)}</h2><div class="table-wrap"><table class="compare-hardware sortable">'
                       f'<thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>')
-    return ('<p class="lead">The same model, scenario and prompt set on each machine: current values (median of '
-            "recent run medians) and, in brackets, the ratio to the first machine that has the series "
-            "(alphabetical order of hardware labels).</p>" + "".join(blocks))
+    return ('<p class="lead">The same model, stack, scenario and prompt set on each machine: current values (median '
+            "of recent run medians) and, in brackets, the ratio to the first machine that has the series "
+            "(alphabetical order of hardware labels). A model served on two stacks is two rows.</p>"
+            + "".join(blocks))
 
 
 def _runs_table(rows: pd.DataFrame, run_href: Callable[[str], Optional[str]]) -> str:
@@ -148,11 +158,33 @@ def _runs_table(rows: pd.DataFrame, run_href: Callable[[str], Optional[str]]) ->
             f'<tbody>{"".join(body)}</tbody></table></div>')
 
 
+def stacks_html(current: pd.DataFrame) -> str:
+    """Per hardware where this model runs on two stacks or more: its current values on each stack side by side
+    (bars per stack and scenario; each bar is one series, never pooled with another stack's)."""
+    blocks = []
+    for hw, rows in current.groupby(current["hardware"].astype(str), sort=True):
+        if rows["stack"].nunique() < 2:
+            continue
+        rows = rows.sort_values(["stack", "scenario"], kind="mergesort")
+        several = rows["stack"].value_counts()
+        charts = "".join(
+            f'<figure class="chart stacks-chart">'
+            + stack_bars_svg([(str(r["stack"]), str(r["stack"]) + (f" · {r['scenario']}" if several[r["stack"]] > 1
+                                                                    else ""), r[m.column])
+                              for _, r in rows.iterrows()], f"{m.label} p50 now, by stack", m.unit, m.column)
+            + f"<figcaption>{esc(m.label)}: current value (median of recent run medians) per stack</figcaption>"
+              "</figure>"
+            for m in METRICS if m.column in STACK_METRICS)
+        blocks.append(f'<section class="stacks" data-hardware="{esc(hw)}"><h2>{esc(hw)} · stacks side by side</h2>'
+                      f'<div class="charts">{charts}</div></section>')
+    return "".join(blocks)
+
+
 def model_page_html(model_id: str, medians: pd.DataFrame, current: pd.DataFrame, changes: pd.DataFrame,
                     run_href: Callable[[str], Optional[str]]) -> str:
-    parts = ['<p class="lead">History of this model on every machine: run medians (points) with their 95% '
-             "bootstrap CI (band), the rolling current value (line) and change points (dashed lines). "
-             '<a href="../index.html">Back to the leaderboard</a>.</p>']
+    parts = ['<p class="lead">History of this model on every machine and serving stack: run medians (points) with '
+             "their 95% bootstrap CI (band), the rolling current value (line) and change points (dashed lines). "
+             '<a href="../index.html">Back to the leaderboard</a>.</p>', stacks_html(current)]
     keys = list(SERIES_KEYS)
     for cell, rows in medians.groupby(keys, dropna=False, sort=True):
         cell_d = dict(zip(keys, cell))
@@ -182,8 +214,9 @@ def model_page_html(model_id: str, medians: pd.DataFrame, current: pd.DataFrame,
         changes_html = (f'<h3>Change points</h3><ul class="change-points">{change_list}</ul>' if change_list
                         else '<p class="empty">No change point in this series.</p>')
         parts.append(
-            f'<section class="series" data-hardware="{esc(cell_d["hardware"])}">'
-            f'<h2>{esc(cell_d["hardware"])} · {esc(cell_d["scenario"])} · prompt set {esc(cell_d["promptset_version"])}</h2>'
+            f'<section class="series" data-hardware="{esc(cell_d["hardware"])}" data-stack="{esc(stack_of(cell_d[CONFIG]))}">'
+            f'<h2>{esc(cell_d["hardware"])} · {esc(stack_of(cell_d[CONFIG]))} · {esc(cell_d["scenario"])} · '
+            f'prompt set {esc(cell_d["promptset_version"])}</h2>'
             + (f'<p class="config"><code>{esc(cell_d["config"])}</code></p>' if cell_d.get("config") else "")
             + f'{facts}<div class="charts">{charts}</div>{changes_html}<h3>Runs</h3>{_runs_table(rows, run_href)}</section>')
     return "".join(parts)

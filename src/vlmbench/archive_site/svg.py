@@ -86,3 +86,41 @@ def trend_svg(rows: pd.DataFrame, column: str, label: str, unit: str, change_run
                  f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{TOP + plot_h}" y2="{TOP + plot_h}" stroke="#888"/>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+BAR_COLOURS = ("#3366cc", "#dc7f13", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
+BAR_H, LABEL_W = 22, 260
+
+
+def stack_bars_svg(bars: Sequence[tuple[str, str, float]], title: str, unit: str, column: str) -> str:
+    """Horizontal bars, one per (stack, label, value): one model's current values on several stacks side by
+    side, coloured by stack (the same stack the same colour in every chart of the page)."""
+    data = [(s, lab, v) for s, lab, v in bars if v is not None and v == v]
+    if not data:
+        return f'<p class="empty">{esc(title)}: no values</p>'
+    colour = {s: BAR_COLOURS[k % len(BAR_COLOURS)] for k, s in enumerate(dict.fromkeys(s for s, _, _ in data))}
+    top = max(v for _, _, v in data) * 1.15 or 1.0
+    plot_w = WIDTH - LABEL_W - RIGHT
+    height = TOP + BAR_H * len(data) + 30
+    parts = [f'<svg class="stack-bars" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
+             f'width="{WIDTH}" height="{height}" role="img" aria-label="{esc(title)}" data-metric="{esc(column)}">',
+             f'<title>{esc(title)}</title>',
+             f'<text x="8" y="16" font-size="13" fill="#333">{esc(title)} ({esc(unit)})</text>']
+    for k, (stack, label, value) in enumerate(data):
+        y0 = TOP + k * BAR_H
+        w = value / top * plot_w
+        parts.append(f'<text x="{LABEL_W - 6}" y="{y0 + 15}" font-size="11" text-anchor="end" fill="#333">'
+                     f'{esc(label)}</text>'
+                     f'<rect class="bar" data-stack="{esc(stack)}" x="{LABEL_W}" y="{y0 + 3}" width="{w:.1f}" '
+                     f'height="{BAR_H - 6}" fill="{colour[stack]}"><title>{esc(f"{label}: {value:.4g} {unit}")}'
+                     f'</title></rect>'
+                     f'<text x="{LABEL_W + w + 4:.1f}" y="{y0 + 15}" font-size="11" fill="#555">'
+                     f'{esc(f"{value:.4g}")}</text>')
+    base = TOP + BAR_H * len(data)
+    parts.append(f'<line x1="{LABEL_W}" x2="{LABEL_W}" y1="{TOP}" y2="{base}" stroke="#888"/>'
+                 f'<line x1="{LABEL_W}" x2="{WIDTH - RIGHT}" y1="{base}" y2="{base}" stroke="#888"/>'
+                 f'<text x="{LABEL_W}" y="{base + 16}" font-size="11" fill="#555">0</text>'
+                 f'<text x="{WIDTH - RIGHT}" y="{base + 16}" font-size="11" text-anchor="end" fill="#555">'
+                 f'{esc(f"{top:.4g}")}</text>')
+    parts.append("</svg>")
+    return "".join(parts)

@@ -2,8 +2,8 @@
 
 Sorting and filtering are done by ``assets/site.js`` from attributes written here:
 ``<th data-sort-type="num|text">`` is clickable; each ``<td data-sort="...">`` carries the raw
-number (empty = missing, sorted last); each ``<tr>`` carries ``data-hardware``, ``data-size``
-and ``data-weights`` for the filters. Every value is escaped with :func:`esc`.
+number (empty = missing, sorted last); each ``<tr>`` carries ``data-hardware``, ``data-size``,
+``data-weights`` and ``data-stack`` for the filters. Every value is escaped with :func:`esc`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any, Callable, Optional, Sequence
 
 from vlmbench.report.html import esc
 from vlmbench.report.model_size import size_class
-from vlmbench.report.response_table import RESPONSE_COLUMNS, TableColumn, size_text
+from vlmbench.report.response_table import RESPONSE_COLUMNS, TableColumn, size_text, stack_text
 
 RANDOM_BADGE = ('<span class="badge random" title="random weights with the published shapes: '
                 'speed and memory are representative, output text is meaningless">random weights</span>')
@@ -52,7 +52,8 @@ def html_table(summaries: Sequence[dict[str, Any]], columns: Sequence[TableColum
     body = []
     for s in summaries:
         attrs = (f'data-hardware="{esc(s["hardware"])}" data-size="{esc(size_class(s.get("parameters")))}" '
-                 f'data-weights="{esc(s.get("weights"))}" data-size-class="{esc(size_text(s))}"')
+                 f'data-weights="{esc(s.get("weights"))}" data-size-class="{esc(size_text(s))}" '
+                 f'data-stack="{esc(stack_text(s))}"')
         if size_text(s):
             attrs += f' class="size-{esc(size_text(s))}"'
         cells = "".join(_cell(c, s, model_href) for c in columns)

@@ -69,6 +69,15 @@ def scenario_text(s: dict[str, Any]) -> str:
     return scenario
 
 
+UNKNOWN_STACK = "not recorded"
+
+
+def stack_text(s: dict[str, Any]) -> str:
+    """The summary row's serving stack (``hf``, ``vllm-0.32.0+<recipe>``, ``endpoint:<kind>``); rows of endpoint
+    runs before schema version 3 did not record it."""
+    return str(s.get("stack") or UNKNOWN_STACK)
+
+
 SIZE_REAL, SIZE_TINY = "real", "tiny"
 
 
@@ -86,6 +95,9 @@ SCOPE_NOTE = (
 
 RESPONSE_COLUMNS: tuple[TableColumn, ...] = (
     TableColumn("model", "Model", _field("model_id"), description="catalog id, hub id or folder name"),
+    TableColumn("stack", "Stack", stack_text,
+                description="serving stack: hf = in-process transformers; <engine>-<version>+<recipe hash> = an engine "
+                            "vlmbench started; endpoint:<kind> = a server someone else started. Never pooled"),
     TableColumn("size", "Size", size_text, description="real = published shapes; tiny = shrunken test variant"),
     TableColumn("scenario", "Scenario", scenario_text,
                 description="batch size / output length / load mode; endpoint rows: cache-busted or warm cache"),

@@ -3,7 +3,7 @@
  * Sorting: click (or Enter/Space on) a <th> of a table.sortable. Numbers sort by the
  * td's data-sort attribute (empty = missing, always last); text sorts case-insensitively.
  * A second click on the same header reverses the order.
- * Filters: <select data-filter="hardware|size|weights">; a row is shown when every filter is
+ * Filters: <select data-filter="hardware|size|weights|stack">; a row is shown when every filter is
  * empty ("all") or equals the row's data-<filter> attribute. Sections with no shown row hide.
  */
 (function () {

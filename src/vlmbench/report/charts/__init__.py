@@ -11,12 +11,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Sequence
 
-from vlmbench.report.charts import cdf, decode_tps, load, memory, pareto, stages, ttft, visual_tokens
+from vlmbench.report.charts import cdf, decode_tps, load, memory, pareto, stacks, stages, ttft, visual_tokens
 from vlmbench.report.charts.style import ChartContext, save
 from vlmbench.report.groups import RequestGroup, by_hardware
 from vlmbench.vocab.slug import slug
 
-CHARTS = (ttft, decode_tps, pareto, cdf, stages, memory, load, visual_tokens)
+CHARTS = (ttft, decode_tps, pareto, cdf, stages, memory, load, visual_tokens, stacks)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from vlmbench.report.charts import cdf, render_charts, stages, ttft, visual_tokens
+from vlmbench.report.charts import cdf, render_charts, stacks, stages, ttft, visual_tokens
 from vlmbench.report.image_axis import image_axis_sections
 from vlmbench.report.export_csv import write_csv
 from vlmbench.report.groups import RequestGroup, group_requests
@@ -29,7 +29,7 @@ from vlmbench.report.site.model_page import model_page_html
 from vlmbench.report.summary import SUMMARY_COLUMNS, summarise
 from vlmbench.vocab.slug import slug
 
-MODEL_PAGE_CHARTS = (ttft, cdf, stages, visual_tokens)
+MODEL_PAGE_CHARTS = (ttft, stacks, cdf, stages, visual_tokens)
 SUMMARY_CSV = "data/summary.csv"
 NAV_ROOT = (("index.html", "Leaderboard"), ("methodology.html", "Methodology"), (SUMMARY_CSV, "Data (CSV)"))
 NAV_MODEL = tuple((f"../{href}", label) for href, label in NAV_ROOT)

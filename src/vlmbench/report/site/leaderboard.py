@@ -7,7 +7,7 @@ from typing import Any, Callable, Sequence
 from vlmbench.report.charts import ChartFile
 from vlmbench.report.html import esc
 from vlmbench.report.model_size import SIZE_CLASSES, UNKNOWN_SIZE, size_class
-from vlmbench.report.response_table import by_hardware
+from vlmbench.report.response_table import by_hardware, stack_text
 from vlmbench.report.runs import RunData
 from vlmbench.report.sections import RANDOM_LEGEND, hardware_section, runs_table
 
@@ -15,6 +15,7 @@ FILTERS: tuple[tuple[str, str, Callable[[dict[str, Any]], str]], ...] = (
     ("hardware", "Hardware", lambda s: str(s["hardware"])),
     ("size", "Model size", lambda s: size_class(s.get("parameters"))),
     ("weights", "Weights", lambda s: str(s.get("weights"))),
+    ("stack", "Stack", stack_text),
 )
 _SIZE_ORDER = [label for _, label in SIZE_CLASSES] + [UNKNOWN_SIZE]
 
