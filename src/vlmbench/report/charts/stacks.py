@@ -33,6 +33,11 @@ def _value(summary: dict[str, Any], key: str) -> Optional[float]:
     return None if value is None else float(value)
 
 
+def _number(value: float) -> str:
+    """A bar's value as printed beside it: 1,234 / 56.7 / 0.123 (never an exponent)."""
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}" if abs(value) >= 0.01 else f"{value:.2e}"
+
+
 def compared(ctx: ChartContext) -> dict[str, list[int]]:
     """Model id -> indices of its groups, for the models measured on two stacks or more (with a value)."""
     by_model: dict[str, list[int]] = {}
@@ -68,8 +73,8 @@ def draw(ctx: ChartContext) -> Optional[Figure]:
                 err = [[max(0.0, value - low)], [max(0.0, high - value)]] if low is not None and high is not None else None
                 ax.barh(y, value, height=0.6, color=colour[_stack(ctx.groups[i])], alpha=0.8, xerr=err,
                         error_kw={"ecolor": "#333333", "capsize": 3, "linewidth": 1})
-                ax.annotate(f"{value:,.3g}", (value, y), xytext=(4, 0), textcoords="offset points", va="center",
-                            fontsize=7.5, color="#333333")
+                ax.annotate(_number(value), (value if high is None else max(value, high), y), xytext=(5, 0),
+                            textcoords="offset points", va="center", fontsize=7.5, color="#333333")
             ax.set_yticks(range(len(indices)), labels=labels if col == 0 else [""] * len(indices), fontsize=8.5)
             ax.invert_yaxis()
             ax.set_xlim(left=0)
