@@ -113,3 +113,80 @@ def test_readiness_deadline_gives_error_rows_with_the_log_tail(tmp_path):
     log = error.rsplit("[log ", 1)[1].rstrip("]")
     port = log.rsplit("-", 1)[1].removesuffix(".log")  # engine logs are named ...-<port>.log
     assert none_left(_served_on(port), within_s=10)
+
+
+SECOND = "llava-1.5-7b-tiny-hd64"  # another tiny catalog LLaVA transformers serve takes
+
+
+def test_engine_dies_mid_window_and_the_next_model_goes_on(tmp_path):
+    """The first model's server is SIGKILLed in the middle of its load window (once its log shows the cold
+    request, the warmup and two of the window's requests answered, a third started): rows measured before stay on disk as
+    ok, the window's unfinished rows become errors naming the engine's death with its log's last lines,
+    and the next model starts its own server and measures (ok rows). The vLLM version of this test is in
+    test_engine_vllm.py."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    from conftest import ROOT
+    from vlmbench.engines.install import engines_dir
+    from vlmbench.results.reader import read_rows
+
+    repeats = 30  # one prompt: a cold request, then a sequential window of 29 (seconds long)
+    proc = subprocess.Popen([sys.executable, "-m", "vlmbench", "run", "--engine", "transformers", "--model", MODEL,
+                             "--model", SECOND, "--prompts", "diagram-shapes-336x336", "--repeats", str(repeats),
+                             "--warmup", "1", "--max-new-tokens", "8", "--out", str(tmp_path), "--run-id", "t",
+                             "--no-progress"], cwd=ROOT, env=dict(os.environ, HF_HUB_OFFLINE="1"),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    parent = psutil.Process(proc.pid)
+    killed = False
+    try:
+        deadline = time.monotonic() + 300
+        while not killed and time.monotonic() < deadline and proc.poll() is None:
+            for p in parent.children(recursive=True):
+                try:
+                    cmd = p.cmdline()
+                except psutil.Error:
+                    continue
+                if "serve" in cmd and "--port" in cmd and any(f"/{MODEL}-" in part for part in cmd) \
+                        and not any(part.endswith("supervisor.py") for part in cmd):  # the server, not its supervisor
+                    port = cmd[cmd.index("--port") + 1]
+                    logs = list((engines_dir() / "logs").glob(f"*-{MODEL}-{port}.log"))
+                    # uvicorn logs a streamed request when its answer starts: the 5th started (cold, warmup,
+                    # 3 of the window) means the window's first 2 are measured
+                    started = sum(line.count("POST /v1/chat/completions") for log in logs
+                                  for line in log.read_text(errors="replace").splitlines())
+                    if started >= 5:
+                        p.send_signal(signal.SIGKILL)
+                        killed = True
+                    break
+            time.sleep(0.05)
+        assert killed, "the first model's server should have been serving"
+        _, stderr = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, stderr[-3000:]  # rows were measured: the run itself succeeded
+    rows = read_rows(tmp_path / "t" / "requests.csv")
+    first = [r for r in rows if r["model_id"] == MODEL]
+    second = [r for r in rows if r["model_id"] == SECOND]
+    assert len(first) == repeats and len(second) == repeats  # every planned row is on disk, none twice
+    cold = [r for r in first if r["cold"]]
+    window = [r for r in first if not r["cold"]]
+    assert len(cold) == 1 and cold[0]["status"] == "ok" and cold[0]["ttft_ms"] > 0
+    ok = [r for r in window if r["status"] == "ok"]
+    failed = [r for r in window if r["status"] != "ok"]
+    assert len(ok) >= 2 and all(r["ttft_ms"] > 0 and r["n_output_tokens"] == 8 for r in ok)  # measured before
+    assert failed and len(ok) + len(failed) == repeats - 1
+    for r in failed:
+        assert r["status"] == "error" and r["error"].startswith("engine_died: the engine died (killed by SIGKILL)")
+        assert "last log lines:" in r["error"] and "the engine exited unasked" in r["error"], r["error"]
+    assert all(r["status"] == "ok" and r["ttft_ms"] > 0 for r in second), {r["error"] for r in second}
+    manifest = json.loads((tmp_path / "t" / "manifest.json").read_text())["models"]
+    ports = [m["engine"]["command"][m["engine"]["command"].index("--port") + 1] for m in manifest.values()]
+    assert len(set(ports)) == 2  # each model had its own server
+    assert all(none_left(_served_on(port), within_s=10) for port in ports)

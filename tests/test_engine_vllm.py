@@ -197,7 +197,8 @@ def _engine_of(parent: psutil.Process, served: str) -> psutil.Process | None:
             cmd = p.cmdline()
         except psutil.Error:
             continue
-        if "vllm.entrypoints.openai.api_server" in cmd and served in cmd:
+        if "vllm.entrypoints.openai.api_server" in cmd and served in cmd \
+                and not any(part.endswith("supervisor.py") for part in cmd):  # the server, not its supervisor
             return p
     return None
 

@@ -106,6 +106,11 @@ class EngineProcess:
         code = self.proc.returncode if self.proc is not None else None
         if code is None:
             return "still running"
+        if code < 0:  # the supervisor itself was killed (the engine went with it: its parent-death signal)
+            try:
+                return f"its supervisor was killed by {signal.Signals(-code).name}"
+            except ValueError:
+                return f"its supervisor was killed by signal {-code}"
         if code > 128:
             try:
                 return f"killed by {signal.Signals(code - 128).name}"
