@@ -70,7 +70,7 @@ def test_run_median_ci_keeps_the_prompt_set_fixed(frame):
     real = day1.groupby("prompt_id")["tpot_ms"].median()
     templates = [day1[day1["prompt_id"] == p].iloc[0] for p in real.index]
     scale = np.exp(np.linspace(-0.3, 0.3, prompts))
-    base = np.array([real.iloc[j % len(real)] * scale[j] for j in range(prompts)])
+    base = real.iloc[0] * scale  # costs spread evenly around a real one: coverage does not depend on its value
     rows = []
     for j in range(prompts):
         for r in range(repeats):
@@ -92,7 +92,7 @@ def test_run_median_ci_keeps_the_prompt_set_fixed(frame):
     covered_across = np.mean((across[:, 0] <= truth) & (truth <= across[:, 1]))
     width, width_across = np.mean(ours[:, 1] - ours[:, 0]), np.mean(across[:, 1] - across[:, 0])
     print(f"coverage {covered:.2f} (across prompts {covered_across:.2f}); width ratio {width_across / width:.1f}")
-    assert 0.75 <= covered <= 0.995  # nominal 95 %: a percentile bootstrap of 3 repeats runs short (~86 %)
+    assert 0.80 <= covered <= 0.995  # nominal 95 %: a percentile bootstrap of 3 repeats runs short (90 %)
     assert covered_across >= 0.99 and width_across > 1.5 * width  # across prompts: wider than it says
     # each prompt measured once: nothing varies within a prompt, so no CI, with the reason
     once = run_medians(template.assign(tpot_ms=np.repeat(base, repeats))[template["repeat"] == 0]).iloc[0]

@@ -22,7 +22,7 @@ Conventions (stated on the methodology page):
   resample of k draws varies only (k - 1) / k as much as k new ones, which matters at 3
   repeats: the interval is widened about the median by ``sqrt(k / (k - 1))``, k the harmonic
   mean of the strata's sizes (coverage of a nominal 95 % interval with 18 prompts x 3 repeats:
-  86 %, 82 % unwidened; tests/test_history_archive.py).
+  87-90 %, 81-84 % unwidened; tests/test_history_archive.py, METRICS.md).
 - Paired sign-flip test (:func:`paired_sign_flip_p`): for paired differences ``d_i`` (here log
   ratios per prompt), the two-sided p-value of ``|mean(d)|`` under the null that each ``d_i`` is
   as likely negative as positive: exact over all ``2^n`` sign patterns up to n = 16, else
