@@ -19,8 +19,9 @@ from vlmbench.report.charts.style import ChartContext, new_figure, plain, plain_
 from vlmbench.vocab.metrics import metric
 
 NAME = "stacks_by_model"
-TITLE = "One model on several stacks (in-process, engines, endpoints): TTFT and TPOT medians side by side"
 COLUMNS = ("ttft_user_ms", "tpot_ms")  # request-row columns; the summary has COLUMN_p50 and its CI
+SHOWN = " and ".join(metric(c).label for c in COLUMNS)  # metric words from the registry
+TITLE = f"One model on several stacks (in-process, engines, endpoints): {SHOWN} medians side by side"
 UNKNOWN_STACK = "stack not recorded"
 
 
@@ -85,5 +86,5 @@ def draw(ctx: ChartContext) -> Optional[Figure]:
             if col == 0:
                 ax.set_title(plain(model) + (" *" if ctx.groups[indices[0]].is_random_weights else ""),
                              fontsize=9.5, loc="left")
-    fig.suptitle(ctx.title("One model, several stacks: TTFT user and TPOT (p50, 95% CI)"), fontsize=10.5)
+    fig.suptitle(ctx.title(f"One model, several stacks: {SHOWN} (p50, 95% CI)"), fontsize=10.5)
     return fig
