@@ -122,7 +122,8 @@ def test_engine_dies_mid_window_and_the_next_model_goes_on(tmp_path):
     """The first model's server is SIGKILLed in the middle of its load window (once its log shows the cold
     request, the warmup and two of the window's requests answered, a third started): rows measured before stay on disk as
     ok, the window's unfinished rows become errors naming the engine's death with its log's last lines,
-    and the next model starts its own server and measures (ok rows). The vLLM version of this test is in
+    the model's later window is error rows without a request, and the next model starts its own server and
+    measures (ok rows). The vLLM version of this test is in
     test_engine_vllm.py."""
     import os
     import signal
@@ -136,10 +137,11 @@ def test_engine_dies_mid_window_and_the_next_model_goes_on(tmp_path):
     from vlmbench.engines.install import engines_dir
     from vlmbench.results.reader import read_rows
 
-    repeats = 30  # one prompt: a cold request, then a sequential window of 29 (seconds long)
+    repeats = 30  # one prompt: a cold request, then a sequential window of 29 (seconds long), then a c2 window
     proc = subprocess.Popen([sys.executable, "-m", "vlmbench", "run", "--engine", "transformers", "--model", MODEL,
                              "--model", SECOND, "--prompts", "diagram-shapes-336x336", "--repeats", str(repeats),
-                             "--warmup", "1", "--max-new-tokens", "8", "--out", str(tmp_path), "--run-id", "t",
+                             "--warmup", "1", "--max-new-tokens", "8", "--concurrency", "1,2",
+                             "--out", str(tmp_path), "--run-id", "t",
                              "--no-progress"], cwd=ROOT, env=dict(os.environ, HF_HUB_OFFLINE="1"),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     parent = psutil.Process(proc.pid)
@@ -174,7 +176,11 @@ def test_engine_dies_mid_window_and_the_next_model_goes_on(tmp_path):
     rows = read_rows(tmp_path / "t" / "requests.csv")
     first = [r for r in rows if r["model_id"] == MODEL]
     second = [r for r in rows if r["model_id"] == SECOND]
-    assert len(first) == repeats and len(second) == repeats  # every planned row is on disk, none twice
+    assert len(first) == 2 * repeats and len(second) == 2 * repeats  # every planned row is on disk, none twice
+    later = [r for r in first if r["scenario"] == "c2-n8"]  # the window after the death: nothing sent
+    assert len(later) == repeats and all(r["status"] == "error" for r in later)
+    assert all(r["error"].startswith("engine_died: not sent: the engine died (killed by SIGKILL)") for r in later)
+    first = [r for r in first if r["scenario"] == "c1-n8"]
     cold = [r for r in first if r["cold"]]
     window = [r for r in first if not r["cold"]]
     assert len(cold) == 1 and cold[0]["status"] == "ok" and cold[0]["ttft_ms"] > 0

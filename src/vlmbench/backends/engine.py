@@ -222,7 +222,7 @@ class EngineBackend(OpenAIBackend):
             self._dead = self.process.death()
         if self._dead is not None:
             for cell in cells:
-                emit(cell, 0, {"status": Status.ERROR.value, "error": f"not sent: {self._dead}"[:ERROR_CHARS],
+                emit(cell, 0, {"status": Status.ERROR.value, "error": f"engine_died: not sent: {self._dead}"[:ERROR_CHARS],
                                "window_id": window_id, "weights": self.row_weights, "cold": cold})
             return
         url = self.process.base_url + (self.engine.metrics_path or "/metrics")
