@@ -113,7 +113,13 @@ def test_export_writes_what_the_engine_reads(tmp_path):
 
 
 def _marked(mark: str):
-    return lambda cmd: any(mark in part for part in cmd)
+    """The stand-in engine, its grandchild and the supervisor (each has the mark as its last argument); not
+    the test's parent process, whose ``-c`` code merely contains the mark."""
+    return lambda cmd: bool(cmd) and cmd[-1] == mark
+
+
+def _engine_and_grandchild(mark: str):
+    return lambda cmd: len(cmd) > 2 and cmd[1] == "-c" and cmd[-1] == mark
 
 
 def _tree(cmdline_mark: str) -> list[psutil.Process]:
@@ -138,18 +144,17 @@ def test_supervisor_stops_the_whole_tree(tmp_path, how):
     parent_code = (
         "import sys; from vlmbench.engines.process import EngineProcess; from pathlib import Path; "
         f"p = EngineProcess([sys.executable, '-c', {engine_code!r}, '{mark}'], {{}}, Path({str(tmp_path / 'e.log')!r}), "
-        "'http://127.0.0.1:9'); p.start(); print(p.proc.pid, flush=True); "
+        "'http://127.0.0.1:9', grace_s=2); p.start(); print(p.proc.pid, flush=True); "
         "import time; time.sleep(1.5); "
         + ("p.stop(); print('stopped', flush=True)" if how == "stop" else "time.sleep(300)")
     )
-    env = dict(os.environ, VLMBENCH_ENGINE_GRACE_S="2")
-    parent = subprocess.Popen([sys.executable, "-c", parent_code], stdout=subprocess.PIPE, text=True, env=env)
+    parent = subprocess.Popen([sys.executable, "-c", parent_code], stdout=subprocess.PIPE, text=True)
     try:
         parent.stdout.readline()
         deadline = time.monotonic() + 20
-        while len(_tree(mark)) < 2 and time.monotonic() < deadline:
+        while len(processes_where(_engine_and_grandchild(mark))) < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert len(_tree(mark)) == 2, "the stand-in engine and its grandchild run"
+        assert len(processes_where(_engine_and_grandchild(mark))) == 2, "the stand-in engine and its grandchild run"
         if how == "sigkill-parent":
             parent.send_signal(signal.SIGKILL)
         else:

@@ -25,6 +25,7 @@ from typing import Optional
 from vlmbench.errors import UsageError
 
 SUPERVISOR = Path(__file__).with_name("supervisor.py")
+DEFAULT_GRACE_S = 10.0  # the supervisor's wait after SIGTERM before SIGKILL (its GRACE_S argument)
 LOG_TAIL_LINES = 3  # error rows keep ~500 characters: the log's end, where engines print why they stopped
 POLL_S = 0.5
 
@@ -72,6 +73,7 @@ class EngineProcess:
     proc: Optional[subprocess.Popen] = None
     started_s: Optional[float] = None
     ready_s: Optional[float] = None  # seconds from start to the first healthy answer
+    grace_s: float = DEFAULT_GRACE_S  # after SIGTERM, before the supervisor SIGKILLs what is left
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -82,7 +84,8 @@ class EngineProcess:
         self.started_s = time.monotonic()
         # stdin: a pipe whose write end only this process holds; its end of file tells the supervisor
         # that vlmbench is gone (besides the parent-death signal it asks the kernel for).
-        self.proc = subprocess.Popen([sys.executable, str(SUPERVISOR), str(self.log_path), "--", *self.argv],
+        self.proc = subprocess.Popen([sys.executable, str(SUPERVISOR), str(self.log_path), str(self.grace_s), "--",
+                                      *self.argv],
                                      stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                      env=env, close_fds=True)
 

@@ -1,7 +1,7 @@
 """The engine's supervisor: a small process between vlmbench and the engine, so no engine process outlives
 vlmbench, however vlmbench ends.
 
-Run as a script (``python supervisor.py LOG -- ARGV...``) by :mod:`vlmbench.engines.process`; it imports
+Run as a script (``python supervisor.py LOG GRACE_S -- ARGV...``) by :mod:`vlmbench.engines.process`; it imports
 nothing of vlmbench. It
 
 - asks the kernel for SIGTERM when its parent (the vlmbench worker) dies (``PR_SET_PDEATHSIG``), and also
@@ -10,8 +10,8 @@ nothing of vlmbench. It
   to it, so it still finds every one of them;
 - starts the engine as the leader of a new process group (its own session), output to LOG;
 - on SIGTERM, SIGINT, end of stdin or the engine's exit: SIGTERM to the engine's group and every
-  descendant, up to GRACE_S for them to exit, then SIGKILL to whatever is left; exits with the engine's
-  exit code (128 + N for signal N; 0 after a requested stop). An engine that exits unasked gets a last
+  descendant, up to GRACE_S seconds (its second argument) for them to exit, then SIGKILL to whatever is
+  left; exits with the engine's exit code (128 + N for signal N; 0 after a requested stop). An engine that exits unasked gets a last
   line in LOG saying so (its code or signal), so the log's tail names its death.
 """
 
@@ -24,7 +24,6 @@ import subprocess
 import sys
 import time
 
-GRACE_S = float(os.environ.get("VLMBENCH_ENGINE_GRACE_S", "10"))
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 
@@ -71,10 +70,10 @@ def _reap() -> None:
             return
 
 
-def stop_tree(engine: subprocess.Popen) -> None:
-    """SIGTERM to the engine's group and every descendant; SIGKILL after GRACE_S."""
+def stop_tree(engine: subprocess.Popen, grace_s: float) -> None:
+    """SIGTERM to the engine's group and every descendant; SIGKILL after ``grace_s``."""
     _signal_all(engine.pid, signal.SIGTERM)
-    deadline = time.monotonic() + GRACE_S
+    deadline = time.monotonic() + grace_s
     while time.monotonic() < deadline:
         _reap()
         if engine.poll() is not None and not _descendants(os.getpid()):
@@ -90,8 +89,9 @@ def stop_tree(engine: subprocess.Popen) -> None:
 
 
 def main(argv: list[str]) -> int:
-    log_path, sep, *command = argv
-    assert sep == "--" and command, "usage: supervisor.py LOG -- ARGV..."
+    log_path, grace, sep, *command = argv
+    assert sep == "--" and command, "usage: supervisor.py LOG GRACE_S -- ARGV..."
+    grace_s = float(grace)
     _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     _prctl(PR_SET_CHILD_SUBREAPER, 1)
     if os.getppid() == 1:  # the parent died before the death signal was armed
@@ -119,7 +119,7 @@ def main(argv: list[str]) -> int:
         code = engine.poll()
         if code is not None and not stop["asked"]:
             _note_exit(log_path, code)
-        stop_tree(engine)
+        stop_tree(engine, grace_s)
     if code is None or stop["asked"]:
         return 0
     return 128 - code if code < 0 else code
