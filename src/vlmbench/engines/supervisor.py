@@ -11,8 +11,9 @@ nothing of vlmbench. It
 - starts the engine as the leader of a new process group (its own session), output to LOG;
 - on SIGTERM, SIGINT, end of stdin or the engine's exit: SIGTERM to the engine's group and every
   descendant, up to GRACE_S seconds (its second argument) for them to exit, then SIGKILL to whatever is
-  left; exits with the engine's exit code (128 + N for signal N; 0 after a requested stop). An engine that exits unasked gets a last
-  line in LOG saying so (its code or signal), so the log's tail names its death.
+  left; exits with the engine's exit code (128 + N for signal N; 0 after a requested stop). An engine
+  that exits unasked gets a last line in LOG saying so (its code or signal), written after the teardown
+  so the log's tail names its death.
 """
 
 from __future__ import annotations
@@ -117,9 +118,9 @@ def main(argv: list[str]) -> int:
                     stop["asked"] = True
     finally:
         code = engine.poll()
-        if code is not None and not stop["asked"]:
-            _note_exit(log_path, code)
         stop_tree(engine, grace_s)
+        if code is not None and not stop["asked"]:  # after the teardown: what the rest printed comes before it
+            _note_exit(log_path, code)
     if code is None or stop["asked"]:
         return 0
     return 128 - code if code < 0 else code
