@@ -46,6 +46,32 @@ def none_left(match: Callable[[list[str]], bool], within_s: float, poll_s: float
     return False
 
 
+def assert_engine_died_mid_window(first: list, second: list, repeats: int, n_tokens: int) -> list[str]:
+    """The rows of a run whose first model's engine was SIGKILLed during its window (``first``: that window's
+    rows, its cold request included; ``second``: the next model's rows): what was measured before the death
+    is kept, the rest are ``engine_died`` errors naming the signal and the log's last lines, and the next model
+    went on."""
+    cold = [r for r in first if r["cold"]]
+    window = [r for r in first if not r["cold"]]
+    assert len(cold) == 1 and cold[0]["status"] == "ok" and cold[0]["ttft_ms"] > 0
+    ok = [r for r in window if r["status"] == "ok"]
+    failed = [r for r in window if r["status"] != "ok"]
+    assert len(ok) >= 2 and all(r["ttft_ms"] > 0 and r["n_output_tokens"] == n_tokens for r in ok)  # measured before
+    assert failed and len(ok) + len(failed) == repeats - 1
+    for r in failed:
+        assert r["status"] == "error" and r["error"].startswith("engine_died: the engine died (killed by SIGKILL)")
+        assert "last log lines:" in r["error"] and "the engine exited unasked" in r["error"], r["error"]
+    assert all(r["status"] == "ok" and r["ttft_ms"] > 0 for r in second), {r["error"] for r in second}
+
+
+def engine_ports(run_dir: Path) -> list[str]:
+    """The port each model's engine was started on, from the manifest's resolved command lines."""
+    import json
+
+    models = json.loads((run_dir / "manifest.json").read_text())["models"]
+    return [m["engine"]["command"][m["engine"]["command"].index("--port") + 1] for m in models.values()]
+
+
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600, env: dict | None = None) -> subprocess.CompletedProcess:
     """``python -m vlmbench ARGS`` in a fresh interpreter, as a user would run it."""
     full_env = dict(os.environ)

@@ -19,7 +19,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from conftest import ROOT, none_left, processes_where, run_cli
+from conftest import ROOT, assert_engine_died_mid_window, engine_ports, none_left, processes_where, run_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.server]
 MODEL = "llava-1.5-7b-tiny-hd64"
@@ -250,18 +250,7 @@ def test_engine_dies_mid_window_and_the_next_model_goes_on(tmp_path):
     first = [r for r in rows if r["model_id"] == MODEL]
     second = [r for r in rows if r["model_id"] == SECOND]
     assert len(first) == repeats and len(second) == repeats  # every planned row is on disk, none twice
-    cold = [r for r in first if r["cold"]]
-    window = [r for r in first if not r["cold"]]
-    assert len(cold) == 1 and cold[0]["status"] == "ok" and cold[0]["ttft_ms"] > 0
-    ok = [r for r in window if r["status"] == "ok"]
-    failed = [r for r in window if r["status"] != "ok"]
-    assert len(ok) >= 2 and all(r["ttft_ms"] > 0 and r["n_output_tokens"] == 64 for r in ok)  # measured before
-    assert failed and len(ok) + len(failed) == repeats - 1
-    for r in failed:
-        assert r["status"] == "error" and r["error"].startswith("engine_died: the engine died (killed by SIGKILL)")
-        assert "last log lines:" in r["error"] and "the engine exited unasked" in r["error"], r["error"]
-    assert all(r["status"] == "ok" and r["ttft_ms"] > 0 for r in second), {r["error"] for r in second}
-    manifest = json.loads((tmp_path / "t" / "manifest.json").read_text())["models"]
-    ports = [m["engine"]["command"][m["engine"]["command"].index("--port") + 1] for m in manifest.values()]
+    assert_engine_died_mid_window(first, second, repeats, n_tokens=64)
+    ports = engine_ports(tmp_path / "t")
     assert len(set(ports)) == 2  # each model had its own engine
     assert all(no_engine_left(port, within_s=10) for port in ports)
